@@ -1,0 +1,113 @@
+# ksm-bpf: the one entry point. `make help` lists the targets.
+#
+# Everything built lands in build/ (ignored); kernels, libbpf/bpftool, ccache and
+# the Python virtualenv are cached under $(KSM_CACHE) so a fresh clone reuses them.
+
+SHELL := /bin/bash
+VARIANT ?= patched
+KSM_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ksm-bpf
+export KSM_CACHE
+
+B := build
+SELFTESTS := $(B)/selftests
+
+CC := gcc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iselftests/lib
+
+TEST_LIB := selftests/lib/ksm_util.c
+GUEST_LIB := $(TEST_LIB) selftests/lib/worker.c
+GUEST_LIB_H := $(wildcard selftests/lib/*.h)
+GUEST_TESTS := ksm_merge ksm_cow ksm_unmerge ksm_prctl
+GUEST_BINS := $(addprefix $(SELFTESTS)/guest/,$(GUEST_TESTS) ksm-workload)
+UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selftests/unit/test_*.c))
+
+.PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
+	check-vmlinux-btf selftests test unit-test guest-test vm run clean
+
+help:
+	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
+	@echo "make run                the demo: boot the kernel, show KSM merging"
+	@echo "make test               every test; ends with 'N passed, M failed'"
+	@echo "make kernel [VARIANT=patched|baseline|debug]   build or reuse a kernel"
+	@echo "make kernel-tree        build/linux: the source as a git tree with the series"
+	@echo "make kernel-patches     regenerate kernel/patches from build/linux"
+	@echo "make checkpatch         checkpatch.pl --strict over the series"
+	@echo "make tools              libbpf and bpftool from the same source"
+	@echo "make vmlinux-btf        regenerate vmlinux-btf/vmlinux.h"
+	@echo "make vm CMD='...'       run a command in the guest (exit status and output)"
+	@echo "make unit-test | guest-test [TESTS='ksm_merge ...']"
+
+# The stamp is only a fast path: setup.sh itself checks everything.
+$(B)/.setup: setup/debian-packages.txt setup/requirements.txt kernel/source-version scripts/setup.sh
+	@bash scripts/setup.sh
+	@mkdir -p $(B) && touch $@
+
+setup:
+	@bash scripts/setup.sh
+	@mkdir -p $(B) && touch $(B)/.setup
+
+kernel: $(B)/.setup
+	@bash scripts/kernel.sh build $(VARIANT) >/dev/null
+
+kernel-tree: $(B)/.setup
+	@bash scripts/kernel.sh tree
+
+kernel-patches:
+	@bash scripts/kernel.sh patches
+	@bash scripts/kernel.sh checkpatch
+
+checkpatch: $(B)/.setup
+	@bash scripts/kernel.sh checkpatch
+
+tools: $(B)/.setup
+	@bash scripts/kernel.sh tools >/dev/null
+
+BPFTOOL = $(B)/tools/bin/bpftool
+
+# vmlinux.h of the patched kernel; committed so BPF code builds without a kernel.
+vmlinux-btf: kernel tools
+	@$(BPFTOOL) btf dump file $(B)/kernel-patched/vmlinux format c >vmlinux-btf/vmlinux.h.tmp
+	@mv vmlinux-btf/vmlinux.h.tmp vmlinux-btf/vmlinux.h
+	@echo "vmlinux-btf/vmlinux.h: $$(wc -l <vmlinux-btf/vmlinux.h) lines"
+
+check-vmlinux-btf: kernel tools
+	@$(BPFTOOL) btf dump file $(B)/kernel-patched/vmlinux format c | cmp -s - vmlinux-btf/vmlinux.h || \
+		{ echo "error: vmlinux-btf/vmlinux.h is stale: run 'make vmlinux-btf' and commit it" >&2; exit 1; }
+
+# --- Userspace test programs ---
+$(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $(B)/.setup
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
+
+$(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GUEST_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB)
+
+$(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(GUEST_LIB) -lpthread
+
+selftests: $(UNIT_TESTS) $(GUEST_BINS)
+
+# --- Tests ---
+# The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
+test: kernel tools selftests check-vmlinux-btf checkpatch
+	@python3 selftests/harness/run_tests.py --variant $(VARIANT)
+
+unit-test: selftests
+	@python3 selftests/harness/run_tests.py --unit-only
+
+guest-test: kernel selftests
+	@python3 selftests/harness/run_tests.py --guest-only --variant $(VARIANT) $(TESTS)
+
+vm: kernel
+	@test -n "$(CMD)" || { echo "usage: make vm CMD='command to run in the guest'" >&2; exit 2; }
+	@python3 scripts/vm.py --variant $(VARIANT) -- sh -c '$(CMD)'
+
+# The main job: boot the kernel and watch KSM merge identical memory.
+run: kernel selftests
+	@python3 scripts/vm.py --variant $(VARIANT) -- sh scripts/demo.sh $(SELFTESTS)/guest/ksm-workload
+
+clean:
+	rm -rf $(SELFTESTS) $(B)/obj-* $(B)/logs $(B)/vm-*

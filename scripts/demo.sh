@@ -1,0 +1,59 @@
+#!/bin/bash
+# The demo, run inside the guest by 'make run': three processes load the same
+# 32 MiB "guest image" and one loads different data; ksmd merges the identical
+# pages and the numbers show what it saved.
+#   demo.sh PATH/TO/ksm-workload
+set -euo pipefail
+workload=$1
+ksm=/sys/kernel/mm/ksm
+pages=8192	# 32 MiB of 4 KiB pages per process
+kib=$(($(getconf PAGESIZE) / 1024))
+
+rd() { cat "$ksm/$1"; }
+mib() { echo "$(($1 * kib / 1024)) MiB"; }
+
+echo "== ksm-bpf demo: Linux $(uname -r), KSM in ${ksm}"
+echo 0 >"$ksm/run"
+echo 4096 >"$ksm/pages_to_scan"
+echo 20 >"$ksm/sleep_millisecs"
+echo 1 >"$ksm/run"
+echo "ksmd: run=$(rd run) pages_to_scan=$(rd pages_to_scan) sleep_millisecs=$(rd sleep_millisecs)"
+
+tmp=$(mktemp -d)
+mkfifo "$tmp/hold"
+exec 3<>"$tmp/hold"	# the workloads hold their memory while this stays open
+pids=()
+for i in 1 2 3; do
+	"$workload" --madvise $pages 42 <&3 >"$tmp/w$i" &
+	pids+=($!)
+done
+"$workload" --madvise $pages 7 <&3 >"$tmp/w4" &
+pids+=($!)
+trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$tmp"' EXIT
+while [ "$(cat "$tmp"/w* | wc -l)" -lt 4 ]; do sleep 0.1; done
+echo "started 4 processes (pids ${pids[*]}), $(mib $pages) each: 3 with the same data, 1 different"
+echo
+printf '%8s %12s %13s %14s\n' full_scans pages_shared pages_sharing general_profit
+start=$(rd full_scans) last=-1 deadline=$((SECONDS + 300))
+# Watch ksmd pass by pass until the sharing stops growing.
+while [ $SECONDS -lt $deadline ]; do
+	scans=$(($(rd full_scans) - start))
+	if [ "$scans" != "$last" ]; then
+		sharing=$(rd pages_sharing)
+		printf '%8d %12d %13d %14s\n' "$scans" "$(rd pages_shared)" "$sharing" "$(mib $(($(rd general_profit) / kib / 1024)))"
+		last=$scans
+		[ "$sharing" -ge $((2 * pages)) ] && [ "$scans" -ge 3 ] && break
+	fi
+	sleep 0.2
+done
+echo
+printf '%8s %18s %20s\n' pid ksm_merging_pages ksm_process_profit
+for p in "${pids[@]}"; do
+	printf '%8d %18d %20s\n' "$p" "$(cat /proc/$p/ksm_merging_pages)" \
+		"$(awk '/ksm_process_profit/ { print int($2 / 1048576) " MiB" }' /proc/$p/ksm_stat)"
+done
+shared=$(rd pages_shared) sharing=$(rd pages_sharing)
+echo
+echo "4 x $(mib $pages) of anonymous memory: KSM keeps $shared shared pages for $((shared + sharing)) mappings,"
+echo "saving $(mib "$sharing") ($sharing pages). The fourth process's data matches nothing and stays private."
+[ "$sharing" -ge $((2 * pages)) ] || { echo "demo: KSM did not merge what it should have" >&2; exit 1; }

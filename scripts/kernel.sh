@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# The kernel pipeline: Debian's linux-source-6.12 + kernel/patches + kernel/config.
+#
+#   kernel.sh tree              unpack the source into build/linux as a git tree
+#                               (commit "baseline" = pristine source) and git-am the series
+#   kernel.sh build [VARIANT]   build a kernel, or reuse it from the cache; prints its directory
+#   kernel.sh key [VARIANT]     print the cache key of a variant
+#   kernel.sh patches           regenerate kernel/patches from build/linux (git format-patch)
+#   kernel.sh checkpatch        run checkpatch.pl --strict over kernel/patches
+#   kernel.sh tools             build libbpf and bpftool from the same source (cached)
+#
+# Variants: patched (default; the series applied), baseline (same config, no series),
+# debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM).
+#
+# Built kernels live in $KSM_CACHE/kernels/VARIANT-KEY, keyed by the source version,
+# the series (or, while a developer has unexported changes in build/linux, the diff
+# itself), the config fragments and the toolchain; build/kernel-VARIANT points there.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. scripts/lib.sh
+
+SRCVER=$(cat kernel/source-version)
+TARBALL=/usr/src/linux-source-6.12.tar.xz
+TREE=$top/build/linux
+GITID=(-c user.name=ksm-bpf -c user.email=ksm-bpf@localhost)
+JOBS=$(($(nproc) + 1))
+
+export CCACHE_DIR=$KSM_CACHE/ccache CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=true
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+# A fixed build identity keeps rebuilds byte-stable and ccache-friendly.
+export KBUILD_BUILD_TIMESTAMP="2024-11-17 00:00:00 UTC" KBUILD_BUILD_USER=ksm-bpf KBUILD_BUILD_HOST=ksm-bpf
+
+tgit() { git -C "$TREE" "${GITID[@]}" "$@"; }
+series_hash() {
+	local p=(kernel/patches/*.patch)
+	if [ -e "${p[0]}" ]; then cat "${p[@]}"; fi | sha256sum | cut -c1-16
+}
+
+check_source() {
+	local have
+	have=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+	[ "$have" = "$SRCVER" ] ||
+		die "linux-source-6.12 $SRCVER is needed (installed: ${have:-none}); run 'make setup'"
+}
+
+# True when build/linux holds exactly the series it was made from: no local work.
+tree_at_series() {
+	[ "$(tgit rev-parse HEAD)" = "$(cat "$TREE/.git/ksm-head")" ] &&
+		[ -z "$(tgit status --porcelain)" ]
+}
+
+apply_series() {
+	tgit reset -q --hard baseline
+	local p=(kernel/patches/*.patch)
+	if [ -e "${p[0]}" ]; then
+		info "applying ${#p[@]} patches"
+		tgit am -q --whitespace=error-all "${p[@]/#/$top/}" || {
+			tgit am --abort || true
+			die "kernel/patches does not apply to linux-source-6.12 $SRCVER"
+		}
+	fi
+	series_hash >"$TREE/.git/ksm-series"
+	tgit rev-parse HEAD >"$TREE/.git/ksm-head"
+}
+
+cmd_tree() {
+	check_source
+	if [ ! -d "$TREE/.git" ]; then
+		info "unpacking linux-source-6.12 $SRCVER into build/linux"
+		rm -rf "$TREE.tmp" && mkdir -p "$TREE.tmp"
+		tar -C "$TREE.tmp" -xf "$TARBALL" --strip-components=1
+		git -C "$TREE.tmp" init -q
+		git -C "$TREE.tmp" add -A -f
+		git -C "$TREE.tmp" "${GITID[@]}" commit -q -m "Linux $(make -s -C "$TREE.tmp" kernelversion) (Debian linux-source-6.12 $SRCVER)"
+		git -C "$TREE.tmp" tag baseline
+		echo "$SRCVER" >"$TREE.tmp/.git/ksm-source-version"
+		mv "$TREE.tmp" "$TREE"
+		apply_series
+		return
+	fi
+	[ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ] ||
+		die "build/linux was made from another source version; remove it and run 'make kernel'"
+	if tree_at_series; then
+		if [ "$(series_hash)" != "$(cat "$TREE/.git/ksm-series")" ]; then
+			info "kernel/patches changed: re-applying the series to build/linux"
+			apply_series
+		fi
+	elif [ "$(series_hash)" != "$(cat "$TREE/.git/ksm-series")" ]; then
+		info "warning: build/linux has local work and kernel/patches changed too; building build/linux as it is"
+	else
+		info "build/linux has local changes: building them ('make kernel-patches' exports them)"
+	fi
+}
+
+fragments() {
+	echo kernel/config/ksm-bpf.config
+	[ "$1" != debug ] || echo kernel/config/debug.config
+}
+
+toolchain_id() {
+	{ gcc --version | head -1; pahole --version; } | sha256sum | cut -c1-16
+}
+
+cmd_key() {
+	local variant=${1:-patched} series
+	case $variant in
+	baseline) series=none ;;
+	patched | debug)
+		if [ -d "$TREE/.git" ] && ! tree_at_series; then
+			# Unexported work in build/linux: key by the code itself.
+			series=dev-$({
+				tgit diff baseline
+				tgit ls-files -o --exclude-standard -z | (cd "$TREE" && xargs -0r sha256sum)
+			} | sha256sum | cut -c1-16)
+		else
+			series=$(series_hash)
+		fi
+		;;
+	*) die "unknown kernel variant '$variant' (patched, baseline or debug)" ;;
+	esac
+	{
+		echo "$SRCVER $variant $series $(toolchain_id)"
+		cat $(fragments "$variant")
+	} | sha256sum | cut -c1-16
+}
+
+# Every option the fragments set must survive olddefconfig.
+check_config() {
+	local config=$1 frag line opt val bad=0
+	shift
+	for frag in "$@"; do
+		while IFS= read -r line; do
+			case $line in CONFIG_*=*) ;; *) continue ;; esac
+			opt=${line%%=*} val=${line#*=}
+			if [ "$val" = n ]; then
+				! grep -q "^$opt=" "$config" && continue
+			else
+				grep -qx "$line" "$config" && continue
+			fi
+			echo "config: $frag asks for $line, got: $(grep -E "^(# )?$opt[= ]" "$config" || echo unset)" >&2
+			bad=1
+		done <"$frag"
+	done
+	[ $bad = 0 ] || die "the kernel config does not have what kernel/config asks for"
+}
+
+cmd_build() {
+	local variant=${1:-patched} key out src obj log
+	[ "$variant" = baseline ] || cmd_tree
+	key=$(cmd_key "$variant")
+	out=$KSM_CACHE/kernels/$variant-$key
+	if [ ! -f "$out/bzImage" ]; then
+		if [ "$variant" = baseline ]; then
+			cmd_tree
+			src=$top/build/linux-baseline
+			[ -d "$src" ] || tgit worktree add -q --detach "$src" baseline
+		else
+			src=$TREE
+		fi
+		obj=$top/build/obj-$variant
+		log=$top/build/kernel-$variant.log
+		mkdir -p "$obj"
+		info "configuring the $variant kernel (tinyconfig + $(fragments "$variant" | xargs))"
+		make -s -C "$src" O="$obj" tinyconfig >/dev/null
+		# shellcheck disable=SC2046
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" $(fragments "$variant") >/dev/null
+		make -s -C "$src" O="$obj" olddefconfig >/dev/null
+		check_config "$obj/.config" $(fragments "$variant")
+		info "building the $variant kernel with -j$JOBS (log: build/kernel-$variant.log)"
+		local t0=$SECONDS
+		if ! make -C "$src" O="$obj" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" bzImage >"$log" 2>&1; then
+			tail -n 40 "$log" >&2
+			die "kernel build failed (full log: build/kernel-$variant.log)"
+		fi
+		info "built in $((SECONDS - t0)) s; $(ccache -s | grep -iE 'hits|misses' | head -2 | xargs)"
+		rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+		cp "$obj/arch/x86/boot/bzImage" "$obj/vmlinux" "$obj/System.map" "$out.tmp/"
+		cp "$obj/.config" "$out.tmp/config"
+		cat >"$out.tmp/info" <<-EOF
+			variant=$variant
+			key=$key
+			source=linux-source-6.12 $SRCVER
+			kernelversion=$(make -s -C "$src" kernelversion)
+			series=$([ "$variant" = baseline ] && echo none || series_hash)
+			patches=$([ "$variant" = baseline ] && echo 0 || ls kernel/patches/*.patch 2>/dev/null | wc -l)
+		EOF
+		rm -rf "$out" && mv "$out.tmp" "$out"
+	else
+		info "the $variant kernel is cached ($out)"
+	fi
+	mkdir -p build
+	ln -sfn "$out" "build/kernel-$variant"
+	echo "$out"
+}
+
+cmd_patches() {
+	[ -d "$TREE/.git" ] || die "no build/linux tree: run 'make kernel' first"
+	[ -z "$(tgit status --porcelain --untracked-files=no)" ] ||
+		die "build/linux has uncommitted changes: commit them (git -C build/linux commit) first"
+	rm -f kernel/patches/*.patch
+	tgit format-patch -q --zero-commit --no-signature -o "$top/kernel/patches" baseline..HEAD
+	series_hash >"$TREE/.git/ksm-series"
+	tgit rev-parse HEAD >"$TREE/.git/ksm-head"
+	info "kernel/patches: $(ls kernel/patches/*.patch 2>/dev/null | wc -l) patches"
+	ls kernel/patches/*.patch 2>/dev/null | sed 's|^|  |' >&2 || true
+}
+
+# checkpatch.pl and the data files it reads, from build/linux or else the tarball.
+checkpatch_dir() {
+	if [ -f "$TREE/scripts/checkpatch.pl" ]; then
+		echo "$TREE"
+		return
+	fi
+	local d=$top/build/checkpatch
+	if [ ! -f "$d/scripts/checkpatch.pl" ]; then
+		mkdir -p "$d"
+		tar -C "$d" -xf "$TARBALL" --strip-components=1 --wildcards \
+			'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	fi
+	echo "$d"
+}
+
+cmd_checkpatch() {
+	local p=(kernel/patches/*.patch) d
+	if [ ! -e "${p[0]}" ]; then
+		info "checkpatch: the series is empty"
+		return
+	fi
+	check_source
+	d=$(checkpatch_dir)
+	perl "$d/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "${p[@]}" ||
+		die "checkpatch.pl --strict reports problems in kernel/patches"
+	info "checkpatch --strict: ${#p[@]} patches clean"
+}
+
+# libbpf (static, with headers) and bpftool from the kernel source, cached by source version.
+cmd_tools() {
+	local out=$KSM_CACHE/tools/$SRCVER-$(toolchain_id)
+	if [ ! -x "$out/bin/bpftool" ]; then
+		cmd_tree
+		local w=$top/build/tools-obj
+		rm -rf "$w" "$out.tmp" && mkdir -p "$w/libbpf" "$w/bpftool" "$out.tmp"
+		info "building libbpf and bpftool from linux-source-6.12 $SRCVER"
+		make -s -C "$TREE/tools/lib/bpf" -j"$JOBS" OUTPUT="$w/libbpf/" BUILD_STATIC_ONLY=1 \
+			DESTDIR="$out.tmp" prefix= LIBSUBDIR=lib install >"$w/libbpf.log" 2>&1 ||
+			{ tail -n 30 "$w/libbpf.log" >&2; die "libbpf build failed"; }
+		make -s -C "$TREE/tools/bpf/bpftool" -j"$JOBS" OUTPUT="$w/bpftool/" \
+			CLANG=clang-16 LLC=llc-16 LLVM_STRIP=llvm-strip-16 >"$w/bpftool.log" 2>&1 ||
+			{ tail -n 30 "$w/bpftool.log" >&2; die "bpftool build failed"; }
+		mkdir -p "$out.tmp/bin" && cp "$w/bpftool/bpftool" "$out.tmp/bin/"
+		rm -rf "$out" && mv "$out.tmp" "$out"
+	fi
+	mkdir -p build
+	ln -sfn "$out" build/tools
+	echo "$out"
+}
+
+case ${1:-} in
+tree) cmd_tree ;;
+build) cmd_build "${2:-patched}" ;;
+key) cmd_key "${2:-patched}" ;;
+patches) cmd_patches ;;
+checkpatch) cmd_checkpatch ;;
+tools) cmd_tools ;;
+*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools" ;;
+esac

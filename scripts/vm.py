@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Run a command in a VM booted on a kernel of this project, with virtme-ng.
+
+The guest sees the host's filesystem (9p, copy-on-write) and runs as root.
+KVM is used when /dev/kvm works, TCG otherwise. After the command, the guest's
+kernel log is checked: an Oops, BUG, WARNING, KASAN, UBSAN, lockdep or kmemleak
+report fails the run (exit status 125) and is shown. Otherwise the exit status is
+the command's.
+
+    scripts/vm.py [--variant patched|baseline|debug] [--kernel BZIMAGE]
+                  [--cpus N] [--memory SIZE] [--timeout S] -- CMD [ARG...]
+"""
+import argparse
+import fcntl
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("KSM_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ksm-bpf")
+GUEST_WRAP = os.path.join(TOP, "scripts", "guest-wrap.sh")
+
+# What a kernel log must never contain. Lockdep's reports start with
+# "WARNING: possible ..." or "INFO: ..."; kmemleak's with "unreferenced object".
+KERNEL_REPORT = re.compile(
+    r"(Oops|BUG:|kernel BUG at|WARNING:|KASAN:|UBSAN:|general protection fault|"
+    r"Kernel panic|INFO: (possible|inconsistent|task .* blocked)|"
+    r"suspicious RCU usage|inconsistent lock state|unreferenced object|"
+    r"watchdog: BUG: soft lockup|rcu: INFO:)")
+EXIT_KERNEL_REPORT = 125
+EXIT_GUEST_LOST = 124
+
+KVM_GET_API_VERSION = 0xAE00
+
+
+def kvm_usable():
+    """True when /dev/kvm opens and answers; KSM_BPF_KVM=0 forces TCG."""
+    if os.environ.get("KSM_BPF_KVM") == "0":
+        return False
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, KVM_GET_API_VERSION) == 12
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def find_vng():
+    venv = os.path.join(CACHE, "venv", "bin", "vng")
+    if os.access(venv, os.X_OK):
+        return venv
+    found = shutil.which("vng")
+    if not found:
+        sys.exit("vm.py: virtme-ng (vng) is not installed; run 'make setup'")
+    return found
+
+
+def find_kernel(variant, kernel):
+    path = kernel or os.path.join(TOP, "build", f"kernel-{variant}", "bzImage")
+    if not os.path.isfile(path):
+        sys.exit(f"vm.py: no kernel at {path}; run 'make kernel VARIANT={variant}'")
+    return os.path.realpath(path)
+
+
+def kernel_reports(log):
+    """The report blocks (a matching line and what follows it) in a kernel log."""
+    lines = log.splitlines()
+    reports = []
+    i = 0
+    while i < len(lines):
+        if KERNEL_REPORT.search(lines[i]):
+            reports.append("\n".join(lines[i:i + 40]))
+            i += 40
+        else:
+            i += 1
+    return reports
+
+
+def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
+        stdout=None):
+    """Boot, run cmd (a list) in the guest, check the kernel log.
+
+    Returns (status, reports): the command's exit status (or EXIT_* codes) and
+    the kernel reports found. The command's output goes to stdout (a file
+    object, default: ours).
+    """
+    bzimage = find_kernel(variant, kernel)
+    os.makedirs(os.path.join(TOP, "build"), exist_ok=True)
+    rundir = tempfile.mkdtemp(prefix="vm-", dir=os.path.join(TOP, "build"))
+    kvm = kvm_usable()
+    argv = [find_vng(), "--run", bzimage, "--force-9p", "--cpus", str(cpus),
+            "--memory", memory, "--rwdir", rundir, "--cwd", os.getcwd(),
+            # A panic reboots, and virtme-ng's QEMU exits instead of rebooting.
+            "--append", "panic=-1 printk.devkmsg=on"]
+    if not kvm:
+        argv.append("--disable-kvm")
+    argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir] + list(cmd))]
+    print(f"vm: booting {os.path.relpath(bzimage, TOP) if bzimage.startswith(TOP) else bzimage}"
+          f" ({'KVM' if kvm else 'TCG'}, {cpus} CPUs, {memory})", file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run(argv, stdout=stdout, stdin=subprocess.DEVNULL, timeout=timeout)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        print(f"vm: the guest did not finish within {timeout} s", file=sys.stderr)
+        status = EXIT_GUEST_LOST
+
+    try:
+        with open(os.path.join(rundir, "dmesg"), errors="replace") as f:
+            log = f.read()
+        with open(os.path.join(rundir, "status")) as f:
+            status = int(f.read().strip() or EXIT_GUEST_LOST)
+    except (OSError, ValueError):
+        print("vm: the guest ended without writing its kernel log (crash, panic or "
+              "timeout); boot again with 'make vm CMD=...' to see the console",
+              file=sys.stderr)
+        return EXIT_GUEST_LOST if status == 0 else status, []
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
+
+    reports = kernel_reports(log)
+    for r in reports:
+        print("vm: the guest kernel reported:\n" + r, file=sys.stderr)
+    if reports:
+        status = EXIT_KERNEL_REPORT
+    return status, reports
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variant", default=os.environ.get("VARIANT", "patched"),
+                    choices=["patched", "baseline", "debug"])
+    ap.add_argument("--kernel", help="a bzImage to boot instead of the variant's")
+    ap.add_argument("--cpus", type=int, default=2)
+    ap.add_argument("--memory", default="2G")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds")
+    ap.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        ap.error("no command given")
+    status, _ = run(cmd, args.variant, args.kernel, args.cpus, args.memory, args.timeout)
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

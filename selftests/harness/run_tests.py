@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Run every test: Criterion unit tests on the host, then the guest tests in one
+boot of the kernel, and end with one line "N passed, M failed".
+
+    run_tests.py [--unit-only | --guest-only] [--variant V] [TEST ...]
+
+The guest tests are the programs in build/selftests/guest (see GUEST_TESTS);
+each prints KTAP. A program that crashes, hangs or prints a short plan fails
+its missing cases; a report in the guest's kernel log fails the run as one
+more case, "guest_kernel_log_clean".
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import vm  # noqa: E402
+
+BUILD = os.path.join(TOP, "build", "selftests")
+GUEST_TESTS = ["ksm_merge", "ksm_cow", "ksm_unmerge", "ksm_prctl"]
+
+CRITERION_SYNTHESIS = re.compile(
+    r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+KTAP_PLAN = re.compile(r"^1\.\.(\d+)$")
+KTAP_RESULT = re.compile(r"^(not ok|ok) (\d+) (\S+)(.*)$")
+MARK_BEGIN = re.compile(r"^# ksm-bpf: begin (\S+)$")
+MARK_END = re.compile(r"^# ksm-bpf: end (\S+) status=(\d+)$")
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+        self.skipped = 0
+
+    def add(self, name, ok, skipped=False):
+        if skipped:
+            self.skipped += 1
+        elif ok:
+            self.passed += 1
+        else:
+            self.failed.append(name)
+
+
+def run_unit_tests(tally):
+    tests = sorted(glob.glob(os.path.join(BUILD, "unit", "test_*")))
+    if not tests:
+        sys.exit("run_tests.py: no unit tests built; run 'make selftests'")
+    for t in tests:
+        name = os.path.basename(t)
+        proc = subprocess.run([t, "--verbose=0"], capture_output=True, text=True)
+        out = proc.stdout + proc.stderr
+        sys.stdout.write(out)
+        m = CRITERION_SYNTHESIS.search(out)
+        if not m:
+            tally.add(f"unit/{name}", False)
+            continue
+        tested, passing, failing, crashing = map(int, m.groups())
+        tally.passed += passing
+        tally.failed += [f"unit/{name}"] * (failing + crashing)
+
+
+def parse_ktap(output, tally, programs):
+    """Count the cases of each program's KTAP block in the guest's output."""
+    current, plan, seen = None, 0, set()
+    for line in output.splitlines():
+        line = line.rstrip("\r")
+        m = MARK_BEGIN.match(line)
+        if m:
+            current, plan, seen = m.group(1), 0, set()
+            continue
+        if current is None:
+            continue
+        m = KTAP_PLAN.match(line)
+        if m:
+            plan = int(m.group(1))
+            continue
+        m = KTAP_RESULT.match(line)
+        if m:
+            seen.add(int(m.group(2)))
+            tally.add(f"{current}/{m.group(3)}", m.group(1) == "ok",
+                      skipped="# SKIP" in m.group(4))
+            continue
+        m = MARK_END.match(line)
+        if m:
+            # Cases the program never reported (it crashed or hung) failed.
+            missing = max(plan, 1) - len(seen)
+            if missing > 0 or (m.group(2) != "0" and not seen):
+                tally.failed += [f"{current}/(did not finish, status {m.group(2)})"] * max(missing, 1)
+            programs.discard(current)
+            current = None
+    for p in sorted(programs):
+        tally.add(f"{p}/(never ran)", False)
+
+
+def run_guest_tests(tally, variant, tests):
+    missing = [t for t in tests if not os.path.exists(os.path.join(BUILD, "guest", t))]
+    if missing:
+        sys.exit(f"run_tests.py: guest tests not built: {' '.join(missing)}; run 'make selftests'")
+    logdir = os.path.join(TOP, "build", "logs")
+    os.makedirs(logdir, exist_ok=True)
+    log_path = os.path.join(logdir, f"guest-tests-{variant}.log")
+    cmd = ["sh", os.path.join(TOP, "selftests", "harness", "guest-tests.sh"),
+           os.path.join(BUILD, "guest")] + tests
+    t0 = time.monotonic()
+    with open(log_path, "w+") as log:
+        status, reports = vm.run(cmd, variant=variant, stdout=log)
+        log.seek(0)
+        output = log.read()
+    sys.stdout.write(output)
+    print(f"# guest tests took {time.monotonic() - t0:.0f} s (log: {os.path.relpath(log_path, TOP)})")
+    parse_ktap(output, tally, set(tests))
+    tally.add("guest_kernel_log_clean", not reports and status != vm.EXIT_GUEST_LOST)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--unit-only", action="store_true")
+    ap.add_argument("--guest-only", action="store_true")
+    ap.add_argument("--variant", default=os.environ.get("VARIANT", "patched"))
+    ap.add_argument("tests", nargs="*", help=f"guest tests (default: {' '.join(GUEST_TESTS)})")
+    args = ap.parse_args()
+
+    tally = Tally()
+    if not args.guest_only:
+        run_unit_tests(tally)
+    if not args.unit_only:
+        run_guest_tests(tally, args.variant, args.tests or GUEST_TESTS)
+    for name in tally.failed:
+        print(f"FAILED: {name}")
+    skipped = f", {tally.skipped} skipped" if tally.skipped else ""
+    print(f"{tally.passed} passed, {len(tally.failed)} failed{skipped}")
+    sys.exit(1 if tally.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
