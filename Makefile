@@ -107,7 +107,7 @@ vm: kernel
 
 # The main job: boot the kernel and watch KSM merge identical memory.
 run: kernel selftests
-	@python3 scripts/vm.py --variant $(VARIANT) -- sh scripts/demo.sh $(SELFTESTS)/guest/ksm-workload
+	@python3 scripts/vm.py --variant $(VARIANT) -- bash scripts/demo.sh $(SELFTESTS)/guest/ksm-workload
 
 clean:
 	rm -rf $(SELFTESTS) $(B)/obj-* $(B)/logs $(B)/vm-*

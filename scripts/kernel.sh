@@ -147,12 +147,13 @@ check_config() {
 
 cmd_build() {
 	local variant=${1:-patched} key out src obj log
-	[ "$variant" = baseline ] || cmd_tree
+	# An existing tree may need the series re-applied; a cached kernel needs no tree.
+	[ ! -d "$TREE/.git" ] || cmd_tree
 	key=$(cmd_key "$variant")
 	out=$KSM_CACHE/kernels/$variant-$key
 	if [ ! -f "$out/bzImage" ]; then
+		cmd_tree
 		if [ "$variant" = baseline ]; then
-			cmd_tree
 			src=$top/build/linux-baseline
 			[ -d "$src" ] || tgit worktree add -q --detach "$src" baseline
 		else
@@ -243,7 +244,7 @@ cmd_tools() {
 		rm -rf "$w" "$out.tmp" && mkdir -p "$w/libbpf" "$w/bpftool" "$out.tmp"
 		info "building libbpf and bpftool from linux-source-6.12 $SRCVER"
 		make -s -C "$TREE/tools/lib/bpf" -j"$JOBS" OUTPUT="$w/libbpf/" BUILD_STATIC_ONLY=1 \
-			DESTDIR="$out.tmp" prefix= LIBSUBDIR=lib install >"$w/libbpf.log" 2>&1 ||
+			DESTDIR="$out.tmp" prefix= libdir_relative=lib install >"$w/libbpf.log" 2>&1 ||
 			{ tail -n 30 "$w/libbpf.log" >&2; die "libbpf build failed"; }
 		make -s -C "$TREE/tools/bpf/bpftool" -j"$JOBS" OUTPUT="$w/bpftool/" \
 			CLANG=clang-16 LLC=llc-16 LLVM_STRIP=llvm-strip-16 >"$w/bpftool.log" 2>&1 ||

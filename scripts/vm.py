@@ -2,13 +2,13 @@
 """Run a command in a VM booted on a kernel of this project, with virtme-ng.
 
 The guest sees the host's filesystem (9p, copy-on-write) and runs as root.
-KVM is used when /dev/kvm works, TCG otherwise. After the command, the guest's
+KVM is used when a kernel really boots under it here, TCG otherwise. After the command, the guest's
 kernel log is checked: an Oops, BUG, WARNING, KASAN, UBSAN, lockdep or kmemleak
 report fails the run (exit status 125) and is shown. Otherwise the exit status is
 the command's.
 
     scripts/vm.py [--variant patched|baseline|debug] [--kernel BZIMAGE]
-                  [--cpus N] [--memory SIZE] [--timeout S] -- CMD [ARG...]
+                  [--cpus N] [--memory SIZE] [--timeout S] [--verbose] -- CMD [ARG...]
 """
 import argparse
 import fcntl
@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("KSM_CACHE") or os.path.join(
@@ -38,20 +39,54 @@ EXIT_GUEST_LOST = 124
 KVM_GET_API_VERSION = 0xAE00
 
 
-def kvm_usable():
-    """True when /dev/kvm opens and answers; KSM_BPF_KVM=0 forces TCG."""
-    if os.environ.get("KSM_BPF_KVM") == "0":
-        return False
+def kvm_boots(bzimage):
+    """True when a kernel really boots under KVM here; KSM_BPF_KVM=0/1 overrides.
+
+    /dev/kvm answering is not enough: under some nested hypervisors the BIOS
+    runs but the kernel never prints a line. So boot the kernel once with no
+    root (it panics at once and QEMU exits) and look for its banner. The
+    answer is cached per host boot.
+    """
+    forced = os.environ.get("KSM_BPF_KVM")
+    if forced in ("0", "1"):
+        return forced == "1"
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError:
         return False
     try:
-        return fcntl.ioctl(fd, KVM_GET_API_VERSION) == 12
+        if fcntl.ioctl(fd, KVM_GET_API_VERSION) != 12:
+            return False
     except OSError:
         return False
     finally:
         os.close(fd)
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot_id = f.read().strip()
+    cache = os.path.join(CACHE, "kvm-probe")
+    try:
+        with open(cache) as f:
+            cached_id, answer = f.read().split()
+        if cached_id == boot_id:
+            return answer == "yes"
+    except (OSError, ValueError):
+        pass
+    try:
+        out = subprocess.run(
+            ["qemu-system-x86_64", "-accel", "kvm", "-cpu", "host", "-m", "256M",
+             "-nographic", "-no-reboot", "-kernel", bzimage,
+             "-append", "console=ttyS0 panic=-1"],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=30).stdout
+        ok = b"Linux version" in out
+    except subprocess.TimeoutExpired:
+        ok = False
+    os.makedirs(CACHE, exist_ok=True)
+    with open(cache, "w") as f:
+        f.write(f"{boot_id} {'yes' if ok else 'no'}\n")
+    if not ok:
+        print("vm: /dev/kvm is present but a kernel does not boot under it; using TCG",
+              file=sys.stderr)
+    return ok
 
 
 def find_vng():
@@ -85,8 +120,31 @@ def kernel_reports(log):
     return reports
 
 
+def relay(proc, out, deadline):
+    """Copy the guest's output to out until it ends; False on timeout.
+
+    QEMU writes the guest's stdout and stderr through /proc/self/fd/N, each
+    with its own file offset: given a regular file they overwrite each other.
+    A pipe has no offsets, so QEMU gets one and we copy.
+    """
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        if not sel.select(timeout=min(left, 5)):
+            continue
+        data = os.read(proc.stdout.fileno(), 65536)
+        if not data:
+            return True
+        out.write(data)
+        out.flush()
+
+
 def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
-        stdout=None):
+        stdout=None, verbose=False):
     """Boot, run cmd (a list) in the guest, check the kernel log.
 
     Returns (status, reports): the command's exit status (or EXIT_* codes) and
@@ -96,20 +154,26 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
     bzimage = find_kernel(variant, kernel)
     os.makedirs(os.path.join(TOP, "build"), exist_ok=True)
     rundir = tempfile.mkdtemp(prefix="vm-", dir=os.path.join(TOP, "build"))
-    kvm = kvm_usable()
+    kvm = kvm_boots(bzimage)
     argv = [find_vng(), "--run", bzimage, "--force-9p", "--cpus", str(cpus),
             "--memory", memory, "--rwdir", rundir, "--cwd", os.getcwd(),
             # A panic reboots, and virtme-ng's QEMU exits instead of rebooting.
             "--append", "panic=-1 printk.devkmsg=on"]
     if not kvm:
         argv.append("--disable-kvm")
+    if verbose:
+        argv.append("--verbose")
     argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir] + list(cmd))]
     print(f"vm: booting {os.path.relpath(bzimage, TOP) if bzimage.startswith(TOP) else bzimage}"
           f" ({'KVM' if kvm else 'TCG'}, {cpus} CPUs, {memory})", file=sys.stderr, flush=True)
-    try:
-        proc = subprocess.run(argv, stdout=stdout, stdin=subprocess.DEVNULL, timeout=timeout)
-        status = proc.returncode
-    except subprocess.TimeoutExpired:
+    out = stdout.buffer if hasattr(stdout, "buffer") else (stdout or sys.stdout.buffer)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    if relay(proc, out, time.monotonic() + timeout):
+        status = proc.wait()
+    else:
+        proc.kill()
+        proc.wait()
         print(f"vm: the guest did not finish within {timeout} s", file=sys.stderr)
         status = EXIT_GUEST_LOST
 
@@ -120,9 +184,8 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
             status = int(f.read().strip() or EXIT_GUEST_LOST)
     except (OSError, ValueError):
         print("vm: the guest ended without writing its kernel log (crash, panic or "
-              "timeout); boot again with 'make vm CMD=...' to see the console",
-              file=sys.stderr)
-        return EXIT_GUEST_LOST if status == 0 else status, []
+              "timeout); scripts/vm.py --verbose shows its console", file=sys.stderr)
+        return EXIT_GUEST_LOST, []
     finally:
         shutil.rmtree(rundir, ignore_errors=True)
 
@@ -142,12 +205,14 @@ def main():
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--memory", default="2G")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds")
+    ap.add_argument("--verbose", action="store_true", help="show the guest's console")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         ap.error("no command given")
-    status, _ = run(cmd, args.variant, args.kernel, args.cpus, args.memory, args.timeout)
+    status, _ = run(cmd, args.variant, args.kernel, args.cpus, args.memory, args.timeout,
+                    verbose=args.verbose)
     sys.exit(status)
 
 

@@ -15,7 +15,6 @@ static enum ktap_result write_gives_private_copy(void)
 {
 	enum ktap_result result = KTAP_PASS;
 	struct ksm_knobs knobs = {0};
-	struct ksm_proc_stat st;
 	struct worker w[2] = {0};
 	struct region r = {0};
 	int64_t before;
@@ -32,8 +31,8 @@ static enum ktap_result write_gives_private_copy(void)
 	KTAP_EXPECT(worker_cmd(&w[1], WC_CHECK, 0) == 1, "the other sharer sees the write");
 	/* The untouched pages stay merged. */
 	KTAP_EXPECT(pages_shared_by(w, 2, &r, 1, PAGES) == PAGES - 1, "other pages unmerged");
-	KTAP_EXPECT(!ksm_proc_stat(w[0].pid, &st) && st.merging_pages == PAGES - 1,
-		    "writer's ksm_merging_pages %ld, want %d", st.merging_pages, PAGES - 1);
+	KTAP_EXPECT(!worker_wait_merging_pages(&w[0], PAGES - 1),
+		    "writer's ksm_merging_pages is not %d", PAGES - 1);
 out:
 	workers_stop(w, 2);
 	region_unmap(&r);

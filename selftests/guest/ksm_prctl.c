@@ -9,6 +9,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,7 +44,8 @@ static int program_start(struct program *p)
 
 	snprintf(pages, sizeof(pages), "%d", PAGES);
 	snprintf(seed, sizeof(seed), "%d", SEED);
-	if (pipe(in) || pipe(out))
+	/* Close-on-exec, or the next program would hold this one's stdin open. */
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC))
 		return -errno;
 	p->pid = fork();
 	if (p->pid < 0)

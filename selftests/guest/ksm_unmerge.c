@@ -14,7 +14,6 @@ static enum ktap_result madv_unmergeable_unmerges(void)
 {
 	enum ktap_result result = KTAP_PASS;
 	struct ksm_knobs knobs = {0};
-	struct ksm_proc_stat st;
 	struct worker w[2] = {0};
 	struct region r = {0};
 
@@ -24,8 +23,7 @@ static enum ktap_result madv_unmergeable_unmerges(void)
 	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "did not merge");
 	KTAP_EXPECT(worker_cmd(&w[0], WC_UNMERGE, 0) == 0, "MADV_UNMERGEABLE failed");
 	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0, "pages still shared");
-	KTAP_EXPECT(!ksm_proc_stat(w[0].pid, &st) && st.merging_pages == 0,
-		    "ksm_merging_pages %ld after unmerge", st.merging_pages);
+	KTAP_EXPECT(!worker_wait_merging_pages(&w[0], 0), "ksm_merging_pages is not 0");
 	/* Nor does it merge again: the range is no longer mergeable. */
 	KTAP_EXPECT(!ksm_wait_full_scans(3, 30000), "ksmd stalled");
 	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0, "pages merged again");

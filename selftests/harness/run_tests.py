@@ -7,7 +7,8 @@ boot of the kernel, and end with one line "N passed, M failed".
 The guest tests are the programs in build/selftests/guest (see GUEST_TESTS);
 each prints KTAP. A program that crashes, hangs or prints a short plan fails
 its missing cases; a report in the guest's kernel log fails the run as one
-more case, "guest_kernel_log_clean".
+more case, "guest_kernel_log_clean". Two more cases check that the VM runner
+does catch a kernel report and a panicked guest.
 """
 import argparse
 import glob
@@ -108,14 +109,31 @@ def run_guest_tests(tally, variant, tests):
     cmd = ["sh", os.path.join(TOP, "selftests", "harness", "guest-tests.sh"),
            os.path.join(BUILD, "guest")] + tests
     t0 = time.monotonic()
-    with open(log_path, "w+") as log:
+    with open(log_path, "wb+") as log:
         status, reports = vm.run(cmd, variant=variant, stdout=log)
         log.seek(0)
-        output = log.read()
+        output = log.read().decode(errors="replace")
     sys.stdout.write(output)
     print(f"# guest tests took {time.monotonic() - t0:.0f} s (log: {os.path.relpath(log_path, TOP)})")
     parse_ktap(output, tally, set(tests))
     tally.add("guest_kernel_log_clean", not reports and status != vm.EXIT_GUEST_LOST)
+
+
+def check_vm_runner(tally, variant):
+    """The VM runner itself: a kernel report fails a run, a dead guest is seen.
+
+    Userspace may write to the kernel log (printk.devkmsg=on), which gives a
+    report without breaking the kernel; sysrq-c gives a real panic.
+    """
+    devnull = open(os.devnull, "wb")
+    status, reports = vm.run(
+        ["sh", "-c", "echo 'WARNING: CPU: 0 PID: 1 at harness self-test' >/dev/kmsg"],
+        variant=variant, stdout=devnull, timeout=300)
+    tally.add("vm_runner_fails_on_kernel_report", status == vm.EXIT_KERNEL_REPORT and
+              any("harness self-test" in r for r in reports))
+    status, _ = vm.run(["sh", "-c", "echo c >/proc/sysrq-trigger"], variant=variant,
+                       stdout=devnull, timeout=300)
+    tally.add("vm_runner_fails_on_guest_panic", status == vm.EXIT_GUEST_LOST)
 
 
 def main():
@@ -131,6 +149,9 @@ def main():
         run_unit_tests(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or GUEST_TESTS)
+        if not args.tests:
+            print("# checking the VM runner's kernel-log checks (two expected failures follow)")
+            check_vm_runner(tally, args.variant)
     for name in tally.failed:
         print(f"FAILED: {name}")
     skipped = f", {tally.skipped} skipped" if tally.skipped else ""

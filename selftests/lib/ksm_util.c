@@ -121,11 +121,14 @@ int ksm_test_begin(struct ksm_knobs *saved)
 {
 	int err = ksm_save_knobs(saved);
 
+	/*
+	 * run=2 synchronously unmerges everything and frees what exited
+	 * processes of earlier tests left behind: each test starts clean.
+	 */
+	err = err ?: ksm_write("run", 2);
 	err = err ?: ksm_write("pages_to_scan", 4096);
 	err = err ?: ksm_write("sleep_millisecs", 10);
-	err = err ?: ksm_write("run", 1);
-	/* Exited processes of earlier tests leave rmap items for ksmd to drop. */
-	return err ?: ksm_wait_full_scans(2, 30000);
+	return err ?: ksm_write("run", 1);
 }
 
 void ksm_test_end(const struct ksm_knobs *saved)

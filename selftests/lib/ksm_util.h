@@ -38,8 +38,8 @@ int ksm_save_knobs(struct ksm_knobs *k);
 int ksm_restore_knobs(const struct ksm_knobs *k);
 
 /*
- * Save the knobs, make ksmd scan fast (many pages, short sleeps) and let it
- * finish cleaning up after earlier tests; ksm_test_end() restores the knobs.
+ * Save the knobs, unmerge everything (run=2) so that nothing of earlier tests
+ * remains, and make ksmd scan fast; ksm_test_end() restores the knobs.
  */
 int ksm_test_begin(struct ksm_knobs *saved);
 void ksm_test_end(const struct ksm_knobs *saved);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 enum ktap_result { KTAP_PASS, KTAP_FAIL, KTAP_SKIP };
 
@@ -48,7 +49,14 @@ static inline int ktap_run(const struct ktap_case *cases, int n)
 	printf("KTAP version 1\n1..%d\n", n);
 	fflush(stdout);
 	for (i = 0; i < n; i++) {
-		enum ktap_result r = cases[i].run();
+		struct timespec t0, t1;
+		enum ktap_result r;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = cases[i].run();
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ktap_diag("%s took %ld ms", cases[i].name,
+			  (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 
 		printf("%s %d %s%s\n", r == KTAP_FAIL ? "not ok" : "ok", i + 1,
 		       cases[i].name, r == KTAP_SKIP ? " # SKIP" : "");

@@ -301,3 +301,25 @@ void workers_stop(struct worker *w, int n)
 	for (i = 0; i < n; i++)
 		worker_stop(&w[i]);
 }
+
+struct merging_wait {
+	pid_t pid;
+	long pages;
+	long seen;
+};
+
+static bool merging_cond(void *arg)
+{
+	struct merging_wait *mw = arg;
+	struct ksm_proc_stat st;
+
+	mw->seen = ksm_proc_stat(mw->pid, &st) ? -1 : st.merging_pages;
+	return mw->seen == mw->pages;
+}
+
+int worker_wait_merging_pages(const struct worker *w, long pages)
+{
+	struct merging_wait mw = { w->pid, pages, -1 };
+
+	return ksm_wait_until(merging_cond, &mw, MERGE_MAX_SCANS, MERGE_TIMEOUT_MS);
+}

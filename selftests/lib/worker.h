@@ -78,4 +78,11 @@ void workers_stop(struct worker *w, int n);
 /* Wait until all @n workers share every page of @r; 0 or -ETIMEDOUT. */
 int workers_wait_shared(const struct worker *w, int n, const struct region *r);
 
+/*
+ * Wait until /proc/PID/ksm_merging_pages of @w reads @pages: the counter is
+ * updated when ksmd next visits the pages, not when a write or an unmerge
+ * breaks them. 0 or a negative errno.
+ */
+int worker_wait_merging_pages(const struct worker *w, long pages);
+
 #endif /* WORKER_H */
