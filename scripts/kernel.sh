@@ -246,7 +246,11 @@ cmd_tools() {
 		make -s -C "$TREE/tools/lib/bpf" -j"$JOBS" OUTPUT="$w/libbpf/" BUILD_STATIC_ONLY=1 \
 			DESTDIR="$out.tmp" prefix= libdir_relative=lib install >"$w/libbpf.log" 2>&1 ||
 			{ tail -n 30 "$w/libbpf.log" >&2; die "libbpf build failed"; }
-		make -s -C "$TREE/tools/bpf/bpftool" -j"$JOBS" OUTPUT="$w/bpftool/" \
+		# Feature detection calls plain "clang"; point it at clang-16.
+		mkdir -p "$w/bin"
+		ln -sf "$(command -v clang-16)" "$w/bin/clang"
+		ln -sf "$(command -v llvm-strip-16)" "$w/bin/llvm-strip"
+		PATH=$w/bin:$PATH make -s -C "$TREE/tools/bpf/bpftool" -j"$JOBS" OUTPUT="$w/bpftool/" \
 			CLANG=clang-16 LLC=llc-16 LLVM_STRIP=llvm-strip-16 >"$w/bpftool.log" 2>&1 ||
 			{ tail -n 30 "$w/bpftool.log" >&2; die "bpftool build failed"; }
 		mkdir -p "$out.tmp/bin" && cp "$w/bpftool/bpftool" "$out.tmp/bin/"
