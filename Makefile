@@ -15,13 +15,22 @@ CC := gcc
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iselftests/lib
 
+# BPF: clang-16 against the committed vmlinux.h; libbpf and bpftool from the tree.
+CLANG := clang-16
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Ivmlinux-btf -Iinclude -I$(B)/tools/include
+BPFTOOL := $(B)/tools/bin/bpftool
+LIBBPF := $(B)/tools/lib/libbpf.a
+BPF_LDLIBS := $(LIBBPF) -lelf -lz
+
 TEST_LIB := selftests/lib/ksm_util.c
 GUEST_LIB := $(TEST_LIB) selftests/lib/worker.c
 GUEST_LIB_H := $(wildcard selftests/lib/*.h)
-GUEST_TESTS := ksm_merge ksm_cow ksm_unmerge ksm_prctl
+GUEST_TESTS := ksm_merge ksm_cow ksm_unmerge ksm_prctl ksm_policy ksm_trace
 GUEST_BINS := $(addprefix $(SELFTESTS)/guest/,$(GUEST_TESTS) ksm-workload)
 UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selftests/unit/test_*.c))
 
+.SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
 	check-vmlinux-btf selftests test unit-test guest-test vm run clean
 
@@ -63,7 +72,6 @@ checkpatch: $(B)/.setup
 tools: $(B)/.setup
 	@bash scripts/kernel.sh tools >/dev/null
 
-BPFTOOL = $(B)/tools/bin/bpftool
 
 # vmlinux.h of the patched kernel; committed so BPF code builds without a kernel.
 vmlinux-btf: kernel tools
@@ -84,11 +92,26 @@ $(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GU
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB)
 
+$(SELFTESTS)/bpf/%.bpf.o: selftests/bpf/%.bpf.c vmlinux-btf/vmlinux.h include/ksm_policy.bpf.h | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* >$@
+
+# Guest tests that load BPF policies through skeletons
+BPF_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_policy ksm_trace)
+$(BPF_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.c \
+		$(SELFTESTS)/bpf/test_policies.skel.h $(GUEST_LIB) $(GUEST_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(B)/tools/include -I$(SELFTESTS)/bpf -o $@ $< $(GUEST_LIB) \
+		$(BPF_LDLIBS) -lpthread
+
 $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(GUEST_LIB) -lpthread
 
-selftests: $(UNIT_TESTS) $(GUEST_BINS)
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS)
 
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.

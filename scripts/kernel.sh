@@ -70,6 +70,10 @@ cmd_tree() {
 		info "unpacking linux-source-6.12 $SRCVER into build/linux"
 		rm -rf "$TREE.tmp" && mkdir -p "$TREE.tmp"
 		tar -C "$TREE.tmp" -xf "$TARBALL" --strip-components=1
+		# Debian's .gitignore ignores everything at the top level (its
+		# packaging repository has only debian/ there): new files of the
+		# series would be invisible to git. Drop that rule from the baseline.
+		sed -i -e '/^# Debian packaging: ignore everything/,/^!\/debian\/$/d' "$TREE.tmp/.gitignore"
 		git -C "$TREE.tmp" init -q
 		git -C "$TREE.tmp" add -A -f
 		git -C "$TREE.tmp" "${GITID[@]}" commit -q -m "Linux $(make -s -C "$TREE.tmp" kernelversion) (Debian linux-source-6.12 $SRCVER)"
@@ -95,6 +99,7 @@ cmd_tree() {
 
 fragments() {
 	echo kernel/config/ksm-bpf.config
+	[ "$1" = baseline ] || echo kernel/config/series.config
 	[ "$1" != debug ] || echo kernel/config/debug.config
 }
 

@@ -45,25 +45,37 @@ static int knob_path(char *buf, size_t len, const char *knob)
 	return 0;
 }
 
-int ksm_read(const char *knob, unsigned long *val)
+int ksm_read_text(const char *knob, char *buf, size_t len)
 {
-	char path[PATH_MAX], buf[64];
+	char path[PATH_MAX];
 	ssize_t n;
 	int fd, err;
 
+	if (!len)
+		return -EINVAL;
 	err = knob_path(path, sizeof(path), knob);
 	if (err)
 		return err;
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	err = n < 0 ? -errno : 0;
 	close(fd);
 	if (err)
 		return err;
 	buf[n] = '\0';
-	return parse_ulong(buf, val);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+int ksm_read(const char *knob, unsigned long *val)
+{
+	char buf[64];
+	int err = ksm_read_text(knob, buf, sizeof(buf));
+
+	return err ?: parse_ulong(buf, val);
 }
 
 int ksm_write(const char *knob, unsigned long val)

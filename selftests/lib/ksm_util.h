@@ -23,6 +23,8 @@ void ksm_set_sysfs_root(const char *root);
 int parse_ulong(const char *s, unsigned long *val);
 
 int ksm_read(const char *knob, unsigned long *val);
+/* A knob's text without its trailing newline. */
+int ksm_read_text(const char *knob, char *buf, size_t len);
 int ksm_write(const char *knob, unsigned long val);
 
 /* The knobs a test changes, saved and restored as one. */

@@ -120,6 +120,19 @@ static int64_t fork_and_check(const struct region *r, unsigned int flags,
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/*
+ * A worker must not hold the test's descriptors: a BPF link inherited by
+ * fork would keep a policy attached after the test closed it.
+ */
+static void close_inherited_fds(int keep1, int keep2)
+{
+	int fd, max = sysconf(_SC_OPEN_MAX);
+
+	for (fd = 3; fd < max && fd < 65536; fd++)
+		if (fd != keep1 && fd != keep2)
+			close(fd);
+}
+
 static void worker_main(int cmd_fd, int resp_fd, const struct region *r,
 			unsigned int flags)
 {
@@ -128,6 +141,8 @@ static void worker_main(int cmd_fd, int resp_fd, const struct region *r,
 	pthread_t thread;
 	struct msg m;
 	int64_t ret;
+
+	close_inherited_fds(cmd_fd, resp_fd);
 
 	/* Each page gets its own seed so no two pages of one worker are equal. */
 	for (i = 0; i < r->pages; i++) {

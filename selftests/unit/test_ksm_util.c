@@ -81,6 +81,19 @@ Test(knobs, read_and_write, .init = fake_sysfs, .fini = fake_sysfs_remove)
 	cr_assert_eq(v, 5000);
 }
 
+Test(knobs, read_text_strips_newline, .init = fake_sysfs, .fini = fake_sysfs_remove)
+{
+	char buf[16];
+
+	write_file("policy", "skip_all\n");
+	cr_assert_eq(ksm_read_text("policy", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "skip_all");
+	write_file("policy", "a-name-longer-than-the-buffer\n");
+	cr_assert_eq(ksm_read_text("policy", buf, 5), 0);
+	cr_assert_str_eq(buf, "a-na", "truncated, still terminated");
+	cr_assert_eq(ksm_read_text("policy", buf, 0), -EINVAL);
+}
+
 Test(knobs, bad_names, .init = fake_sysfs, .fini = fake_sysfs_remove)
 {
 	unsigned long v;

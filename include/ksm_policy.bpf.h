@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * For authors of KSM policies: the kfuncs of ksm_policy_ops programs and a
+ * few helpers. Include after vmlinux.h (vmlinux-btf/), which brings struct
+ * ksm_policy_ops, its argument structs and the verdict enums.
+ *
+ *	#include "vmlinux.h"
+ *	#include "ksm_policy.bpf.h"
+ *
+ *	SEC("struct_ops/scan_page")
+ *	s32 BPF_PROG(my_scan_page, struct ksm_policy_page_ctx *pctx)
+ *	{
+ *		return bpf_ksm_page_is_zero(pctx) ? KSM_PAGE_DEFAULT : KSM_PAGE_SKIP;
+ *	}
+ *
+ *	KSM_POLICY(my_policy) = {
+ *		.scan_page = (void *)my_scan_page,
+ *		.name = "my_policy",
+ *	};
+ */
+#ifndef KSM_POLICY_BPF_H
+#define KSM_POLICY_BPF_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+/* Process identity of an mm given to a hook (0 when its owner is gone). */
+extern s32 bpf_ksm_mm_tgid(struct mm_struct *mm) __ksym;
+extern u64 bpf_ksm_mm_cgroup_id(struct mm_struct *mm) __ksym;
+extern bool bpf_ksm_mm_in_cgroup(struct mm_struct *mm, u64 ancestor_id) __ksym;
+
+/* About the page of a scan_page() context. */
+extern bool bpf_ksm_page_is_zero(struct ksm_policy_page_ctx *ctx) __ksym;
+extern u32 bpf_ksm_page_age(struct ksm_policy_page_ctx *ctx) __ksym;
+extern bool bpf_ksm_page_volatile(struct ksm_policy_page_ctx *ctx) __ksym;
+extern u64 bpf_ksm_vma_flags(struct ksm_policy_page_ctx *ctx) __ksym;
+
+/* Eject this policy (KSM goes back to upstream behaviour) with a message. */
+extern void bpf_ksm_policy_error(const char *msg__str) __ksym;
+
+/* bpf_ksm_policy_error() wants its message in read-only data. */
+#define ksm_policy_error(msg)						\
+	({								\
+		static const char ___msg[] = msg;			\
+		bpf_ksm_policy_error(___msg);				\
+	})
+
+/*
+ * Declare the policy: a struct_ops map attached through a BPF link, so that
+ * it can be pinned, replaced atomically and detached.
+ */
+#define KSM_POLICY(name) SEC(".struct_ops.link") struct ksm_policy_ops name
+
+#endif /* KSM_POLICY_BPF_H */

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksm_policy_ops: each hook and rule proved with a small policy from
+ * selftests/bpf/test_policies.bpf.c, attached through a BPF link.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ksm_util.h"
+#include "ktap.h"
+#include "worker.h"
+#include "test_policies.skel.h"
+
+#define PAGES 16
+#define IDLE_SCANS 4
+
+/* Values of enum ksm_policy_exit_kind (include/linux/ksm_policy.h). */
+#define KSM_EXIT_UNREG		1
+#define KSM_EXIT_REPLACED	2
+#define KSM_EXIT_ERROR		3
+#define KSM_EXIT_BAD_VERDICT	4
+
+static struct test_policies *skel;
+
+/* A fresh skeleton per case, so that globals and exit records start at 0. */
+static int open_policies(void (*configure)(struct test_policies *))
+{
+	skel = test_policies__open();
+	if (!skel)
+		return -errno;
+	if (configure)
+		configure(skel);
+	return test_policies__load(skel);
+}
+
+static void close_policies(void)
+{
+	test_policies__destroy(skel);
+	skel = NULL;
+}
+
+static bool policy_is(const char *name)
+{
+	char buf[80];
+
+	return !ksm_read_text("policy", buf, sizeof(buf)) && !strcmp(buf, name);
+}
+
+static bool policy_gone(void *arg)
+{
+	(void)arg;
+	return policy_is("none");
+}
+
+/* A policy that skips every process: nothing merges until it is detached. */
+static enum ktap_result skip_all_merges_nothing(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[2] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.skip_all);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(policy_is("skip_all"), "/sys/kernel/mm/ksm/policy does not name it");
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xb001), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!ksm_wait_full_scans(IDLE_SCANS, 60000), "ksmd stalled");
+	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0, "pages merged under skip_all");
+	KTAP_EXPECT(skel->bss->scan_mm_calls > 0, "scan_mm() was never called");
+
+	/* Detach: upstream behaviour again, and exit() told why. */
+	bpf_link__destroy(link);
+	link = NULL;
+	KTAP_EXPECT(policy_is("none"), "still attached after detach");
+	KTAP_EXPECT(skel->bss->exit_kind == KSM_EXIT_UNREG, "exit kind %u",
+		    skel->bss->exit_kind);
+	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "no merging after detach");
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 2);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+static pid_t deny_pids[2];
+
+static void configure_deny(struct test_policies *s)
+{
+	s->rodata->deny_a = deny_pids[0];
+	s->rodata->deny_b = deny_pids[1];
+}
+
+/* A merge hook that denies one pair keeps it apart while others merge. */
+static enum ktap_result merge_hook_denies_a_pair(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker denied[2] = {0}, allowed[2] = {0};
+	struct region rd = {0}, ra = {0};
+	struct bpf_link *link = NULL;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&rd, PAGES, 0xb002) && !region_map(&ra, PAGES, 0xb003),
+		    "mmap failed");
+	/* Stop ksmd until the policy knows the pair's pids. */
+	KTAP_EXPECT(!ksm_write("run", 0), "cannot stop ksmd");
+	KTAP_EXPECT(!workers_start(denied, 2, &rd, W_MADVISE) &&
+		    !workers_start(allowed, 2, &ra, W_MADVISE), "workers did not start");
+	deny_pids[0] = denied[0].pid;
+	deny_pids[1] = denied[1].pid;
+	KTAP_EXPECT(!open_policies(configure_deny), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.deny_merge);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!ksm_write("run", 1), "cannot start ksmd");
+	KTAP_EXPECT(!workers_wait_shared(allowed, 2, &ra), "the allowed pair did not merge");
+	KTAP_EXPECT(!ksm_wait_full_scans(IDLE_SCANS, 60000), "ksmd stalled");
+	KTAP_EXPECT(pages_shared_by(denied, 2, &rd, 0, PAGES) == 0, "the denied pair merged");
+	KTAP_EXPECT(skel->bss->denied >= PAGES, "merge() denied only %llu merges",
+		    (unsigned long long)skel->bss->denied);
+out:
+	bpf_link__destroy(link);
+	workers_stop(denied, 2);
+	workers_stop(allowed, 2);
+	region_unmap(&rd);
+	region_unmap(&ra);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+static int set_domain(pid_t pid, __u64 domain)
+{
+	__s32 key = pid;
+
+	return bpf_map__update_elem(skel->maps.domains, &key, sizeof(key), &domain,
+				    sizeof(domain), BPF_ANY);
+}
+
+/* Two domains with identical content: each merges inside, none across. */
+static enum ktap_result domains_never_share_a_page(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[4] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	int i;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xb004), "mmap failed");
+	KTAP_EXPECT(!ksm_write("run", 0), "cannot stop ksmd");
+	KTAP_EXPECT(!workers_start(w, 4, &r, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	for (i = 0; i < 4; i++)
+		KTAP_EXPECT(!set_domain(w[i].pid, i < 2 ? 1 : 2), "map update failed");
+	link = bpf_map__attach_struct_ops(skel->maps.domains_by_tgid);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!ksm_write("run", 1), "cannot start ksmd");
+	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "domain 1 did not merge inside");
+	KTAP_EXPECT(!workers_wait_shared(w + 2, 2, &r), "domain 2 did not merge inside");
+	KTAP_EXPECT(!ksm_wait_full_scans(IDLE_SCANS, 60000), "ksmd stalled");
+	for (i = 0; i < PAGES; i++)
+		KTAP_EXPECT(pagemap_pfn(w[0].pid, region_page(&r, i)) !=
+			    pagemap_pfn(w[2].pid, region_page(&r, i)),
+			    "page %d is shared across domains", i);
+
+	/* Moving a process to the other domain unmerges it from the first. */
+	KTAP_EXPECT(!set_domain(w[1].pid, 2), "map update failed");
+	KTAP_EXPECT(!workers_wait_shared(w + 1, 3, &r), "the moved process did not join domain 2");
+	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0,
+		    "the moved process still shares with domain 1");
+	for (i = 0; i < 4; i++)
+		KTAP_EXPECT(worker_cmd(&w[i], WC_CHECK, 0) == 1, "worker %d reads wrong bytes", i);
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 4);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/*
+ * Pages a policy calls stable merge in the first pass; without it they need
+ * a second pass (the checksum must be seen unchanged). ksmd is stopped
+ * right after one pass, with batches small enough that the second pass
+ * cannot reach the second process before it stops.
+ */
+static size_t shared_after_one_pass(bool trust)
+{
+	struct worker w[2] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	size_t shared = (size_t)-1;
+
+	if (ksm_write("run", 2) || ksm_write("pages_to_scan", 4) ||
+	    region_map(&r, PAGES, trust ? 0xb005 : 0xb006) ||
+	    workers_start(w, 2, &r, W_MADVISE))
+		goto out;
+	if (trust) {
+		if (open_policies(NULL))
+			goto out;
+		link = bpf_map__attach_struct_ops(skel->maps.trust_stable);
+		if (!link)
+			goto out;
+	}
+	if (ksm_write("run", 1) || ksm_wait_full_scans(1, 60000) || ksm_write("run", 0))
+		goto out;
+	shared = pages_shared_by(w, 2, &r, 0, PAGES);
+out:
+	bpf_link__destroy(link);
+	if (trust)
+		close_policies();
+	workers_stop(w, 2);
+	region_unmap(&r);
+	return shared;
+}
+
+/* The STABLE verdict merges a static region in fewer full scans. */
+static enum ktap_result stable_verdict_merges_sooner(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	size_t plain, trusted;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	plain = shared_after_one_pass(false);
+	trusted = shared_after_one_pass(true);
+	ktap_diag("after one pass: %zu pages merged without the policy, %zu with it",
+		  plain, trusted);
+	KTAP_EXPECT(plain == 0, "upstream merged in one pass");
+	KTAP_EXPECT(trusted == PAGES, "trust_stable merged %zu of %d", trusted, PAGES);
+out:
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/* kfunc bpf_ksm_page_is_zero(): a zero-only policy merges only zero pages. */
+static enum ktap_result zero_only_policy(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker z[2] = {0}, p[2] = {0};
+	struct region rz = {0}, rp = {0};
+	struct bpf_link *link = NULL;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.zero_only);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!region_map(&rz, PAGES, 0) && !region_map(&rp, PAGES, 0xb007), "mmap failed");
+	KTAP_EXPECT(!workers_start(z, 2, &rz, W_MADVISE | W_ZERO) &&
+		    !workers_start(p, 2, &rp, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!workers_wait_shared(z, 2, &rz), "zero pages did not merge");
+	KTAP_EXPECT(!ksm_wait_full_scans(IDLE_SCANS, 60000), "ksmd stalled");
+	KTAP_EXPECT(pages_shared_by(p, 2, &rp, 0, PAGES) == 0, "non-zero pages merged");
+out:
+	bpf_link__destroy(link);
+	workers_stop(z, 2);
+	workers_stop(p, 2);
+	region_unmap(&rz);
+	region_unmap(&rp);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/*
+ * A policy that ejects itself (kfunc) or returns a bad verdict is disabled,
+ * says why, and KSM carries on merging.
+ */
+static enum ktap_result ejected(struct bpf_map *map, const char *want_exit,
+				unsigned int want_kind, uint64_t seed)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[2] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	char exit_text[300];
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	link = bpf_map__attach_struct_ops(map);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!region_map(&r, PAGES, seed), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!ksm_wait_until(policy_gone, NULL, MERGE_MAX_SCANS, MERGE_TIMEOUT_MS),
+		    "the policy was not ejected");
+	KTAP_EXPECT(!ksm_read_text("policy_exit", exit_text, sizeof(exit_text)),
+		    "no policy_exit");
+	ktap_diag("policy_exit: %s", exit_text);
+	KTAP_EXPECT(!strcmp(exit_text, want_exit), "want \"%s\"", want_exit);
+	KTAP_EXPECT(skel->bss->exit_kind == want_kind, "exit() saw kind %u, want %u",
+		    skel->bss->exit_kind, want_kind);
+	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "no merging after the ejection");
+	/* Detaching the ejected policy's link is harmless. */
+	bpf_link__destroy(link);
+	link = NULL;
+	KTAP_EXPECT(skel->bss->exit_kind == want_kind, "exit() ran again");
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 2);
+	region_unmap(&r);
+	ksm_test_end(&knobs);
+	return result;
+}
+
+static enum ktap_result error_kfunc_ejects(void)
+{
+	enum ktap_result r;
+
+	if (open_policies(NULL))
+		return KTAP_FAIL;
+	r = ejected(skel->maps.error_test, "error_test: error: test policy gives up",
+		    KSM_EXIT_ERROR, 0xb008);
+	close_policies();
+	return r;
+}
+
+static enum ktap_result invalid_verdict_ejects(void)
+{
+	enum ktap_result r;
+
+	if (open_policies(NULL))
+		return KTAP_FAIL;
+	r = ejected(skel->maps.bad_verdict,
+		    "bad_verdict: invalid verdict: scan_page() returned 7",
+		    KSM_EXIT_BAD_VERDICT, 0xb009);
+	close_policies();
+	return r;
+}
+
+/* One policy at a time: a second attach fails with EBUSY. */
+static enum ktap_result second_attach_fails(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct bpf_link *first = NULL, *second = NULL;
+
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	first = bpf_map__attach_struct_ops(skel->maps.count_a);
+	KTAP_EXPECT(first, "attach failed: %s", strerror(errno));
+	second = bpf_map__attach_struct_ops(skel->maps.count_b);
+	KTAP_EXPECT(!second && errno == EBUSY, "second attach: %s",
+		    second ? "succeeded" : strerror(errno));
+	KTAP_EXPECT(policy_is("count_a"), "the first policy was displaced");
+out:
+	bpf_link__destroy(second);
+	bpf_link__destroy(first);
+	close_policies();
+	return result;
+}
+
+/* Link update swaps policies atomically; the old one is told it was replaced. */
+static enum ktap_result replace_swaps_policies(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[1] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	__u64 passes;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00a), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.count_a);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
+	KTAP_EXPECT(!bpf_link__update_map(link, skel->maps.count_b), "update: %s",
+		    strerror(errno));
+	KTAP_EXPECT(policy_is("count_b"), "count_b is not the policy");
+	KTAP_EXPECT(skel->bss->exit_kind == KSM_EXIT_REPLACED, "count_a's exit kind %u",
+		    skel->bss->exit_kind);
+	passes = skel->bss->passes;
+	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
+	KTAP_EXPECT(skel->bss->passes > passes, "count_b's pass_start() never ran");
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 1);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(skip_all_merges_nothing),
+	KTAP_CASE(merge_hook_denies_a_pair),
+	KTAP_CASE(domains_never_share_a_page),
+	KTAP_CASE(stable_verdict_merges_sooner),
+	KTAP_CASE(zero_only_policy),
+	KTAP_CASE(error_kfunc_ejects),
+	KTAP_CASE(invalid_verdict_ejects),
+	KTAP_CASE(second_attach_fails),
+	KTAP_CASE(replace_swaps_policies),
+};
+KTAP_MAIN(cases)
