@@ -26,7 +26,7 @@ BPF_LDLIBS := $(LIBBPF) -lelf -lz
 TEST_LIB := selftests/lib/ksm_util.c
 GUEST_LIB := $(TEST_LIB) selftests/lib/worker.c
 GUEST_LIB_H := $(wildcard selftests/lib/*.h)
-GUEST_TESTS := ksm_merge ksm_cow ksm_unmerge ksm_prctl ksm_policy ksm_trace
+GUEST_TESTS := ksm_merge ksm_cow ksm_unmerge ksm_prctl ksm_policy ksm_policy_stress ksm_trace
 GUEST_BINS := $(addprefix $(SELFTESTS)/guest/,$(GUEST_TESTS) ksm-workload)
 UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selftests/unit/test_*.c))
 
@@ -100,7 +100,7 @@ $(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* >$@
 
 # Guest tests that load BPF policies through skeletons
-BPF_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_policy ksm_trace)
+BPF_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_policy ksm_policy_stress ksm_trace)
 $(BPF_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.c \
 		$(SELFTESTS)/bpf/test_policies.skel.h $(GUEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)

@@ -194,6 +194,12 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
         print("vm: the guest kernel reported:\n" + r, file=sys.stderr)
     if reports:
         status = EXIT_KERNEL_REPORT
+        saved = os.path.join(TOP, "build", "logs", f"guest-dmesg-{os.path.basename(rundir)}.log")
+        os.makedirs(os.path.dirname(saved), exist_ok=True)
+        with open(saved, "w") as f:
+            f.write(log)
+        print(f"vm: the whole guest kernel log is in {os.path.relpath(saved, TOP)}",
+              file=sys.stderr)
     return status, reports
 
 

@@ -25,6 +25,8 @@ __u64 scan_mm_calls, scan_page_calls, merge_calls, denied, passes;
 __s32 seen_tgids[16];
 __u32 exit_kind;
 char exit_msg[128];
+/* The last pass_end() counters seen by pace. */
+__u64 pass_pages_scanned, pass_mms_scanned, pass_seqnr;
 
 SEC("struct_ops/scan_mm")
 s32 BPF_PROG(skip_all_mm, struct mm_struct *mm, struct ksm_policy_mm_args *args)
@@ -95,6 +97,29 @@ void BPF_PROG(count_pass, struct ksm_policy_pass *pass)
 	__sync_fetch_and_add(&passes, 1);
 }
 
+/* ksmd's pace from the policy: one page per batch, 100 ms between batches. */
+SEC("struct_ops/pass_start")
+void BPF_PROG(slow_pace, struct ksm_policy_pass *pass)
+{
+	__sync_fetch_and_add(&passes, 1);
+	pass->pages_to_scan = 1;
+	pass->sleep_ms = 100;
+}
+
+SEC("struct_ops/pass_end")
+void BPF_PROG(record_pass, struct ksm_policy_pass *pass)
+{
+	pass_pages_scanned = pass->pages_scanned;
+	pass_mms_scanned = pass->mms_scanned;
+	pass_seqnr = pass->seqnr;
+}
+
+SEC("struct_ops/init")
+s32 BPF_PROG(failing_init)
+{
+	return -22;	/* -EINVAL */
+}
+
 SEC("struct_ops/exit")
 void BPF_PROG(record_exit, struct ksm_policy_exit_info *info)
 {
@@ -149,4 +174,15 @@ KSM_POLICY(count_a) = {
 KSM_POLICY(count_b) = {
 	.pass_start = (void *)count_pass,
 	.name = "count_b",
+};
+
+KSM_POLICY(pace) = {
+	.pass_start = (void *)slow_pace,
+	.pass_end = (void *)record_pass,
+	.name = "pace",
+};
+
+KSM_POLICY(init_fail) = {
+	.init = (void *)failing_init,
+	.name = "init_fail",
 };

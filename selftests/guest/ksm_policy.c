@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ksm_util.h"
 #include "ktap.h"
@@ -392,6 +395,126 @@ out:
 	return result;
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Time of one full scan, from the start of the next one. */
+static long full_scan_ms(void)
+{
+	long t0;
+
+	if (ksm_wait_full_scans(1, 60000))
+		return -1;
+	t0 = now_ms();
+	return ksm_wait_full_scans(1, 60000) ? -1 : now_ms() - t0;
+}
+
+static bool pace_set(void *arg)
+{
+	(void)arg;
+	return skel->bss->passes >= 1;
+}
+
+/*
+ * pass_start() may set ksmd's pace (here 1 page a batch, 100 ms apart) and
+ * pass_end() sees the pass's counters; detaching gives the pace back. The
+ * pages are merged first: smart scan would skip unmerged ones for free,
+ * but ksm pages cost a batch each.
+ */
+static enum ktap_result pass_hooks_pace_ksmd(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[2] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	long plain, paced, after;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&r, 4, 0xb00b), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "did not merge");
+	plain = full_scan_ms();
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.pace);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	/* Measure a pass that began with the policy's pass_start(). */
+	KTAP_EXPECT(!ksm_wait_until(pace_set, NULL, MERGE_MAX_SCANS, MERGE_TIMEOUT_MS),
+		    "pass_start() never ran");
+	paced = full_scan_ms();
+	bpf_link__destroy(link);
+	link = NULL;
+	after = full_scan_ms();
+	ktap_diag("one full scan: %ld ms with sysfs pace, %ld ms with the policy's, %ld ms after",
+		  plain, paced, after);
+	/* 8 ksm pages, one per batch, 100 ms apart: at least 700 ms. */
+	KTAP_EXPECT(plain >= 0 && paced >= 700 && paced > 5 * plain, "not paced");
+	KTAP_EXPECT(after >= 0 && after * 5 < paced, "the pace outlived the policy");
+	KTAP_EXPECT(skel->bss->pass_pages_scanned >= 8 && skel->bss->pass_mms_scanned >= 2,
+		    "pass_end() saw %llu pages, %llu processes",
+		    (unsigned long long)skel->bss->pass_pages_scanned,
+		    (unsigned long long)skel->bss->pass_mms_scanned);
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 2);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/* An init() that fails refuses the attach with its error, and says so. */
+static enum ktap_result failing_init_refuses_attach(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct bpf_link *link = NULL;
+	char exit_text[300];
+
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.init_fail);
+	KTAP_EXPECT(!link && errno == EINVAL, "attach: %s", link ? "succeeded" : strerror(errno));
+	KTAP_EXPECT(policy_is("none"), "a policy is attached");
+	KTAP_EXPECT(!ksm_read_text("policy_exit", exit_text, sizeof(exit_text)) &&
+		    !strcmp(exit_text, "init_fail: init failed: init() returned -22"),
+		    "policy_exit: %s", exit_text);
+out:
+	bpf_link__destroy(link);
+	close_policies();
+	return result;
+}
+
+/* Loading a policy needs privileges: nobody without capabilities is refused. */
+static enum ktap_result unprivileged_load_refused(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	int status = -1;
+	pid_t pid;
+
+	pid = fork();
+	KTAP_EXPECT(pid >= 0, "fork failed");
+	if (pid == 0) {
+		struct test_policies *s;
+
+		/* Leaving uid 0 drops every capability. */
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		libbpf_set_print(NULL);
+		s = test_policies__open_and_load();
+		_exit(s ? 1 : (errno == EPERM ? 0 : 3));
+	}
+	KTAP_EXPECT(waitpid(pid, &status, 0) == pid, "waitpid failed");
+	KTAP_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "unprivileged load: status %d (1: loaded, 2: setuid failed, 3: not EPERM)",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+out:
+	return result;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(skip_all_merges_nothing),
 	KTAP_CASE(merge_hook_denies_a_pair),
@@ -402,5 +525,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(invalid_verdict_ejects),
 	KTAP_CASE(second_attach_fails),
 	KTAP_CASE(replace_swaps_policies),
+	KTAP_CASE(pass_hooks_pace_ksmd),
+	KTAP_CASE(failing_init_refuses_attach),
+	KTAP_CASE(unprivileged_load_refused),
 };
 KTAP_MAIN(cases)
