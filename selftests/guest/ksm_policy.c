@@ -395,23 +395,15 @@ out:
 	return result;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Time of one full scan, from the start of the next one. */
 static long full_scan_ms(void)
 {
-	long t0;
+	unsigned long t0;
 
 	if (ksm_wait_full_scans(1, 60000))
 		return -1;
-	t0 = now_ms();
-	return ksm_wait_full_scans(1, 60000) ? -1 : now_ms() - t0;
+	t0 = ksm_now_ms();
+	return ksm_wait_full_scans(1, 60000) ? -1 : (long)(ksm_now_ms() - t0);
 }
 
 static bool pace_set(void *arg)

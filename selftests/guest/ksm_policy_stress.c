@@ -25,14 +25,6 @@
 #define CHURN_PAGES 32
 #define DURATION_S 6
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Map identical memory, let it merge a little, fork, write, unmap: forever. */
 static void churn(unsigned int seed)
 {
@@ -119,7 +111,7 @@ static enum ktap_result policies_change_under_churn(void)
 	pid_t pids[CHURNERS] = {0};
 	struct worker w[2] = {0};
 	struct region r = {0};
-	long end;
+	unsigned long end;
 	int i, rounds = 0, err = 0;
 
 	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
@@ -132,8 +124,15 @@ static enum ktap_result policies_change_under_churn(void)
 		if (pids[i] == 0)
 			churn(i + 1);
 	}
-	for (end = now_ms() + DURATION_S * 1000; now_ms() < end && !err; rounds++)
-		err = policy_round(skel, pids, rounds);
+	end = ksm_now_ms() + DURATION_S * 1000;
+	while (ksm_now_ms() < end && !err) {
+		/* KSM_STRESS_CHURN_ONLY=1: the same churn with no policy, for comparison. */
+		if (getenv("KSM_STRESS_CHURN_ONLY")) {
+			usleep(100000);
+			continue;
+		}
+		err = policy_round(skel, pids, rounds++);
+	}
 	ktap_diag("%d policy rounds in %d s with %d churning processes", rounds,
 		  DURATION_S, CHURNERS);
 	KTAP_EXPECT(!err, "round %d: %s", rounds, strerror(-err));

@@ -148,7 +148,7 @@ void ksm_test_end(const struct ksm_knobs *saved)
 	ksm_restore_knobs(saved);
 }
 
-static unsigned long now_ms(void)
+unsigned long ksm_now_ms(void)
 {
 	struct timespec ts;
 
@@ -158,7 +158,7 @@ static unsigned long now_ms(void)
 
 int ksm_wait_full_scans(unsigned long scans, unsigned int timeout_ms)
 {
-	unsigned long start, cur, deadline = now_ms() + timeout_ms;
+	unsigned long start, cur, deadline = ksm_now_ms() + timeout_ms;
 	int err;
 
 	err = ksm_read("full_scans", &start);
@@ -170,7 +170,7 @@ int ksm_wait_full_scans(unsigned long scans, unsigned int timeout_ms)
 			return err;
 		if (cur - start >= scans)
 			return 0;
-		if (now_ms() > deadline)
+		if (ksm_now_ms() > deadline)
 			return -ETIMEDOUT;
 		usleep(2000);
 	}
@@ -179,7 +179,7 @@ int ksm_wait_full_scans(unsigned long scans, unsigned int timeout_ms)
 int ksm_wait_until(bool (*cond)(void *arg), void *arg, unsigned long max_scans,
 		   unsigned int timeout_ms)
 {
-	unsigned long deadline = now_ms() + timeout_ms, left;
+	unsigned long deadline = ksm_now_ms() + timeout_ms, left;
 	unsigned long i;
 	int err;
 
@@ -188,7 +188,7 @@ int ksm_wait_until(bool (*cond)(void *arg), void *arg, unsigned long max_scans,
 			return 0;
 		if (i == max_scans)
 			break;
-		left = deadline > now_ms() ? deadline - now_ms() : 0;
+		left = deadline > ksm_now_ms() ? deadline - ksm_now_ms() : 0;
 		err = ksm_wait_full_scans(1, left);
 		if (err)
 			return cond(arg) ? 0 : err;

@@ -59,6 +59,9 @@ int ksm_wait_full_scans(unsigned long scans, unsigned int timeout_ms);
 int ksm_wait_until(bool (*cond)(void *arg), void *arg, unsigned long max_scans,
 		   unsigned int timeout_ms);
 
+/* Milliseconds on the monotonic clock. */
+unsigned long ksm_now_ms(void);
+
 /* A /proc/PID/pagemap entry: bit 63 present, bit 62 swapped, bits 0-54 PFN. */
 #define PM_PRESENT	(1ULL << 63)
 #define PM_SWAP		(1ULL << 62)
