@@ -102,9 +102,9 @@ $(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o
 # Guest tests that load BPF policies through skeletons
 BPF_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_policy ksm_policy_stress ksm_trace)
 $(BPF_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.c \
-		$(SELFTESTS)/bpf/test_policies.skel.h $(GUEST_LIB) $(GUEST_LIB_H)
+		$(SELFTESTS)/bpf/test_policies.skel.h selftests/bpf/test_policies.h $(GUEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(B)/tools/include -I$(SELFTESTS)/bpf -o $@ $< $(GUEST_LIB) \
+	$(CC) $(CFLAGS) -I$(B)/tools/include -I$(SELFTESTS)/bpf -Iselftests/bpf -o $@ $< $(GUEST_LIB) \
 		$(BPF_LDLIBS) -lpthread
 
 $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)

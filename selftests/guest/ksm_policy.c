@@ -15,6 +15,7 @@
 #include "ktap.h"
 #include "worker.h"
 #include "test_policies.skel.h"
+#include "test_policies.h"
 
 #define PAGES 16
 #define IDLE_SCANS 4
@@ -139,14 +140,6 @@ out:
 	return result;
 }
 
-static int set_domain(pid_t pid, __u64 domain)
-{
-	__s32 key = pid;
-
-	return bpf_map__update_elem(skel->maps.domains, &key, sizeof(key), &domain,
-				    sizeof(domain), BPF_ANY);
-}
-
 /* Two domains with identical content: each merges inside, none across. */
 static enum ktap_result domains_never_share_a_page(void)
 {
@@ -163,7 +156,8 @@ static enum ktap_result domains_never_share_a_page(void)
 	KTAP_EXPECT(!workers_start(w, 4, &r, W_MADVISE), "workers did not start");
 	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
 	for (i = 0; i < 4; i++)
-		KTAP_EXPECT(!set_domain(w[i].pid, i < 2 ? 1 : 2), "map update failed");
+		KTAP_EXPECT(!test_policies_set_domain(skel, w[i].pid, i < 2 ? 1 : 2),
+			    "map update failed");
 	link = bpf_map__attach_struct_ops(skel->maps.domains_by_tgid);
 	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
 	KTAP_EXPECT(!ksm_write("run", 1), "cannot start ksmd");
@@ -176,7 +170,7 @@ static enum ktap_result domains_never_share_a_page(void)
 			    "page %d is shared across domains", i);
 
 	/* Moving a process to the other domain unmerges it from the first. */
-	KTAP_EXPECT(!set_domain(w[1].pid, 2), "map update failed");
+	KTAP_EXPECT(!test_policies_set_domain(skel, w[1].pid, 2), "map update failed");
 	KTAP_EXPECT(!workers_wait_shared(w + 1, 3, &r), "the moved process did not join domain 2");
 	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0,
 		    "the moved process still shares with domain 1");

@@ -20,6 +20,7 @@
 #include "ktap.h"
 #include "worker.h"
 #include "test_policies.skel.h"
+#include "test_policies.h"
 
 #define CHURNERS 4
 #define CHURN_PAGES 32
@@ -60,14 +61,6 @@ static void churn(unsigned int seed)
 	}
 }
 
-static int set_domain(struct test_policies *skel, pid_t pid, __u64 domain)
-{
-	__s32 key = pid;
-
-	return bpf_map__update_elem(skel->maps.domains, &key, sizeof(key), &domain,
-				    sizeof(domain), BPF_ANY);
-}
-
 /* The policy changes ksmd sees while the churners run. */
 static int policy_round(struct test_policies *skel, const pid_t *pids, int round)
 {
@@ -80,7 +73,7 @@ static int policy_round(struct test_policies *skel, const pid_t *pids, int round
 	int i, err = 0;
 
 	for (i = 0; i < CHURNERS; i++)
-		set_domain(skel, pids[i], (round + i) % 3);
+		test_policies_set_domain(skel, pids[i], (round + i) % 3);
 	link = bpf_map__attach_struct_ops(seq[round % 5]);
 	if (!link)
 		return -errno;
