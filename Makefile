@@ -32,7 +32,7 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
-	check-vmlinux-btf selftests test unit-test guest-test vm run clean
+	check-vmlinux-btf selftests test unit-test guest-test vm run bench policies ksmctl clean
 
 help:
 	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
@@ -46,6 +46,8 @@ help:
 	@echo "make vmlinux-btf        regenerate vmlinux-btf/vmlinux.h"
 	@echo "make vm CMD='...'       run a command in the guest (exit status and output)"
 	@echo "make unit-test | guest-test [TESTS='ksm_merge ...']"
+	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
+	@echo "make bench              ksmd CPU per scanned page: baseline vs patched, no policy vs policy"
 
 # The stamp is only a fast path: setup.sh itself checks everything.
 $(B)/.setup: setup/debian-packages.txt setup/requirements.txt kernel/source-version scripts/setup.sh
@@ -83,10 +85,42 @@ check-vmlinux-btf: kernel tools
 	@$(BPFTOOL) btf dump file $(B)/kernel-patched/vmlinux format c | cmp -s - vmlinux-btf/vmlinux.h || \
 		{ echo "error: vmlinux-btf/vmlinux.h is stale: run 'make vmlinux-btf' and commit it" >&2; exit 1; }
 
+# --- BPF: shipped policies and the statistics programs ---
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux-btf/vmlinux.h include/ksm_policy.bpf.h include/ksm_stats.h | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+policies: $(BPF_OBJS)
+
+# --- ksmctl ---
+KSMCTL := $(B)/ksmctl
+CTL_SRCS := $(wildcard ctl/*.c)
+CTL_LIB_SRCS := $(filter-out ctl/main.c,$(CTL_SRCS))
+CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h $(B)/ctl/ksm_stats.bpf.skel.h
+CTL_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Ictl -Iinclude -I$(B)/ctl -I$(B)/tools/include
+CTL_LDLIBS := $(BPF_LDLIBS) -ljson-c -lcap
+
+$(B)/ctl/ksm_stats.bpf.skel.h: $(B)/bpf/ksm_stats.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name ksm_stats_bpf >$@
+
+$(KSMCTL): $(CTL_DEPS) | tools
+	$(CC) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(CTL_LDLIBS)
+
+ksmctl: $(KSMCTL) policies
+
 # --- Userspace test programs ---
 $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $(B)/.setup
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
+
+# ksmctl's unit tests link everything of ksmctl but main().
+$(SELFTESTS)/unit/test_ksmctl: selftests/unit/test_ksmctl.c $(CTL_DEPS) | tools
+	@mkdir -p $(@D)
+	$(CC) $(CTL_CFLAGS) -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
 
 $(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
@@ -111,11 +145,22 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(GUEST_LIB) -lpthread
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS)
+# ksmctl end to end: a Python test driving the real binary.
+$(SELFTESTS)/guest/ksm_ksmctl: selftests/guest/ksm_ksmctl.py $(KSMCTL) $(BPF_OBJS) \
+		$(SELFTESTS)/bpf/test_policies.bpf.o
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(SELFTESTS)/guest/ksm_ksmctl
+
+$(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(B)/tools/include -o $@ $< $(TEST_LIB) $(BPF_LDLIBS)
 
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
 test: kernel tools selftests check-vmlinux-btf checkpatch
+	@test "$(VARIANT)" != patched || bash scripts/kernel.sh build baseline >/dev/null
 	@python3 selftests/harness/run_tests.py --variant $(VARIANT)
 
 unit-test: selftests
@@ -132,5 +177,11 @@ vm: kernel
 run: kernel selftests
 	@python3 scripts/vm.py --variant $(VARIANT) -- bash scripts/demo.sh $(SELFTESTS)/guest/ksm-workload
 
+# Benchmarks: both kernels in one run, reported as ratios (build/bench/results.json).
+bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o
+	@bash scripts/kernel.sh build baseline >/dev/null
+	@bash scripts/kernel.sh build patched >/dev/null
+	@python3 scripts/bench.py $(BENCH_ARGS)
+
 clean:
-	rm -rf $(SELFTESTS) $(B)/obj-* $(B)/logs $(B)/vm-*
+	rm -rf $(SELFTESTS) $(B)/bpf $(B)/bench $(B)/ctl $(KSMCTL) $(B)/obj-* $(B)/logs $(B)/vm-*

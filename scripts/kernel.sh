@@ -264,6 +264,12 @@ cmd_tools() {
 		mkdir -p "$out.tmp/bin" && cp "$w/bpftool/bpftool" "$out.tmp/bin/"
 		rm -rf "$out" && mv "$out.tmp" "$out"
 	fi
+	# The UAPI BPF headers of the same tree: the system's are older.
+	if [ ! -f "$out/include/linux/bpf.h" ]; then
+		cmd_tree >/dev/null
+		mkdir -p "$out/include/linux"
+		cp "$TREE"/tools/include/uapi/linux/{bpf.h,bpf_common.h,btf.h} "$out/include/linux/"
+	fi
 	mkdir -p build
 	ln -sfn "$out" build/tools
 	echo "$out"

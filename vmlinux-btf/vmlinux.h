@@ -50605,6 +50605,8 @@ struct ksm_scan {
 	struct ksm_rmap_item **rmap_list;
 	long unsigned int seqnr;
 	bool stable_verdict;
+	long unsigned int mm_pages_scanned;
+	long unsigned int mm_pages_skipped;
 };
 
 struct ksm_stable_node {
@@ -71376,6 +71378,8 @@ struct trace_event_data_offsets_ksm_merge_page {};
 
 struct trace_event_data_offsets_ksm_merge_with_ksm_page {};
 
+struct trace_event_data_offsets_ksm_mm_scanned {};
+
 struct trace_event_data_offsets_ksm_policy_attach {
 	u32 name;
 	const void *name_ptr_;
@@ -73119,6 +73123,17 @@ struct trace_event_raw_ksm_merge_with_ksm_page {
 	void *rmap_item;
 	void *mm;
 	int err;
+	char __data[0];
+};
+
+struct trace_event_raw_ksm_mm_scanned {
+	struct trace_entry ent;
+	pid_t tgid;
+	u64 cgroup_id;
+	u64 domain;
+	long unsigned int pages_scanned;
+	long unsigned int pages_skipped;
+	bool skipped;
 	char __data[0];
 };
 
@@ -80175,6 +80190,8 @@ typedef void (*btf_trace_ksm_merge_one_page)(void *, long unsigned int, void *, 
 typedef void (*btf_trace_ksm_merge_page)(void *, struct mm_struct *, long unsigned int, long unsigned int, u64, bool);
 
 typedef void (*btf_trace_ksm_merge_with_ksm_page)(void *, void *, long unsigned int, void *, void *, int);
+
+typedef void (*btf_trace_ksm_mm_scanned)(void *, struct mm_struct *, u64, long unsigned int, long unsigned int, bool);
 
 typedef void (*btf_trace_ksm_policy_attach)(void *, const char *);
 

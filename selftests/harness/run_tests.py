@@ -151,6 +151,10 @@ def main():
         run_unit_tests(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
+        if not args.tests and args.variant == "patched":
+            # ksmctl on a stock kernel: stats and knobs work, policies say why not.
+            print("# ksmctl on the baseline kernel (upstream 6.12, no series)")
+            run_guest_tests(tally, "baseline", ["ksm_ksmctl"])
         if not args.tests:
             print("# checking the VM runner's kernel-log checks (two expected failures follow)")
             check_vm_runner(tally, args.variant)

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-process and per-cgroup KSM statistics, kept by programs on the ksm
+ * tracepoints in the maps of include/ksm_stats.h. `ksmctl stats enable`
+ * loads this object (built into ksmctl), pins the maps and links under
+ * /sys/fs/bpf/ksm/ and leaves it running.
+ *
+ * On a kernel with the ksm-bpf series the events name the process and its
+ * cgroup. On an upstream kernel (>= 6.7) only the upstream events exist:
+ * ksmctl then loads the *_upstream programs instead, which find the process
+ * through the mm's owner and count merges only.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "ksm_stats.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct ksm_proc_stats);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct ksm_cgroup_stats);
+} cgroups SEC(".maps");
+
+static struct ksm_counters *proc_counters(__u32 tgid, __u64 cgroup_id, __u64 now)
+{
+	struct ksm_proc_stats *st, zero = {};
+
+	if (!tgid)
+		return NULL;
+	st = bpf_map_lookup_elem(&procs, &tgid);
+	if (!st) {
+		bpf_map_update_elem(&procs, &tgid, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&procs, &tgid);
+		if (!st)
+			return NULL;
+	}
+	st->cgroup_id = cgroup_id;
+	st->last_seen_ns = now;
+	return &st->counters;
+}
+
+static struct ksm_counters *cgroup_counters(__u64 cgroup_id, __u64 now)
+{
+	struct ksm_cgroup_stats *st, zero = {};
+
+	if (!cgroup_id)
+		return NULL;
+	st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
+	if (!st) {
+		bpf_map_update_elem(&cgroups, &cgroup_id, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
+		if (!st)
+			return NULL;
+	}
+	st->last_seen_ns = now;
+	return &st->counters;
+}
+
+/*
+ * Both maps get the same update: @field of struct ksm_counters += @n. Other
+ * CPUs may update the same entry (a fault and ksmd), hence the atomics.
+ */
+#define COUNT(tgid, cgroup_id, field, n)					\
+	({								\
+		__u64 ___now = bpf_ktime_get_boot_ns();			\
+		struct ksm_counters *___c;				\
+									\
+		___c = proc_counters(tgid, cgroup_id, ___now);		\
+		if (___c)						\
+			__sync_fetch_and_add(&___c->field, n);		\
+		___c = cgroup_counters(cgroup_id, ___now);		\
+		if (___c)						\
+			__sync_fetch_and_add(&___c->field, n);		\
+	})
+
+SEC("tracepoint/ksm/ksm_mm_scanned")
+int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
+{
+	struct ksm_proc_stats *st;
+	__u32 tgid = e->tgid;
+
+	if (e->skipped) {
+		COUNT(tgid, e->cgroup_id, policy_skipped_passes, 1);
+		return 0;
+	}
+	COUNT(tgid, e->cgroup_id, passes, 1);
+	COUNT(tgid, e->cgroup_id, pages_scanned, e->pages_scanned);
+	if (e->pages_skipped)
+		COUNT(tgid, e->cgroup_id, policy_skipped_pages, e->pages_skipped);
+	st = bpf_map_lookup_elem(&procs, &tgid);
+	if (st)
+		st->domain = e->domain;
+	return 0;
+}
+
+SEC("tracepoint/ksm/ksm_merge_page")
+int ksm_merge_page(struct trace_event_raw_ksm_merge_page *e)
+{
+	COUNT(e->tgid, e->cgroup_id, pages_merged, 1);
+	if (e->stable)
+		COUNT(e->tgid, e->cgroup_id, pages_joined, 1);
+	return 0;
+}
+
+SEC("tracepoint/ksm/ksm_cow_unshare")
+int ksm_cow_unshare(struct trace_event_raw_ksm_cow_unshare *e)
+{
+	if (e->unshare)
+		COUNT(e->tgid, e->cgroup_id, unshares, 1);
+	else
+		COUNT(e->tgid, e->cgroup_id, cow_writes, 1);
+	return 0;
+}
+
+/* Upstream kernels: the owner of an mm, read the way the kernel would. */
+static __u32 mm_owner_tgid(struct mm_struct *mm, __u64 *cgroup_id)
+{
+	struct task_struct *owner = BPF_CORE_READ(mm, owner);
+
+	if (!owner)
+		return 0;
+	*cgroup_id = BPF_CORE_READ(owner, cgroups, dfl_cgrp, kn, id);
+	return BPF_CORE_READ(owner, tgid);
+}
+
+SEC("tracepoint/ksm/ksm_merge_with_ksm_page")
+int ksm_merge_with_ksm_page_upstream(struct trace_event_raw_ksm_merge_with_ksm_page *e)
+{
+	__u64 cgroup_id = 0;
+	__u32 tgid;
+
+	if (e->err)
+		return 0;
+	tgid = mm_owner_tgid(e->mm, &cgroup_id);
+	COUNT(tgid, cgroup_id, pages_merged, 1);
+	if (e->ksm_page)
+		COUNT(tgid, cgroup_id, pages_joined, 1);
+	return 0;
+}
+
+/* A process is gone when its leader exits: drop its entry (not its cgroup's). */
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if ((__u32)id == tgid)
+		bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}

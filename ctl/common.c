@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What every ksmctl object uses: command selection by unique prefix, errors
+ * with exit codes, the privilege check, JSON printing and the bpffs pins.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "ksmctl.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+const char *ksm_sysfs_dir = "/sys/kernel/mm/ksm";
+const char *ksm_bpffs_dir = "/sys/fs/bpf/ksm";
+const char *proc_dir = "/proc";
+bool json_output, pretty_output, debug_output;
+
+bool is_prefix(const char *arg, const char *word)
+{
+	size_t n = strlen(arg);
+
+	return n && n <= strlen(word) && !strncmp(arg, word, n);
+}
+
+int cmd_select(const struct cmd *cmds, const char *object, int argc, char **argv)
+{
+	const struct cmd *found = NULL;
+	int i;
+
+	if (argc < 1)
+		return cmds[0].func(0, argv);
+	for (i = 0; cmds[i].name; i++) {
+		if (!strcmp(argv[0], cmds[i].name))
+			return cmds[i].func(argc - 1, argv + 1);
+		if (!is_prefix(argv[0], cmds[i].name))
+			continue;
+		if (found)
+			return usage_error(object, "'%s' is ambiguous (%s, %s, ...)",
+					   argv[0], found->name, cmds[i].name);
+		found = &cmds[i];
+	}
+	if (found)
+		return found->func(argc - 1, argv + 1);
+	return usage_error(object, "unknown %s '%s'", object ? "command" : "object", argv[0]);
+}
+
+static void vfail(const char *fmt, va_list ap)
+{
+	fputs("ksmctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int usage_error(const char *object, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (object)
+		return fail(EXIT_USAGE, "%s: %s (see 'ksmctl %s help')", object, msg, object);
+	return fail(EXIT_USAGE, "%s (see 'ksmctl help')", msg);
+}
+
+int require_admin(const char *what)
+{
+	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR;
+	cap_t caps = cap_get_proc();
+
+	if (caps) {
+		cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+		cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+		cap_free(caps);
+	}
+	if (admin == CAP_SET && bpf == CAP_SET)
+		return 0;
+	return fail(EXIT_PERM, "%s: permission denied (needs CAP_SYS_ADMIN and CAP_BPF: run as root)",
+		    what);
+}
+
+void json_print(json_object *obj)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
+		    (pretty_output ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
+				     JSON_C_TO_STRING_PLAIN);
+
+	puts(json_object_to_json_string_ext(obj, flags));
+	json_object_put(obj);
+}
+
+const char *bpffs_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", ksm_bpffs_dir, name);
+	return buf;
+}
+
+int bpffs_prepare(void)
+{
+	char parent[256], *slash;
+	struct statfs fs;
+
+	snprintf(parent, sizeof(parent), "%s", ksm_bpffs_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	/* As bpftool does: mount the bpf filesystem where it is missing. */
+	if (statfs(parent, &fs) == 0 && fs.f_type != BPF_FS_MAGIC &&
+	    mount("bpf", parent, "bpf", 0, "mode=0700"))
+		return fail(EXIT_FAIL, "cannot mount the bpf filesystem on %s: %s",
+			    parent, strerror(errno));
+	if (mkdir(ksm_bpffs_dir, 0700) && errno != EEXIST)
+		return fail(EXIT_FAIL, "cannot create %s: %s", ksm_bpffs_dir, strerror(errno));
+	return 0;
+}
+

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmctl policy: load, replace, unload and show the BPF policy of ksmd.
+ *
+ * A policy is a ksm_policy_ops struct_ops map in a BPF object file. It is
+ * attached through a BPF link pinned at /sys/fs/bpf/ksm/policy: the pin keeps
+ * it attached after ksmctl exits, replace updates that link (the kernel swaps
+ * policies with no gap), unload detaches it. The policy's own maps (settings,
+ * counters) are pinned under /sys/fs/bpf/ksm/policy_maps/ for bpftool.
+ */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "knob.h"
+#include "ksmctl.h"
+
+#define POLICY_PIN "policy"
+#define POLICY_MAPS_DIR "policy_maps"	/* the policy's other maps, for bpftool */
+#define POLICY_TYPE "ksm_policy_ops"
+#define POLICY_NAME_MAX 64	/* ksm_policy_ops.name */
+
+/* The hooks, in the order of struct ksm_policy_ops. */
+static const char *const hooks[] = {
+	"scan_mm", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",
+};
+
+struct load_opts {
+	const char *file;
+	const char *map;	/* --map: which ksm_policy_ops map */
+	const char *name;	/* --name: the name the kernel shows */
+};
+
+int policy_current(char *name, size_t len)
+{
+	int err = knob_read("policy", name, len);
+
+	if (!err && !strcmp(name, "none"))
+		name[0] = '\0';
+	return err;
+}
+
+/* 0 when the kernel has ksm_policy_ops, else a message and EXIT_UNSUPPORTED. */
+static int check_kernel(void)
+{
+	char name[POLICY_NAME_MAX + 8];
+	struct btf *vmlinux;
+	int id;
+
+	if (access(ksm_sysfs_dir, F_OK))
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM (%s is missing)",
+			    ksm_sysfs_dir);
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF), "
+			    "which BPF policies need");
+	id = btf__find_by_name_kind(vmlinux, POLICY_TYPE, BTF_KIND_STRUCT);
+	btf__free(vmlinux);
+	if (id < 0 || policy_current(name, sizeof(name)))
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no %s (it needs the ksm-bpf "
+			    "series with CONFIG_KSM_BPF_POLICY=y)", POLICY_TYPE);
+	return 0;
+}
+
+/* A usage error unless @file is a readable ELF object for BPF. */
+static int check_file(const char *file)
+{
+	Elf64_Ehdr eh;
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(EXIT_USAGE, "policy: %s: %s", file, strerror(errno));
+	n = read(fd, &eh, sizeof(eh));
+	close(fd);
+	if (n != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_machine != EM_BPF)
+		return fail(EXIT_USAGE, "policy: %s: not a BPF object file (build it with clang "
+			    "-target bpf)", file);
+	return 0;
+}
+
+static bool is_policy_map(struct bpf_object *obj, struct bpf_map *map)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t;
+
+	if (bpf_map__type(map) != BPF_MAP_TYPE_STRUCT_OPS || !btf)
+		return false;
+	t = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
+	return t && !strcmp(btf__name_by_offset(btf, t->name_off), POLICY_TYPE);
+}
+
+/* Set the policy's name in the map's initial value (the struct's "name"). */
+static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const char *name)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
+	const struct btf_member *m = btf_members(t);
+	char *data = bpf_map__initial_value(map, NULL);
+	int i;
+
+	if (strlen(name) >= POLICY_NAME_MAX || !*name)
+		return fail(EXIT_USAGE, "policy: --name: 1 to %d characters", POLICY_NAME_MAX - 1);
+	for (i = 0; i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "name"))
+			continue;
+		memset(data + m->offset / 8, 0, POLICY_NAME_MAX);
+		memcpy(data + m->offset / 8, name, strlen(name));
+		return 0;
+	}
+	return fail(EXIT_USAGE, "policy: %s has no name field", POLICY_TYPE);
+}
+
+/*
+ * Open @o->file and pick its policy map (only that one will be created).
+ * On success *objp and *mapp are set; the object is not loaded yet.
+ */
+static int policy_open(const struct load_opts *o, struct bpf_object **objp,
+		       struct bpf_map **mapp)
+{
+	struct bpf_map *map, *chosen = NULL;
+	char names[256] = "";
+	struct bpf_object *obj;
+	int count = 0, err = 0;
+
+	obj = bpf_object__open_file(o->file, NULL);
+	if (!obj)
+		return fail(EXIT_USAGE, "policy: %s: cannot open as a BPF object: %s", o->file,
+			    strerror(errno));
+	bpf_object__for_each_map(map, obj) {
+		if (!is_policy_map(obj, map)) {
+			if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+				bpf_map__set_autocreate(map, false);
+			continue;
+		}
+		count++;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+			 count > 1 ? ", " : "", bpf_map__name(map));
+		if (o->map ? !strcmp(bpf_map__name(map), o->map) : count == 1)
+			chosen = map;
+		else
+			bpf_map__set_autocreate(map, false);
+	}
+	if (!count)
+		err = fail(EXIT_USAGE, "policy: %s: no %s struct_ops map (declare the policy with "
+			   "KSM_POLICY() from ksm_policy.bpf.h)", o->file, POLICY_TYPE);
+	else if (o->map && !chosen)
+		err = fail(EXIT_USAGE, "policy: %s: no %s map named '%s' (it has: %s)", o->file,
+			   POLICY_TYPE, o->map, names);
+	else if (count > 1 && !o->map)
+		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with --map",
+			   o->file, count, names);
+	else if (o->name)
+		err = set_policy_name(obj, chosen, o->name);
+	if (err) {
+		bpf_object__close(obj);
+		return err;
+	}
+	*objp = obj;
+	*mapp = chosen;
+	return 0;
+}
+
+static int policy_load_obj(struct bpf_object *obj, const char *file)
+{
+	if (!bpf_object__load(obj))
+		return 0;
+	return fail(EXIT_FAIL, "policy: %s: the kernel refused to load it: %s%s", file,
+		    strerror(errno), debug_output ? "" : " (--debug shows the verifier log)");
+}
+
+static void unpin_policy_maps(void)
+{
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+
+	dp = opendir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR));
+	while (dp && (d = readdir(dp)))
+		if (d->d_name[0] != '.')
+			unlinkat(dirfd(dp), d->d_name, 0);
+	if (dp)
+		closedir(dp);
+	rmdir(dir);
+}
+
+/* Pin the loaded object's maps but the policy itself; all or none. */
+static int pin_policy_maps(struct bpf_object *obj)
+{
+	char dir[PATH_MAX / 2], path[PATH_MAX];
+	struct bpf_map *map;
+
+	unpin_policy_maps();
+	if (mkdir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR), 0700))
+		return fail(EXIT_FAIL, "policy: cannot create %s: %s", dir, strerror(errno));
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS || !bpf_map__autocreate(map))
+			continue;
+		/* bpffs refuses dots in names: "policy.bss" is pinned as "policy_bss". */
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		for (char *c = path + strlen(dir) + 1; *c; c++)
+			if (*c == '.')
+				*c = '_';
+		if (bpf_map__pin(map, path)) {
+			int err = errno;
+
+			unpin_policy_maps();
+			return fail(EXIT_FAIL, "policy: cannot pin %s: %s", path, strerror(err));
+		}
+	}
+	return 0;
+}
+
+/* What /sys/kernel/mm/ksm/policy_exit says, for messages. */
+static const char *last_exit(char *buf, size_t len)
+{
+	if (knob_read("policy_exit", buf, len))
+		snprintf(buf, len, "unknown");
+	return buf;
+}
+
+static int parse_load_args(int argc, char **argv, struct load_opts *o, const char *cmd)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--map") || !strcmp(argv[i], "--name")) {
+			const char **val = argv[i][2] == 'm' ? &o->map : &o->name;
+
+			if (i + 1 == argc)
+				return usage_error("policy", "%s needs a value", argv[i]);
+			*val = argv[++i];
+		} else if (argv[i][0] == '-' || o->file) {
+			return usage_error("policy", "%s: unexpected '%s'", cmd, argv[i]);
+		} else {
+			o->file = argv[i];
+		}
+	}
+	if (!o->file)
+		return usage_error("policy", "%s needs a BPF object file", cmd);
+	return 0;
+}
+
+static void print_done(const char *what, const char *name, const char *detail)
+{
+	if (json_output) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, what, json_object_new_string(name));
+		if (detail)
+			json_object_object_add(o, "detail", json_object_new_string(detail));
+		json_print(o);
+	} else {
+		printf("%s %s%s%s\n", what, name, detail ? ": " : "", detail ?: "");
+	}
+}
+
+static int do_load(int argc, char **argv)
+{
+	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
+	struct bpf_object *obj = NULL;
+	struct bpf_link *link;
+	struct bpf_map *map;
+	struct load_opts o;
+	bool started = false;
+	int err;
+
+	err = parse_load_args(argc, argv, &o, "load") ?: check_file(o.file) ?:
+	      require_admin("policy load") ?: check_kernel() ?: policy_open(&o, &obj, &map);
+	if (err)
+		return err;
+	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	if (!access(pin, F_OK)) {
+		policy_current(name, sizeof(name));
+		err = fail(EXIT_FAIL, "policy: a policy is loaded already (%s): use 'ksmctl policy "
+			   "replace' or 'ksmctl policy unload'", *name ? name : pin);
+		goto out;
+	}
+	err = policy_load_obj(obj, o.file) ?: bpffs_prepare() ?: pin_policy_maps(obj);
+	if (err)
+		goto out;
+	link = bpf_map__attach_struct_ops(map);
+	if (!link) {
+		err = errno;
+		unpin_policy_maps();
+		policy_current(name, sizeof(name));
+		if (err == EBUSY)
+			err = fail(EXIT_FAIL, "policy: another program attached policy '%s' (not "
+				   "ksmctl): detach it there first", name);
+		else
+			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s: %s (%s)",
+				   o.file, strerror(err), last_exit(exit_msg, sizeof(exit_msg)));
+		goto out;
+	}
+	if (bpf_link__pin(link, pin)) {
+		err = fail(EXIT_FAIL, "policy: cannot pin the policy at %s: %s", pin,
+			   strerror(errno));
+		/* Not pinned: detach rather than leave a policy nobody can unload. */
+		bpf_link__destroy(link);
+		unpin_policy_maps();
+		goto out;
+	}
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	policy_current(name, sizeof(name));
+	if (stats_enable_quiet(&started))
+		fprintf(stderr, "ksmctl: warning: the policy is loaded but statistics could "
+			"not be started ('ksmctl stats enable' says why)\n");
+	print_done("loaded", name, started ? "statistics collection started" : NULL);
+out:
+	bpf_object__close(obj);
+	return err;
+}
+
+static int do_replace(int argc, char **argv)
+{
+	char pin[PATH_MAX], old[POLICY_NAME_MAX + 8], name[POLICY_NAME_MAX + 8];
+	struct bpf_object *obj = NULL;
+	struct bpf_link *link;
+	struct bpf_map *map;
+	struct load_opts o;
+	int err;
+
+	err = parse_load_args(argc, argv, &o, "replace") ?: check_file(o.file) ?:
+	      require_admin("policy replace") ?: check_kernel();
+	if (err)
+		return err;
+	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	link = bpf_link__open(pin);
+	if (!link)
+		return fail(EXIT_FAIL, "policy: no policy loaded by ksmctl to replace (%s: %s): "
+			    "use 'ksmctl policy load'", pin, strerror(errno));
+	policy_current(old, sizeof(old));
+	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file);
+	if (!err && bpf_link__update_map(link, map))
+		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement: %s; '%s' stays",
+			   strerror(errno), old);
+	/* The old policy's maps go with it; a failure here leaves the new one unpinned. */
+	if (!err && pin_policy_maps(obj))
+		fprintf(stderr, "ksmctl: warning: the policy was replaced, but its maps are not "
+			"pinned\n");
+	if (!err) {
+		char detail[POLICY_NAME_MAX + 32];
+
+		policy_current(name, sizeof(name));
+		snprintf(detail, sizeof(detail), "replaced %s", old);
+		print_done("loaded", name, detail);
+	}
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+	bpf_object__close(obj);
+	return err;
+}
+
+static int do_unload(int argc, char **argv)
+{
+	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
+	int fd, err;
+
+	(void)argv;
+	if (argc)
+		return usage_error("policy", "unload takes no arguments");
+	err = require_admin("policy unload");
+	if (err)
+		return err;
+	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	fd = bpf_obj_get(pin);
+	if (fd < 0) {
+		policy_current(name, sizeof(name));
+		if (*name)
+			return fail(EXIT_FAIL, "policy: '%s' was not loaded by ksmctl (no %s): detach "
+				    "it where it was attached", name, pin);
+		return fail(EXIT_FAIL, "policy: no policy is loaded");
+	}
+	policy_current(name, sizeof(name));
+	/* Detach now, even if someone else holds the link open. */
+	if (bpf_link_detach(fd) && errno != EOPNOTSUPP) {
+		err = fail(EXIT_FAIL, "policy: cannot detach %s: %s", name, strerror(errno));
+		close(fd);
+		return err;
+	}
+	close(fd);
+	unpin_policy_maps();
+	if (unlink(pin))
+		return fail(EXIT_FAIL, "policy: detached, but cannot remove %s: %s", pin,
+			    strerror(errno));
+	print_done("unloaded", name, last_exit(exit_msg, sizeof(exit_msg)));
+	return EXIT_OK;
+}
+
+/* Program ids per hook from the struct_ops map's value (the kernel puts them there). */
+static int hook_prog_ids(__u32 map_id, __u32 ids[], int n)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+	const struct btf_member *m;
+	const struct btf_type *t;
+	struct btf *vmlinux;
+	int fd, i, err = -ENOENT;
+	void *value;
+
+	fd = bpf_map_get_fd_by_id(map_id);
+	if (fd < 0 || bpf_map_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	value = calloc(1, info.value_size);
+	vmlinux = btf__load_vmlinux_btf();
+	if (!value || !vmlinux || bpf_map_lookup_elem(fd, &key, value))
+		goto out;
+	/* The value is struct bpf_struct_ops_ksm_policy_ops; its "data" is ours. */
+	t = btf__type_by_id(vmlinux, info.btf_vmlinux_value_type_id);
+	for (i = 0, m = t ? btf_members(t) : NULL; m && i < btf_vlen(t); i++, m++) {
+		const struct btf_type *data;
+		const struct btf_member *h;
+		int j, k;
+
+		if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "data"))
+			continue;
+		data = btf__type_by_id(vmlinux, m->type);
+		for (j = 0, h = btf_members(data); j < btf_vlen(data); j++, h++)
+			for (k = 0; k < n; k++)
+				if (!strcmp(btf__name_by_offset(vmlinux, h->name_off), hooks[k]))
+					ids[k] = *(unsigned long *)((char *)value +
+						   (m->offset + h->offset) / 8);
+		err = 0;
+	}
+out:
+	btf__free(vmlinux);
+	free(value);
+	close(fd);
+	return err;
+}
+
+static bool bpf_stats_on(void)
+{
+	char buf[8] = "0";
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = '0';
+		close(fd);
+	}
+	return buf[0] == '1';
+}
+
+/* The policy's maps pinned for bpftool: into @obj (JSON) or printed. */
+static void show_policy_maps(json_object *obj)
+{
+	json_object *arr = obj ? json_object_new_array() : NULL;
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+
+	dp = opendir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR));
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (arr)
+			json_object_array_add(arr, json_object_new_string(d->d_name));
+		else
+			printf("  map %s/%s\n", dir, d->d_name);
+	}
+	if (dp)
+		closedir(dp);
+	if (obj)
+		json_object_object_add(obj, "maps", arr);
+}
+
+static int do_show(int argc, char **argv)
+{
+	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512], when[64] = "";
+	struct bpf_link_info link = {};
+	__u32 len = sizeof(link), ids[7] = {};
+	json_object *obj = NULL, *jhooks = NULL;
+	bool stats_on = bpf_stats_on();
+	struct stat st;
+	int fd, i;
+
+	(void)argv;
+	if (argc)
+		return usage_error("policy", "show takes no arguments");
+	if (access(ksm_sysfs_dir, F_OK))
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM");
+	if (policy_current(name, sizeof(name)) == -ENOENT)
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no %s (it needs the ksm-bpf "
+			    "series with CONFIG_KSM_BPF_POLICY=y)", POLICY_TYPE);
+	last_exit(exit_msg, sizeof(exit_msg));
+	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	fd = bpf_obj_get(pin);
+	if (fd >= 0 && !bpf_link_get_info_by_fd(fd, &link, &len))
+		hook_prog_ids(link.struct_ops.map_id, ids, 7);
+	if (fd >= 0 && !stat(pin, &st))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&st.st_ctime));
+	if (fd < 0 && *name && geteuid() && errno == EACCES)
+		fprintf(stderr, "ksmctl: warning: %s: permission denied (run as root for details)\n",
+			pin);
+
+	if (json_output) {
+		obj = json_object_new_object();
+		json_object_object_add(obj, "name", *name ? json_object_new_string(name) : NULL);
+		json_object_object_add(obj, "pinned", json_object_new_boolean(fd >= 0));
+		if (fd >= 0) {
+			json_object_object_add(obj, "link_id", json_object_new_int64(link.id));
+			json_object_object_add(obj, "map_id",
+					       json_object_new_int64(link.struct_ops.map_id));
+			json_object_object_add(obj, "attached", json_object_new_string(when));
+			json_object_object_add(obj, "run_stats", json_object_new_boolean(stats_on));
+			jhooks = json_object_new_object();
+			json_object_object_add(obj, "hooks", jhooks);
+		}
+		json_object_object_add(obj, "last_exit", json_object_new_string(exit_msg));
+	} else if (!*name) {
+		printf("policy: none\n");
+	} else {
+		printf("policy: %s\n", name);
+		if (fd >= 0)
+			printf("  link %u  struct_ops map %u  attached %s  pinned %s\n", link.id,
+			       link.struct_ops.map_id, when, pin);
+		else
+			printf("  not loaded by ksmctl (no %s)\n", pin);
+	}
+	for (i = 0; fd >= 0 && i < 7; i++) {
+		struct bpf_prog_info info = {};
+		__u32 ilen = sizeof(info);
+		int pfd;
+
+		if (!ids[i])
+			continue;
+		pfd = bpf_prog_get_fd_by_id(ids[i]);
+		if (pfd < 0 || bpf_prog_get_info_by_fd(pfd, &info, &ilen))
+			memset(&info, 0, sizeof(info));
+		if (pfd >= 0)
+			close(pfd);
+		if (jhooks) {
+			json_object *h = json_object_new_object();
+
+			json_object_object_add(h, "prog_id", json_object_new_int64(ids[i]));
+			json_object_object_add(h, "prog_name", json_object_new_string(info.name));
+			if (stats_on) {
+				json_object_object_add(h, "run_cnt",
+						       json_object_new_int64(info.run_cnt));
+				json_object_object_add(h, "avg_ns", json_object_new_int64(
+					info.run_cnt ? info.run_time_ns / info.run_cnt : 0));
+			}
+			json_object_object_add(jhooks, hooks[i], h);
+		} else if (stats_on) {
+			printf("  %-10s prog %-5u %-24s runs %-10llu avg %llu ns\n", hooks[i], ids[i],
+			       info.name, (unsigned long long)info.run_cnt,
+			       (unsigned long long)(info.run_cnt ? info.run_time_ns / info.run_cnt
+								 : 0));
+		} else {
+			printf("  %-10s prog %-5u %s\n", hooks[i], ids[i], info.name);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	show_policy_maps(obj);
+	if (obj) {
+		json_print(obj);
+	} else {
+		if (fd >= 0 && !stats_on)
+			printf("  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
+		printf("last exit: %s\n", exit_msg);
+	}
+	return EXIT_OK;
+}
+
+static void policy_help(void)
+{
+	fprintf(stderr,
+		"Usage: ksmctl policy load FILE.bpf.o [--map MAP] [--name NAME]\n"
+		"       ksmctl policy replace FILE.bpf.o [--map MAP] [--name NAME]\n"
+		"       ksmctl policy unload\n"
+		"       ksmctl policy show\n"
+		"\n"
+		"       FILE.bpf.o defines a %s struct_ops map; --map chooses one of\n"
+		"       several, --name sets the name the kernel shows. The policy is pinned\n"
+		"       at %s/%s and stays attached after ksmctl exits.\n",
+		POLICY_TYPE, ksm_bpffs_dir, POLICY_PIN);
+}
+
+static int do_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	policy_help();
+	return EXIT_OK;
+}
+
+int do_policy(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "show", do_show },
+		{ "load", do_load },
+		{ "replace", do_replace },
+		{ "unload", do_unload },
+		{ "help", do_help },
+		{ NULL, NULL },
+	};
+
+	return cmd_select(cmds, "policy", argc, argv);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksmctl stats: rows of the per-process and per-cgroup tables, how they are
+ * filtered, sorted, aggregated and printed. No I/O but the output stream, so
+ * the unit tests check it all on made-up rows.
+ */
+#ifndef KSMCTL_STATS_TABLE_H
+#define KSMCTL_STATS_TABLE_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ksm_stats.h"
+
+#define STATS_CGROUP_LEN 256
+
+struct stats_row {
+	int pid;			/* 0 in a cgroup row */
+	char comm[16];
+	char cgroup[STATS_CGROUP_LEN];	/* path under the cgroup2 root */
+	unsigned long long cgroup_id;
+	unsigned int procs;		/* live processes (cgroup rows) */
+	struct ksm_counters c;		/* from the BPF maps */
+	long long sharing;		/* pages sharing a ksm page now */
+	long long saved;		/* bytes: the kernel's ksm_process_profit */
+};
+
+enum stats_sort {
+	SORT_PID, SORT_COMM, SORT_CGROUP, SORT_SCANNED, SORT_MERGED,
+	SORT_SHARING, SORT_COW, SORT_SKIPPED, SORT_SAVED,
+};
+
+/* "merged" -> SORT_MERGED; -1 for an unknown key. */
+int stats_sort_parse(const char *name, enum stats_sort *key);
+/* The valid keys, for messages: "pid, comm, ..." */
+const char *stats_sort_keys(void);
+/* Names ascending, numbers descending; ties by pid or cgroup. */
+void stats_sort_rows(struct stats_row *rows, size_t n, enum stats_sort key);
+
+/* True if @cgroup is @filter or below it ("/a" matches "/a" and "/a/b"). */
+bool stats_cgroup_matches(const char *cgroup, const char *filter);
+
+struct stats_cgroup_counters {
+	unsigned long long cgroup_id;
+	struct ksm_counters c;
+};
+
+/*
+ * One row per cgroup of @procs: live processes, pages sharing and bytes
+ * saved summed; the counters summed too, unless @cgroup_counters has the
+ * cgroup's own (kept by BPF, they include processes that exited). Cgroups
+ * of @cgroup_counters without live processes get a row with an empty path.
+ * Returns the number of rows written to @out (room for @n + @ncg rows).
+ */
+size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
+			       const struct stats_cgroup_counters *cgroup_counters, size_t ncg,
+			       struct stats_row *out);
+
+/* At most @top rows (0: all), as a table or a JSON array. */
+void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgroups,
+		       size_t top);
+json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups, size_t top);
+
+/* "12.3M" style sizes for the table. */
+void stats_format_bytes(char *buf, size_t len, long long bytes);
+
+#endif /* KSMCTL_STATS_TABLE_H */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+/* ksmctl status: KSM at a glance: ksmd, what is merged, the policy, statistics. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "knob.h"
+#include "ksmctl.h"
+
+static const char *const run_states[] = { "stopped", "running", "unmerging" };
+
+/* Counters shown, in order; absent ones (older kernels) are left out. */
+static const char *const counters[] = {
+	"pages_shared", "pages_sharing", "pages_unshared", "pages_volatile", "ksm_zero_pages",
+	"full_scans", "pages_scanned", "general_profit", "pages_to_scan", "sleep_millisecs",
+};
+
+/* Processes the statistics maps track, or -1. */
+static long tracked_processes(void)
+{
+	char path[PATH_MAX];
+	__u32 key, next, *prev = NULL;
+	long n = 0;
+	int fd = bpf_obj_get(bpffs_path(path, sizeof(path), "procs"));
+
+	if (fd < 0)
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	close(fd);
+	return n;
+}
+
+int do_status(int argc, char **argv)
+{
+	char value[512], policy[80] = "", last_exit[512] = "";
+	bool has_policy_ops, stats_on;
+	json_object *obj = NULL;
+	unsigned long run;
+	long tracked;
+	size_t i;
+
+	if (argc == 1 && is_prefix(argv[0], "help")) {
+		fprintf(stderr, "Usage: ksmctl status\n");
+		return EXIT_OK;
+	}
+	if (argc)
+		return usage_error("status", "takes no arguments");
+	if (knob_read("run", value, sizeof(value)))
+		return fail(EXIT_UNSUPPORTED, "status: this kernel has no KSM (%s: %s)",
+			    ksm_sysfs_dir, strerror(errno));
+	run = strtoul(value, NULL, 10);
+	has_policy_ops = !policy_current(policy, sizeof(policy));
+	if (has_policy_ops)
+		knob_read("policy_exit", last_exit, sizeof(last_exit));
+	stats_on = stats_enabled();
+	tracked = stats_on ? tracked_processes() : -1;
+
+	if (json_output) {
+		obj = json_object_new_object();
+		json_object_object_add(obj, "run", json_object_new_string(
+			run < 3 ? run_states[run] : value));
+	} else {
+		printf("ksmd:        %s\n", run < 3 ? run_states[run] : value);
+	}
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		if (knob_read(counters[i], value, sizeof(value)))
+			continue;
+		if (obj)
+			json_object_object_add(obj, counters[i],
+					       json_object_new_int64(atoll(value)));
+		else
+			printf("%-12s %s\n", counters[i], value);
+	}
+	if (obj) {
+		json_object *p = json_object_new_object();
+		json_object *s = json_object_new_object();
+
+		json_object_object_add(p, "supported", json_object_new_boolean(has_policy_ops));
+		json_object_object_add(p, "name", *policy ? json_object_new_string(policy) : NULL);
+		if (has_policy_ops)
+			json_object_object_add(p, "last_exit", json_object_new_string(last_exit));
+		json_object_object_add(obj, "policy", p);
+		json_object_object_add(s, "enabled", json_object_new_boolean(stats_on));
+		if (tracked >= 0)
+			json_object_object_add(s, "processes", json_object_new_int64(tracked));
+		json_object_object_add(obj, "stats", s);
+		json_print(obj);
+		return EXIT_OK;
+	}
+	if (!has_policy_ops)
+		printf("policy:      not supported by this kernel (no ksm_policy_ops)\n");
+	else
+		printf("policy:      %s (last exit: %s)\n", *policy ? policy : "none", last_exit);
+	if (stats_on)
+		printf("statistics:  enabled, %ld processes tracked\n", tracked);
+	else
+		printf("statistics:  disabled ('ksmctl stats enable')\n");
+	return EXIT_OK;
+}

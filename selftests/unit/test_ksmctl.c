@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmctl without a kernel: command selection, argument errors, knob
+ * validation and all-or-nothing writes (on a fake sysfs directory), and the
+ * statistics rows: sorting, filtering, aggregation, table and JSON output.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "knob.h"
+#include "ksmctl.h"
+#include "stats_table.h"
+
+/* --- command selection --- */
+
+static int ran;
+static int cmd_a(int argc, char **argv) { (void)argv; ran = 1; return argc; }
+static int cmd_b(int argc, char **argv) { (void)argv; ran = 2; return argc; }
+static const struct cmd cmds[] = {
+	{ "show", cmd_a }, { "shutdown", cmd_b }, { "load", cmd_b }, { NULL, NULL },
+};
+
+Test(ksmctl, prefix_selects_a_unique_command)
+{
+	char *argv[] = { "lo", "x", "y", NULL };
+
+	ran = 0;
+	cr_expect_eq(cmd_select(cmds, "t", 3, argv), 2);	/* two args passed on */
+	cr_expect_eq(ran, 2);
+}
+
+Test(ksmctl, exact_name_wins_and_no_argument_runs_the_first)
+{
+	char *show[] = { "show", NULL }, *none[] = { NULL };
+
+	ran = 0;
+	cr_expect_eq(cmd_select(cmds, "t", 1, show), 0);
+	cr_expect_eq(ran, 1);
+	ran = 0;
+	cmd_select(cmds, "t", 0, none);
+	cr_expect_eq(ran, 1);
+}
+
+Test(ksmctl, ambiguous_or_unknown_command_is_a_usage_error)
+{
+	char *amb[] = { "sh", NULL }, *unk[] = { "frobnicate", NULL }, *empty[] = { "", NULL };
+
+	ran = 0;
+	cr_expect_eq(cmd_select(cmds, "t", 1, amb), EXIT_USAGE);
+	cr_expect_eq(cmd_select(cmds, "t", 1, unk), EXIT_USAGE);
+	cr_expect_eq(cmd_select(cmds, "t", 1, empty), EXIT_USAGE);
+	cr_expect_eq(ran, 0);
+}
+
+Test(ksmctl, is_prefix)
+{
+	cr_expect(is_prefix("pol", "policy"));
+	cr_expect(is_prefix("policy", "policy"));
+	cr_expect_not(is_prefix("policyx", "policy"));
+	cr_expect_not(is_prefix("", "policy"));
+}
+
+/* --- argument errors of the objects, before any kernel access --- */
+
+static int run(int (*object)(int, char **), int argc, ...)
+{
+	char *argv[16];
+	va_list ap;
+	int i;
+
+	va_start(ap, argc);
+	for (i = 0; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[argc] = NULL;
+	va_end(ap);
+	return object(argc, argv);
+}
+
+Test(ksmctl, stats_bad_arguments_are_usage_errors)
+{
+	cr_expect_eq(run(do_stats, 2, "--sort", "bogus"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "--top", "0"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "--top", "-3"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "--pid", "12x"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 1, "--pid"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "cgroup", "--pid", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "enable", "now"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 1, "frob"), EXIT_USAGE);
+	json_output = true;
+	cr_expect_eq(run(do_stats, 2, "--watch", "1"), EXIT_USAGE);
+	json_output = false;
+}
+
+Test(ksmctl, policy_bad_arguments_are_usage_errors)
+{
+	char obj[] = "/tmp/ksmctl-test-XXXXXX";
+	int fd = mkstemp(obj);
+
+	cr_assert_geq(fd, 0);
+	cr_expect_eq(write(fd, "not an ELF file at all, just text\n", 34), 34);
+	close(fd);
+	cr_expect_eq(run(do_policy, 1, "load"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "b.bpf.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "--bogus"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "--map"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/nonexistent/x.bpf.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", obj), EXIT_USAGE);	/* not BPF */
+	cr_expect_eq(run(do_policy, 2, "replace", obj), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "unload", "x"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 1, "bogus"), EXIT_USAGE);
+	unlink(obj);
+}
+
+/* --- knobs --- */
+
+Test(knob, validate_numbers_and_ranges)
+{
+	char err[256];
+
+	cr_expect_eq(knob_validate("pages_to_scan", "100", err, sizeof(err)), 0);
+	cr_expect_eq(knob_validate("pages_to_scan", "0", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "pages_to_scan") && strstr(err, "'0'"), "message: %s", err);
+	cr_expect_eq(knob_validate("pages_to_scan", "-5", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("pages_to_scan", "+5", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("pages_to_scan", "12abc", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("pages_to_scan", "", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("pages_to_scan", "4294967296", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("sleep_millisecs", "0", err, sizeof(err)), 0);
+	cr_expect_eq(knob_validate("max_page_sharing", "1", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("max_page_sharing", "2", err, sizeof(err)), 0);
+	cr_expect_eq(knob_validate("advisor_max_cpu", "101", err, sizeof(err)), -1);
+}
+
+Test(knob, validate_choices_and_read_only)
+{
+	char err[256];
+
+	cr_expect_eq(knob_validate("run", "2", err, sizeof(err)), 0);
+	cr_expect_eq(knob_validate("run", "3", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "one of: 0 1 2"), "message: %s", err);
+	cr_expect_eq(knob_validate("advisor_mode", "scan-time", err, sizeof(err)), 0);
+	cr_expect_eq(knob_validate("advisor_mode", "fast", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("use_zero_pages", "yes", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("pages_shared", "1", err, sizeof(err)), -1);
+	cr_expect(strstr(err, "not a writable"), "message: %s", err);
+	cr_expect_eq(knob_validate("../../etc/passwd", "1", err, sizeof(err)), -1);
+}
+
+Test(knob, clean_value)
+{
+	char a[] = "[none] scan-time\n", b[] = "100\n", c[] = "x: error: gave up\n";
+
+	knob_clean_value(a);
+	knob_clean_value(b);
+	knob_clean_value(c);
+	cr_expect_str_eq(a, "none");
+	cr_expect_str_eq(b, "100");
+	cr_expect_str_eq(c, "x: error: gave up");
+}
+
+static char fake_sysfs[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", fake_sysfs, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void make_fake_sysfs(void)
+{
+	snprintf(fake_sysfs, sizeof(fake_sysfs), "/tmp/ksmctl-sysfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(fake_sysfs));
+	ksm_sysfs_dir = fake_sysfs;
+	write_file("run", "0\n");
+	write_file("pages_to_scan", "100\n");
+	write_file("sleep_millisecs", "20\n");
+	write_file("pages_shared", "7\n");
+}
+
+static void remove_fake_sysfs(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fake_sysfs);
+	cr_expect_eq(system(cmd), 0);
+	ksm_sysfs_dir = "/sys/kernel/mm/ksm";
+}
+
+static void expect_knob(const char *name, const char *value)
+{
+	char buf[64];
+
+	cr_assert_eq(knob_read(name, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, value, "%s", name);
+}
+
+Test(knob, set_writes_all, .init = make_fake_sysfs, .fini = remove_fake_sysfs)
+{
+	if (geteuid())
+		cr_skip_test("knob set needs root");
+	cr_expect_eq(run(do_knob, 5, "set", "pages_to_scan", "500", "run", "1"), EXIT_OK);
+	expect_knob("pages_to_scan", "500");
+	expect_knob("run", "1");
+}
+
+Test(knob, set_writes_nothing_if_one_value_is_bad, .init = make_fake_sysfs,
+     .fini = remove_fake_sysfs)
+{
+	cr_expect_eq(run(do_knob, 5, "set", "pages_to_scan", "500", "run", "7"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 3, "set", "pages_shared", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 2, "set", "pages_to_scan"), EXIT_USAGE);
+	expect_knob("pages_to_scan", "100");
+	expect_knob("run", "0");
+}
+
+Test(knob, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fake_sysfs,
+     .fini = remove_fake_sysfs)
+{
+	char path[128];
+
+	if (geteuid())
+		cr_skip_test("knob set needs root");
+	/* Readable, but every write fails (EIO), as when the kernel refuses. */
+	snprintf(path, sizeof(path), "%s/smart_scan", fake_sysfs);
+	cr_assert_eq(symlink("/proc/version", path), 0);
+	cr_expect_eq(run(do_knob, 7, "set", "pages_to_scan", "500", "sleep_millisecs", "5",
+			 "smart_scan", "1"), EXIT_FAIL);
+	expect_knob("pages_to_scan", "100");
+	expect_knob("sleep_millisecs", "20");
+}
+
+Test(knob, get_unknown_knob_is_a_usage_error, .init = make_fake_sysfs,
+     .fini = remove_fake_sysfs)
+{
+	cr_expect_eq(run(do_knob, 2, "get", "no_such_knob"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 2, "get", "../run"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 2, "get", "pages_shared"), EXIT_OK);
+}
+
+/* --- statistics rows --- */
+
+static struct stats_row row(int pid, const char *comm, const char *cgroup,
+			    unsigned long long cgid, unsigned long long scanned,
+			    unsigned long long merged, long long sharing, long long saved)
+{
+	struct stats_row r = { .pid = pid, .cgroup_id = cgid, .sharing = sharing,
+			       .saved = saved };
+
+	snprintf(r.comm, sizeof(r.comm), "%s", comm);
+	snprintf(r.cgroup, sizeof(r.cgroup), "%s", cgroup);
+	r.c.pages_scanned = scanned;
+	r.c.pages_merged = merged;
+	return r;
+}
+
+Test(stats, sort_keys)
+{
+	enum stats_sort k;
+
+	cr_expect_eq(stats_sort_parse("merged", &k), 0);
+	cr_expect_eq(k, SORT_MERGED);
+	cr_expect_eq(stats_sort_parse("Merged", &k), -1);
+	cr_expect(strstr(stats_sort_keys(), "pid, comm, cgroup"));
+}
+
+Test(stats, sort_rows)
+{
+	struct stats_row r[] = {
+		row(30, "b", "/x", 1, 10, 5, 1, 100),
+		row(10, "c", "/y", 2, 30, 5, 2, 300),
+		row(20, "a", "/x", 1, 20, 9, 3, 200),
+	};
+
+	stats_sort_rows(r, 3, SORT_SAVED);		/* descending */
+	cr_expect_eq(r[0].pid, 10);
+	cr_expect_eq(r[2].pid, 30);
+	stats_sort_rows(r, 3, SORT_MERGED);		/* ties by pid */
+	cr_expect_eq(r[0].pid, 20);
+	cr_expect_eq(r[1].pid, 10);
+	cr_expect_eq(r[2].pid, 30);
+	stats_sort_rows(r, 3, SORT_COMM);		/* ascending */
+	cr_expect_str_eq(r[0].comm, "a");
+	stats_sort_rows(r, 3, SORT_PID);
+	cr_expect_eq(r[0].pid, 10);
+}
+
+Test(stats, cgroup_filter)
+{
+	cr_expect(stats_cgroup_matches("/a", "/a"));
+	cr_expect(stats_cgroup_matches("/a/b", "/a"));
+	cr_expect(stats_cgroup_matches("/a/b", "/a/"));
+	cr_expect_not(stats_cgroup_matches("/ab", "/a"));
+	cr_expect(stats_cgroup_matches("/anything", "/"));
+}
+
+Test(stats, aggregate_per_cgroup)
+{
+	struct stats_row procs[] = {
+		row(1, "p", "/x", 11, 10, 5, 4, 4096),
+		row(2, "q", "/x", 11, 20, 7, 6, 8192),
+		row(3, "r", "/y", 12, 30, 1, 0, -64),
+	};
+	struct stats_cgroup_counters own[] = {
+		{ .cgroup_id = 12, .c = { .pages_scanned = 99, .pages_merged = 3 } },
+		{ .cgroup_id = 13, .c = { .pages_scanned = 5 } },	/* all exited */
+	};
+	struct stats_row out[5];
+	size_t n = stats_aggregate_cgroups(procs, 3, own, 2, out);
+
+	cr_assert_eq(n, 3);
+	cr_expect_str_eq(out[0].cgroup, "/x");
+	cr_expect_eq(out[0].procs, 2);
+	cr_expect_eq(out[0].c.pages_scanned, 30);	/* summed: no own counters */
+	cr_expect_eq(out[0].sharing, 10);
+	cr_expect_eq(out[0].saved, 12288);
+	cr_expect_eq(out[1].c.pages_scanned, 99);	/* the cgroup's own counters */
+	cr_expect_eq(out[1].saved, -64);
+	cr_expect_eq(out[2].cgroup_id, 13);
+	cr_expect_eq(out[2].procs, 0);
+	cr_expect_str_eq(out[2].cgroup, "");
+}
+
+Test(stats, format_bytes)
+{
+	char b[16];
+
+	stats_format_bytes(b, sizeof(b), 512);
+	cr_expect_str_eq(b, "512");
+	stats_format_bytes(b, sizeof(b), 4096);
+	cr_expect_str_eq(b, "4.0K");
+	stats_format_bytes(b, sizeof(b), 300 << 20);
+	cr_expect_str_eq(b, "300M");
+	stats_format_bytes(b, sizeof(b), -2048);
+	cr_expect_str_eq(b, "-2.0K");
+}
+
+Test(stats, table_output)
+{
+	struct stats_row r[] = {
+		row(42, "worker", "/tenant-a", 7, 1000, 250, 240, 983040),
+		row(43, "other", "/tenant-b", 8, 5, 0, 0, 0),
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	stats_print_table(f, r, 2, false, 1);		/* --top 1 */
+	fclose(f);
+	cr_expect(strstr(text, "PID") && strstr(text, "SHARING") && strstr(text, "SAVED"),
+		  "%s", text);
+	cr_expect(strstr(text, "worker") && strstr(text, "/tenant-a") && strstr(text, "960K"),
+		  "%s", text);
+	cr_expect_null(strstr(text, "other"), "%s", text);
+	free(text);
+}
+
+Test(stats, json_output)
+{
+	struct stats_row r[] = { row(42, "a\"b", "/t", 7, 1000, 250, 240, 983040) };
+	json_object *arr = stats_to_json(r, 1, false, 0), *o, *v;
+	json_object *parsed;
+
+	cr_assert_eq(json_object_array_length(arr), 1);
+	o = json_object_array_get_idx(arr, 0);
+	cr_expect(json_object_object_get_ex(o, "pages_merged", &v));
+	cr_expect_eq(json_object_get_int64(v), 250);
+	cr_expect(json_object_object_get_ex(o, "comm", &v));
+	cr_expect_str_eq(json_object_get_string(v), "a\"b");
+	/* What is printed parses back: quoting is the library's. */
+	parsed = json_tokener_parse(json_object_to_json_string(arr));
+	cr_expect_not_null(parsed);
+	json_object_put(parsed);
+	json_object_put(arr);
+}
