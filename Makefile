@@ -174,8 +174,9 @@ vm: kernel
 	@python3 scripts/vm.py --variant $(VARIANT) -- sh -c '$(CMD)'
 
 # The main job: boot the kernel and watch KSM merge identical memory.
-run: kernel selftests
-	@python3 scripts/vm.py --variant $(VARIANT) -- bash scripts/demo.sh $(SELFTESTS)/guest/ksm-workload
+run: kernel selftests ksmctl
+	@python3 scripts/vm.py --variant $(VARIANT) -- bash scripts/demo.sh \
+		$(SELFTESTS)/guest/ksm-workload $(KSMCTL) $(B)/bpf
 
 # Benchmarks: both kernels in one run, reported as ratios (build/bench/results.json).
 bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o

@@ -440,6 +440,30 @@ out:
 	return err;
 }
 
+/* The program's whole function name (the kernel's copy is cut at 15 characters). */
+static void prog_full_name(int fd, const struct bpf_prog_info *pinfo, char *buf, size_t len)
+{
+	struct bpf_func_info finfo = {};
+	struct bpf_prog_info info = {};
+	__u32 ilen = sizeof(info);
+	const struct btf_type *t;
+	struct btf *btf = NULL;
+
+	snprintf(buf, len, "%s", pinfo->name);
+	if (!pinfo->btf_id || !pinfo->nr_func_info)
+		return;
+	info.nr_func_info = 1;
+	info.func_info_rec_size = sizeof(finfo);
+	info.func_info = (__u64)(unsigned long)&finfo;
+	if (bpf_prog_get_info_by_fd(fd, &info, &ilen))
+		return;
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	t = btf ? btf__type_by_id(btf, finfo.type_id) : NULL;
+	if (t && btf_is_func(t))
+		snprintf(buf, len, "%s", btf__name_by_offset(btf, t->name_off));
+	btf__free(btf);
+}
+
 static bool bpf_stats_on(void)
 {
 	char buf[8] = "0";
@@ -532,20 +556,21 @@ static int do_show(int argc, char **argv)
 	for (i = 0; fd >= 0 && i < 7; i++) {
 		struct bpf_prog_info info = {};
 		__u32 ilen = sizeof(info);
+		char pname[128] = "";
 		int pfd;
 
 		if (!ids[i])
 			continue;
 		pfd = bpf_prog_get_fd_by_id(ids[i]);
-		if (pfd < 0 || bpf_prog_get_info_by_fd(pfd, &info, &ilen))
-			memset(&info, 0, sizeof(info));
+		if (pfd >= 0 && !bpf_prog_get_info_by_fd(pfd, &info, &ilen))
+			prog_full_name(pfd, &info, pname, sizeof(pname));
 		if (pfd >= 0)
 			close(pfd);
 		if (jhooks) {
 			json_object *h = json_object_new_object();
 
 			json_object_object_add(h, "prog_id", json_object_new_int64(ids[i]));
-			json_object_object_add(h, "prog_name", json_object_new_string(info.name));
+			json_object_object_add(h, "prog_name", json_object_new_string(pname));
 			if (stats_on) {
 				json_object_object_add(h, "run_cnt",
 						       json_object_new_int64(info.run_cnt));
@@ -555,11 +580,11 @@ static int do_show(int argc, char **argv)
 			json_object_object_add(jhooks, hooks[i], h);
 		} else if (stats_on) {
 			printf("  %-10s prog %-5u %-24s runs %-10llu avg %llu ns\n", hooks[i], ids[i],
-			       info.name, (unsigned long long)info.run_cnt,
+			       pname, (unsigned long long)info.run_cnt,
 			       (unsigned long long)(info.run_cnt ? info.run_time_ns / info.run_cnt
 								 : 0));
 		} else {
-			printf("  %-10s prog %-5u %s\n", hooks[i], ids[i], info.name);
+			printf("  %-10s prog %-5u %s\n", hooks[i], ids[i], pname);
 		}
 	}
 	if (fd >= 0)

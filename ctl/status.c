@@ -67,7 +67,7 @@ int do_status(int argc, char **argv)
 		json_object_object_add(obj, "run", json_object_new_string(
 			run < 3 ? run_states[run] : value));
 	} else {
-		printf("ksmd:        %s\n", run < 3 ? run_states[run] : value);
+		printf("%-16s %s\n", "ksmd:", run < 3 ? run_states[run] : value);
 	}
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		if (knob_read(counters[i], value, sizeof(value)))
@@ -76,7 +76,7 @@ int do_status(int argc, char **argv)
 			json_object_object_add(obj, counters[i],
 					       json_object_new_int64(atoll(value)));
 		else
-			printf("%-12s %s\n", counters[i], value);
+			printf("%-16s %s\n", counters[i], value);
 	}
 	if (obj) {
 		json_object *p = json_object_new_object();
@@ -95,12 +95,13 @@ int do_status(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!has_policy_ops)
-		printf("policy:      not supported by this kernel (no ksm_policy_ops)\n");
+		printf("%-16s not supported by this kernel (no ksm_policy_ops)\n", "policy:");
 	else
-		printf("policy:      %s (last exit: %s)\n", *policy ? policy : "none", last_exit);
+		printf("%-16s %s (last exit: %s)\n", "policy:", *policy ? policy : "none",
+		       last_exit);
 	if (stats_on)
-		printf("statistics:  enabled, %ld processes tracked\n", tracked);
+		printf("%-16s enabled, %ld processes tracked\n", "statistics:", tracked);
 	else
-		printf("statistics:  disabled ('ksmctl stats enable')\n");
+		printf("%-16s disabled ('ksmctl stats enable')\n", "statistics:");
 	return EXIT_OK;
 }

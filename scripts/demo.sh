@@ -1,10 +1,11 @@
 #!/bin/bash
 # The demo, run inside the guest by 'make run': three processes load the same
 # 32 MiB "guest image" and one loads different data; ksmd merges the identical
-# pages and the numbers show what it saved.
-#   demo.sh PATH/TO/ksm-workload
+# pages and the numbers show what it saved; ksmctl shows who saved what, and
+# a BPF policy is attached, shown and detached.
+#   demo.sh PATH/TO/ksm-workload PATH/TO/ksmctl BPF_DIR
 set -euo pipefail
-workload=$1
+workload=$1 ksmctl=$2 bpf=$3
 ksm=/sys/kernel/mm/ksm
 pages=8192	# 32 MiB of 4 KiB pages per process
 kib=$(($(getconf PAGESIZE) / 1024))
@@ -18,6 +19,8 @@ echo 4096 >"$ksm/pages_to_scan"
 echo 20 >"$ksm/sleep_millisecs"
 echo 1 >"$ksm/run"
 echo "ksmd: run=$(rd run) pages_to_scan=$(rd pages_to_scan) sleep_millisecs=$(rd sleep_millisecs)"
+echo "\$ ksmctl stats enable"
+"$ksmctl" stats enable
 
 tmp=$(mktemp -d)
 mkfifo "$tmp/hold"
@@ -52,6 +55,18 @@ for p in "${pids[@]}"; do
 	printf '%8d %18d %20s\n' "$p" "$(cat /proc/$p/ksm_merging_pages)" \
 		"$(awk '/ksm_process_profit/ { print int($2 / 1048576) " MiB" }' /proc/$p/ksm_stat)"
 done
+echo
+echo "\$ ksmctl stats        # per process, from BPF programs on the ksm tracepoints"
+"$ksmctl" stats
+echo
+echo "\$ ksmctl policy load $bpf/default.bpf.o; ksmctl policy show"
+"$ksmctl" policy load "$bpf/default.bpf.o"
+"$ksmctl" policy show
+echo
+echo "\$ ksmctl status"
+"$ksmctl" status
+"$ksmctl" policy unload >/dev/null
+"$ksmctl" stats disable >/dev/null
 shared=$(rd pages_shared) sharing=$(rd pages_sharing)
 echo
 echo "4 x $(mib $pages) of anonymous memory: KSM keeps $shared shared pages for $((shared + sharing)) mappings,"

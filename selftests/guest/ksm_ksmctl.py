@@ -295,6 +295,18 @@ def case_stats_match_the_kernel():
         table = ksmctl("stats", "--top", "1", "--sort", "merged")[1].splitlines()
         expect(table[0].split()[:3] == ["PID", "COMM", "CGROUP"] and len(table) == 2,
                f"table: {table}")
+        # --watch redraws until interrupted.
+        w = subprocess.Popen([KSMCTL, "stats", "--watch", "1"], stdout=subprocess.PIPE,
+                             text=True)
+        time.sleep(2.5)
+        w.terminate()
+        screens = w.communicate()[0].count("\033[H\033[2J")
+        expect(screens >= 2, f"--watch drew {screens} screens in 2.5 s")
+        # What a policy skips is counted per process.
+        ksmctl("policy", "load", TEST_POLICIES, "--map", "skip_all")
+        wait_for(lambda: ksmctl_json("stats", "--pid", str(b.pid))[0]
+                 ["policy_skipped_passes"] > 0, "skipped passes to be counted", timeout=30)
+        ksmctl("policy", "unload")
     finally:
         a.stop()
         b.stop()

@@ -68,6 +68,19 @@ def run_unit_tests(tally):
         tally.failed += [f"unit/{name}"] * (failing + crashing)
 
 
+def check_docs(tally):
+    """The man page renders without warnings; the completion script parses."""
+    man = os.path.join(TOP, "docs", "ksmctl.8")
+    p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", man], capture_output=True,
+                       text=True)
+    sys.stdout.write(p.stderr)
+    tally.add("docs/ksmctl.8_renders_cleanly", p.returncode == 0 and not p.stderr)
+    p = subprocess.run(["bash", "-n", os.path.join(TOP, "ctl", "ksmctl.bash-completion")],
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stderr)
+    tally.add("ctl/ksmctl.bash-completion_parses", p.returncode == 0)
+
+
 def parse_ktap(output, tally, programs):
     """Count the cases of each program's KTAP block in the guest's output."""
     current, plan, seen = None, 0, set()
@@ -149,6 +162,7 @@ def main():
     tally = Tally()
     if not args.guest_only:
         run_unit_tests(tally)
+        check_docs(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
         if not args.tests and args.variant == "patched":
