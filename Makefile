@@ -88,7 +88,7 @@ check-vmlinux-btf: kernel tools
 # --- BPF: shipped policies and the statistics programs ---
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux-btf/vmlinux.h include/ksm_policy.bpf.h include/ksm_stats.h | tools
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux-btf/vmlinux.h $(wildcard include/*.h) | tools
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -98,14 +98,24 @@ policies: $(BPF_OBJS)
 KSMCTL := $(B)/ksmctl
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_LIB_SRCS := $(filter-out ctl/main.c,$(CTL_SRCS))
-CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h $(B)/ctl/ksm_stats.bpf.skel.h
+CTL_SKELS := $(B)/ctl/ksm_stats.bpf.skel.h $(B)/ctl/ksm_cgroup_policy.skel.h $(B)/ctl/ksm_enroll.skel.h
+CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h include/ksm_cgroup.h $(CTL_SKELS)
 CTL_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Ictl -Iinclude -I$(B)/ctl -I$(B)/tools/include
 CTL_LDLIBS := $(BPF_LDLIBS) -ljson-c -lcap
 
+# BPF objects built into ksmctl.
 $(B)/ctl/ksm_stats.bpf.skel.h: $(B)/bpf/ksm_stats.bpf.o
 	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< name ksm_stats_bpf >$@
+
+$(B)/ctl/ksm_cgroup_policy.skel.h: $(B)/bpf/cgroup.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name ksm_cgroup_policy >$@
+
+$(B)/ctl/ksm_enroll.skel.h: $(B)/bpf/ksm_enroll.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< name ksm_enroll >$@
 
 $(KSMCTL): $(CTL_DEPS) | tools
 	$(CC) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(CTL_LDLIBS)
@@ -145,13 +155,14 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(GUEST_LIB) -lpthread
 
-# ksmctl end to end: a Python test driving the real binary.
-$(SELFTESTS)/guest/ksm_ksmctl: selftests/guest/ksm_ksmctl.py $(KSMCTL) $(BPF_OBJS) \
-		$(SELFTESTS)/bpf/test_policies.bpf.o
+# ksmctl end to end: Python tests driving the real binary.
+PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup)
+$(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py selftests/lib/ksm_guest.py \
+		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(SELFTESTS)/guest/ksm_ksmctl
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS)
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
 	@mkdir -p $(@D)

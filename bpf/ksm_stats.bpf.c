@@ -84,23 +84,61 @@ static struct ksm_counters *cgroup_counters(__u64 cgroup_id, __u64 now)
 			__sync_fetch_and_add(&___c->field, n);		\
 	})
 
+/* Add @merging pages and @profit bytes (either may be negative) to a cgroup's sums. */
+static void cgroup_add_sharing(__u64 cgroup_id, __s64 merging, __s64 profit)
+{
+	struct ksm_cgroup_stats *cg;
+
+	if (!cgroup_id || (!merging && !profit))
+		return;
+	cg = bpf_map_lookup_elem(&cgroups, &cgroup_id);
+	if (!cg)
+		return;
+	__sync_fetch_and_add(&cg->merging_pages, merging);
+	__sync_fetch_and_add(&cg->profit, profit);
+}
+
 SEC("tracepoint/ksm/ksm_mm_scanned")
 int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 {
+	/* Read the event once: the verifier refuses context reads at computed offsets. */
+	__u64 cgroup_id = e->cgroup_id, domain = e->domain;
+	__u64 scanned = e->pages_scanned, skipped_pages = e->pages_skipped;
+	__s64 merging = e->merging_pages, profit = e->profit;
+	__u64 old_cgroup = 0;
+	__s64 old_merging = 0, old_profit = 0;
+	bool skipped = e->skipped;
 	struct ksm_proc_stats *st;
 	__u32 tgid = e->tgid;
 
-	if (e->skipped) {
-		COUNT(tgid, e->cgroup_id, policy_skipped_passes, 1);
-		return 0;
-	}
-	COUNT(tgid, e->cgroup_id, passes, 1);
-	COUNT(tgid, e->cgroup_id, pages_scanned, e->pages_scanned);
-	if (e->pages_skipped)
-		COUNT(tgid, e->cgroup_id, policy_skipped_pages, e->pages_skipped);
+	barrier_var(merging);
+	barrier_var(profit);
 	st = bpf_map_lookup_elem(&procs, &tgid);
-	if (st)
-		st->domain = e->domain;
+	if (st) {
+		old_cgroup = st->cgroup_id;
+		old_merging = st->merging_pages;
+		old_profit = st->profit;
+	}
+	if (skipped) {
+		COUNT(tgid, cgroup_id, policy_skipped_passes, 1);
+	} else {
+		COUNT(tgid, cgroup_id, passes, 1);
+		COUNT(tgid, cgroup_id, pages_scanned, scanned);
+		if (skipped_pages)
+			COUNT(tgid, cgroup_id, policy_skipped_pages, skipped_pages);
+	}
+	st = bpf_map_lookup_elem(&procs, &tgid);
+	if (!st)
+		return 0;
+	st->domain = domain;
+	st->merging_pages = merging;
+	st->profit = profit;
+	/* The cgroup sums follow the process, also when it moved. */
+	if (old_cgroup != cgroup_id) {
+		cgroup_add_sharing(old_cgroup, -old_merging, -old_profit);
+		old_merging = old_profit = 0;
+	}
+	cgroup_add_sharing(cgroup_id, merging - old_merging, profit - old_profit);
 	return 0;
 }
 
@@ -149,14 +187,33 @@ int ksm_merge_with_ksm_page_upstream(struct trace_event_raw_ksm_merge_with_ksm_p
 	return 0;
 }
 
-/* A process is gone when its leader exits: drop its entry (not its cgroup's). */
+/*
+ * A process is gone when its leader exits: drop its entry, and what it
+ * shared from its cgroup's sums (its pages are unmapped now).
+ */
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct ksm_proc_stats *st;
 	__u32 tgid = id >> 32;
 
-	if ((__u32)id == tgid)
-		bpf_map_delete_elem(&procs, &tgid);
+	if ((__u32)id != tgid)
+		return 0;
+	st = bpf_map_lookup_elem(&procs, &tgid);
+	if (!st)
+		return 0;
+	cgroup_add_sharing(st->cgroup_id, -st->merging_pages, -st->profit);
+	bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}
+
+/* A removed cgroup's entry goes with it. */
+SEC("tracepoint/cgroup/cgroup_rmdir")
+int cgroup_rmdir(struct trace_event_raw_cgroup *e)
+{
+	__u64 id = e->id;
+
+	bpf_map_delete_elem(&cgroups, &id);
 	return 0;
 }

@@ -70,5 +70,10 @@ int do_status(int argc, char **argv);
 bool stats_enabled(void);
 int stats_enable_quiet(bool *started);
 int policy_current(char *name, size_t len);	/* "" when none */
+/* Load a policy built into ksmctl (@label names it in messages). */
+int policy_load_builtin(const void *elf, size_t size, const char *label);
+int do_cgroup(int argc, char **argv);
+/* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */
+void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);
 
 #endif /* KSMCTL_H */

@@ -24,7 +24,7 @@ static void main_help(void)
 	fprintf(stderr,
 		"Usage: ksmctl [OPTIONS] OBJECT { COMMAND | help }\n"
 		"\n"
-		"       OBJECT := { policy | stats | knob | status }\n"
+		"       OBJECT := { policy | stats | knob | cgroup | status }\n"
 		"       OPTIONS := { -j|--json | -p|--pretty | -d|--debug | -h|--help |\n"
 		"                    -V|--version }\n"
 		"\n"
@@ -45,6 +45,7 @@ static const struct cmd objects[] = {
 	{ "stats", do_stats },
 	{ "knob", do_knob },
 	{ "status", do_status },
+	{ "cgroup", do_cgroup },
 	{ NULL, NULL },
 };
 

@@ -6,7 +6,9 @@
  * attached through a BPF link pinned at /sys/fs/bpf/ksm/policy: the pin keeps
  * it attached after ksmctl exits, replace updates that link (the kernel swaps
  * policies with no gap), unload detaches it. The policy's own maps (settings,
- * counters) are pinned under /sys/fs/bpf/ksm/policy_maps/ for bpftool.
+ * counters) are pinned under /sys/fs/bpf/ksm/policy_maps/ for bpftool; tracing
+ * programs in its object are attached with it, their links pinned under
+ * /sys/fs/bpf/ksm/policy_links/.
  */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -26,6 +28,8 @@
 
 #define POLICY_PIN "policy"
 #define POLICY_MAPS_DIR "policy_maps"	/* the policy's other maps, for bpftool */
+#define POLICY_LINKS_DIR "policy_links"	/* its tracing programs, attached with it */
+#define POLICY_MAX_LINKS 16
 #define POLICY_TYPE "ksm_policy_ops"
 #define POLICY_NAME_MAX 64	/* ksm_policy_ops.name */
 
@@ -35,7 +39,9 @@ static const char *const hooks[] = {
 };
 
 struct load_opts {
-	const char *file;
+	const char *file;	/* or, for a policy built into ksmctl, its label */
+	const void *elf;	/* a policy built into ksmctl: its object */
+	size_t elf_size;
 	const char *map;	/* --map: which ksm_policy_ops map */
 	const char *name;	/* --name: the name the kernel shows */
 };
@@ -132,7 +138,8 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 	struct bpf_object *obj;
 	int count = 0, err = 0;
 
-	obj = bpf_object__open_file(o->file, NULL);
+	obj = o->elf ? bpf_object__open_mem(o->elf, o->elf_size, NULL) :
+		       bpf_object__open_file(o->file, NULL);
 	if (!obj)
 		return fail(EXIT_USAGE, "policy: %s: cannot open as a BPF object: %s", o->file,
 			    strerror(errno));
@@ -178,19 +185,90 @@ static int policy_load_obj(struct bpf_object *obj, const char *file)
 		    strerror(errno), debug_output ? "" : " (--debug shows the verifier log)");
 }
 
-static void unpin_policy_maps(void)
+/* Empty and remove a directory of pins under ksm_bpffs_dir. */
+static void unpin_dir(const char *name)
 {
 	char dir[PATH_MAX];
 	struct dirent *d;
 	DIR *dp;
 
-	dp = opendir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR));
+	dp = opendir(bpffs_path(dir, sizeof(dir), name));
 	while (dp && (d = readdir(dp)))
 		if (d->d_name[0] != '.')
 			unlinkat(dirfd(dp), d->d_name, 0);
 	if (dp)
 		closedir(dp);
 	rmdir(dir);
+}
+
+static void unpin_policy_maps(void)
+{
+	unpin_dir(POLICY_MAPS_DIR);
+}
+
+/* The tracing programs of a policy object, attached along with the policy. */
+struct policy_links {
+	struct bpf_link *link[POLICY_MAX_LINKS];
+	const char *name[POLICY_MAX_LINKS];
+	int n;
+};
+
+static void detach_policy_progs(struct policy_links *pl)
+{
+	while (pl->n)
+		bpf_link__destroy(pl->link[--pl->n]);
+}
+
+static int attach_policy_progs(struct bpf_object *obj, struct policy_links *pl)
+{
+	struct bpf_program *prog;
+
+	pl->n = 0;
+	bpf_object__for_each_program(prog, obj) {
+		enum bpf_prog_type type = bpf_program__type(prog);
+
+		if (!bpf_program__autoload(prog) || type == BPF_PROG_TYPE_STRUCT_OPS ||
+		    type == BPF_PROG_TYPE_SYSCALL)
+			continue;
+		if (pl->n == POLICY_MAX_LINKS) {
+			detach_policy_progs(pl);
+			return fail(EXIT_USAGE, "policy: more than %d programs to attach with it",
+				    POLICY_MAX_LINKS);
+		}
+		pl->link[pl->n] = bpf_program__attach(prog);
+		if (!pl->link[pl->n]) {
+			int err = errno;
+
+			detach_policy_progs(pl);
+			return fail(EXIT_FAIL, "policy: cannot attach its program %s: %s",
+				    bpf_program__name(prog), strerror(err));
+		}
+		pl->name[pl->n++] = bpf_program__name(prog);
+	}
+	return 0;
+}
+
+/* Pin the links (in place of the last policy's); all or none. */
+static int pin_policy_links(struct policy_links *pl)
+{
+	char dir[PATH_MAX / 2], path[PATH_MAX];
+	int i;
+
+	unpin_dir(POLICY_LINKS_DIR);
+	if (!pl->n)
+		return 0;
+	if (mkdir(bpffs_path(dir, sizeof(dir), POLICY_LINKS_DIR), 0700))
+		return fail(EXIT_FAIL, "policy: cannot create %s: %s", dir, strerror(errno));
+	for (i = 0; i < pl->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, pl->name[i]);
+		if (bpf_link__pin(pl->link[i], path)) {
+			int err = errno;
+
+			unpin_dir(POLICY_LINKS_DIR);
+			return fail(EXIT_FAIL, "policy: cannot pin %s: %s", path, strerror(err));
+		}
+	}
+	return 0;
 }
 
 /* Pin the loaded object's maps but the policy itself; all or none. */
@@ -265,18 +343,18 @@ static void print_done(const char *what, const char *name, const char *detail)
 	}
 }
 
-static int do_load(int argc, char **argv)
+/* Load, attach and pin the policy of @o; on failure nothing is left behind. */
+static int load_policy(const struct load_opts *o)
 {
 	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
+	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
-	struct bpf_link *link;
+	struct bpf_link *link = NULL;
 	struct bpf_map *map;
-	struct load_opts o;
 	bool started = false;
 	int err;
 
-	err = parse_load_args(argc, argv, &o, "load") ?: check_file(o.file) ?:
-	      require_admin("policy load") ?: check_kernel() ?: policy_open(&o, &obj, &map);
+	err = check_kernel() ?: policy_open(o, &obj, &map);
 	if (err)
 		return err;
 	bpffs_path(pin, sizeof(pin), POLICY_PIN);
@@ -286,45 +364,67 @@ static int do_load(int argc, char **argv)
 			   "replace' or 'ksmctl policy unload'", *name ? name : pin);
 		goto out;
 	}
-	err = policy_load_obj(obj, o.file) ?: bpffs_prepare() ?: pin_policy_maps(obj);
+	err = policy_load_obj(obj, o->file) ?: bpffs_prepare() ?: pin_policy_maps(obj) ?:
+	      attach_policy_progs(obj, &pl);
 	if (err)
-		goto out;
+		goto fail;
 	link = bpf_map__attach_struct_ops(map);
 	if (!link) {
 		err = errno;
-		unpin_policy_maps();
 		policy_current(name, sizeof(name));
 		if (err == EBUSY)
 			err = fail(EXIT_FAIL, "policy: another program attached policy '%s' (not "
 				   "ksmctl): detach it there first", name);
 		else
 			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s: %s (%s)",
-				   o.file, strerror(err), last_exit(exit_msg, sizeof(exit_msg)));
-		goto out;
+				   o->file, strerror(err), last_exit(exit_msg, sizeof(exit_msg)));
+		goto fail;
 	}
-	if (bpf_link__pin(link, pin)) {
+	err = pin_policy_links(&pl);
+	if (!err && bpf_link__pin(link, pin))
 		err = fail(EXIT_FAIL, "policy: cannot pin the policy at %s: %s", pin,
 			   strerror(errno));
-		/* Not pinned: detach rather than leave a policy nobody can unload. */
-		bpf_link__destroy(link);
-		unpin_policy_maps();
-		goto out;
-	}
+	if (err)
+		goto fail;
 	bpf_link__disconnect(link);
 	bpf_link__destroy(link);
+	detach_policy_progs(&pl);	/* the pins keep them */
 	policy_current(name, sizeof(name));
 	if (stats_enable_quiet(&started))
 		fprintf(stderr, "ksmctl: warning: the policy is loaded but statistics could "
 			"not be started ('ksmctl stats enable' says why)\n");
 	print_done("loaded", name, started ? "statistics collection started" : NULL);
+	goto out;
+fail:
+	/* Not pinned: detach rather than leave a policy nobody can unload. */
+	bpf_link__destroy(link);
+	detach_policy_progs(&pl);
+	unpin_dir(POLICY_LINKS_DIR);
+	unpin_policy_maps();
 out:
 	bpf_object__close(obj);
 	return err;
 }
 
+int policy_load_builtin(const void *elf, size_t size, const char *label)
+{
+	struct load_opts o = { .file = label, .elf = elf, .elf_size = size };
+
+	return load_policy(&o);
+}
+
+static int do_load(int argc, char **argv)
+{
+	struct load_opts o;
+
+	return parse_load_args(argc, argv, &o, "load") ?: check_file(o.file) ?:
+	       require_admin("policy load") ?: load_policy(&o);
+}
+
 static int do_replace(int argc, char **argv)
 {
 	char pin[PATH_MAX], old[POLICY_NAME_MAX + 8], name[POLICY_NAME_MAX + 8];
+	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link;
 	struct bpf_map *map;
@@ -341,14 +441,18 @@ static int do_replace(int argc, char **argv)
 		return fail(EXIT_FAIL, "policy: no policy loaded by ksmctl to replace (%s: %s): "
 			    "use 'ksmctl policy load'", pin, strerror(errno));
 	policy_current(old, sizeof(old));
-	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file);
-	if (!err && bpf_link__update_map(link, map))
+	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
+	      attach_policy_progs(obj, &pl);
+	if (!err && bpf_link__update_map(link, map)) {
 		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement: %s; '%s' stays",
 			   strerror(errno), old);
-	/* The old policy's maps go with it; a failure here leaves the new one unpinned. */
-	if (!err && pin_policy_maps(obj))
-		fprintf(stderr, "ksmctl: warning: the policy was replaced, but its maps are not "
-			"pinned\n");
+		detach_policy_progs(&pl);
+	}
+	/* The old policy's maps and programs go with it. */
+	if (!err && (pin_policy_maps(obj) || pin_policy_links(&pl)))
+		fprintf(stderr, "ksmctl: warning: the policy was replaced, but its maps or "
+			"programs are not pinned\n");
+	detach_policy_progs(&pl);
 	if (!err) {
 		char detail[POLICY_NAME_MAX + 32];
 
@@ -391,6 +495,7 @@ static int do_unload(int argc, char **argv)
 	}
 	close(fd);
 	unpin_policy_maps();
+	unpin_dir(POLICY_LINKS_DIR);
 	if (unlink(pin))
 		return fail(EXIT_FAIL, "policy: detached, but cannot remove %s: %s", pin,
 			    strerror(errno));

@@ -9,14 +9,12 @@
  * process shares (/proc/PID/ksm_merging_pages) and what that saves
  * (/proc/PID/ksm_stat).
  */
-#define _XOPEN_SOURCE 700
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +30,6 @@
 #define STATS_DIR "stats"
 #define PROCS_PIN "procs"
 #define CGROUPS_PIN "cgroups"
-#define CGROUP2_ROOT "/sys/fs/cgroup"
 #define TRACEFS "/sys/kernel/tracing"
 
 struct show_opts {
@@ -86,7 +83,7 @@ static int tracefs_prepare(void)
 }
 
 /* Which events this kernel has: the series' own, or only upstream's. */
-static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
+static int kernel_events(bool *series)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	bool upstream;
@@ -102,6 +99,15 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 	if (!*series && !upstream)
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
 			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
+	return 0;
+}
+
+static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
+{
+	int err = kernel_events(series);
+
+	if (err)
+		return err;
 	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, *series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_page, *series);
 	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, *series);
@@ -337,30 +343,6 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 	return 0;
 }
 
-/* cgroup id -> path under the cgroup2 root: the id is the directory's inode. */
-static unsigned long long wanted_id;
-static char found_path[STATS_CGROUP_LEN];
-
-static int find_cgroup(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type != FTW_D || st->st_ino != wanted_id)
-		return 0;
-	snprintf(found_path, sizeof(found_path), "%s", path + strlen(CGROUP2_ROOT));
-	if (!found_path[0])
-		snprintf(found_path, sizeof(found_path), "/");
-	return 1;
-}
-
-static void cgroup_path(unsigned long long id, char *buf, size_t len)
-{
-	wanted_id = id;
-	if (nftw(CGROUP2_ROOT, find_cgroup, 16, FTW_PHYS | FTW_MOUNT) == 1)
-		snprintf(buf, len, "%s", found_path);
-	else
-		snprintf(buf, len, "(removed cgroup %llu)", id);
-}
-
 static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
 {
 	struct stats_cgroup_counters *cg = NULL;
@@ -369,10 +351,12 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 	__u64 key, next, *prev = NULL;
 	size_t n, ncg = 0, cap = 0, i, out = 0;
 	struct show_opts all = *o;
+	bool series;
 	int fd, err;
 
 	all.cgroup = NULL;
-	err = read_procs(&all, &procs, &n) ?: open_pinned(CGROUPS_PIN, &fd);
+	err = kernel_events(&series) ?: read_procs(&all, &procs, &n) ?:
+	      open_pinned(CGROUPS_PIN, &fd);
 	if (err)
 		return err;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -388,7 +372,10 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 			cg = more;
 		}
 		cg[ncg].cgroup_id = key;
-		cg[ncg++].c = st.counters;
+		cg[ncg].c = st.counters;
+		cg[ncg].has_sharing = series;
+		cg[ncg].sharing = st.merging_pages;
+		cg[ncg++].saved = st.profit;
 	}
 	close(fd);
 	rows = calloc(n + ncg + 1, sizeof(*rows));
@@ -400,7 +387,7 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 	n = stats_aggregate_cgroups(procs, n, cg, ncg, rows);
 	for (i = 0; i < n; i++) {
 		if (!rows[i].cgroup[0])
-			cgroup_path(rows[i].cgroup_id, rows[i].cgroup, sizeof(rows[i].cgroup));
+			cgroup_path_of_id(rows[i].cgroup_id, rows[i].cgroup, sizeof(rows[i].cgroup));
 		if (!o->cgroup || stats_cgroup_matches(rows[i].cgroup, o->cgroup))
 			rows[out++] = rows[i];
 	}
@@ -498,7 +485,7 @@ static int do_show(int argc, char **argv)
 	return show(argc, argv, false);
 }
 
-static int do_cgroup(int argc, char **argv)
+static int do_show_cgroups(int argc, char **argv)
 {
 	return show(argc, argv, true);
 }
@@ -530,7 +517,7 @@ int do_stats(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "show", do_show },
-		{ "cgroup", do_cgroup },
+		{ "cgroup", do_show_cgroups },
 		{ "enable", do_enable },
 		{ "disable", do_disable },
 		{ "help", do_help },

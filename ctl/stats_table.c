@@ -152,6 +152,10 @@ size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
 			out[rows++].cgroup_id = cgroup_counters[i].cgroup_id;
 		}
 		out[j].c = cgroup_counters[i].c;
+		if (cgroup_counters[i].has_sharing) {
+			out[j].sharing = cgroup_counters[i].sharing;
+			out[j].saved = cgroup_counters[i].saved;
+		}
 	}
 	return rows;
 }

@@ -45,13 +45,16 @@ bool stats_cgroup_matches(const char *cgroup, const char *filter);
 struct stats_cgroup_counters {
 	unsigned long long cgroup_id;
 	struct ksm_counters c;
+	bool has_sharing;		/* sharing and saved kept by BPF (ksm-bpf kernels) */
+	long long sharing, saved;
 };
 
 /*
  * One row per cgroup of @procs: live processes, pages sharing and bytes
  * saved summed; the counters summed too, unless @cgroup_counters has the
- * cgroup's own (kept by BPF, they include processes that exited). Cgroups
- * of @cgroup_counters without live processes get a row with an empty path.
+ * cgroup's own (kept by BPF, they include processes that exited), which
+ * also replace the sums of sharing and saved when it has them. Cgroups of
+ * @cgroup_counters without live processes get a row with an empty path.
  * Returns the number of rows written to @out (room for @n + @ncg rows).
  */
 size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,

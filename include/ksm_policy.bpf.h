@@ -24,6 +24,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+/* ksm_policy_page_ctx.flags (include/linux/ksm_policy.h: macros are not in BTF). */
+#ifndef KSM_PAGE_F_KSM
+#define KSM_PAGE_F_KSM		(1U << 0)	/* already a ksm page */
+#define KSM_PAGE_F_VOLATILE	(1U << 1)	/* its checksum changed when last seen */
+#endif
+
 /* Process identity of an mm given to a hook (0 when its owner is gone). */
 extern s32 bpf_ksm_mm_tgid(struct mm_struct *mm) __ksym;
 extern u64 bpf_ksm_mm_cgroup_id(struct mm_struct *mm) __ksym;
@@ -34,6 +40,13 @@ extern bool bpf_ksm_page_is_zero(struct ksm_policy_page_ctx *ctx) __ksym;
 extern u32 bpf_ksm_page_age(struct ksm_policy_page_ctx *ctx) __ksym;
 extern bool bpf_ksm_page_volatile(struct ksm_policy_page_ctx *ctx) __ksym;
 extern u64 bpf_ksm_vma_flags(struct ksm_policy_page_ctx *ctx) __ksym;
+
+/*
+ * Turn KSM on (as prctl(PR_SET_MEMORY_MERGE, 1) in the process would) or off
+ * (unmerging everything) for a whole process, shortly after: a kworker takes
+ * its mmap lock. For policies and for tracing and syscall programs.
+ */
+extern int bpf_ksm_set_merge(struct task_struct *task, bool enable) __ksym;
 
 /* Eject this policy (KSM goes back to upstream behaviour) with a message. */
 extern void bpf_ksm_policy_error(const char *msg__str) __ksym;

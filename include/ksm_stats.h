@@ -7,8 +7,11 @@
  *   procs:   key __u32 tgid      -> struct ksm_proc_stats
  *   cgroups: key __u64 cgroup id -> struct ksm_cgroup_stats
  *
- * Counters only grow. What is shared right now is not kept here: it is the
- * kernel's own per-process count, /proc/PID/ksm_merging_pages.
+ * Counters only grow. What is shared now (merging_pages, profit) is the
+ * kernel's own per-process count as ksmd last saw it (/proc/PID/ksm_stat),
+ * and its sum per cgroup, kept current from the deltas: nothing walks the
+ * processes to read it. Entries go when their process exits or their
+ * cgroup is removed.
  */
 #ifndef KSM_STATS_H
 #define KSM_STATS_H
@@ -35,11 +38,15 @@ struct ksm_proc_stats {
 	__u64 cgroup_id;		/* cgroup v2 id when last seen */
 	__u64 domain;			/* merge domain when last scanned */
 	__u64 last_seen_ns;		/* CLOCK_BOOTTIME of the last event */
+	__s64 merging_pages;		/* its pages sharing a ksm page, last pass */
+	__s64 profit;			/* bytes saved net of KSM's own cost, last pass */
 	struct ksm_counters counters;
 };
 
 struct ksm_cgroup_stats {
 	__u64 last_seen_ns;
+	__s64 merging_pages;		/* sum over its processes */
+	__s64 profit;			/* sum over its processes */
 	struct ksm_counters counters;
 };
 

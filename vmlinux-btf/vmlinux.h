@@ -50527,6 +50527,12 @@ struct ksignal {
 	int sig;
 };
 
+struct ksm_merge_work {
+	struct work_struct work;
+	struct mm_struct *mm;
+	bool enable;
+};
+
 struct ksm_rmap_item;
 
 struct ksm_mm_slot {
@@ -73133,6 +73139,8 @@ struct trace_event_raw_ksm_mm_scanned {
 	u64 domain;
 	long unsigned int pages_scanned;
 	long unsigned int pages_skipped;
+	long unsigned int merging_pages;
+	long int profit;
 	bool skipped;
 	char __data[0];
 };

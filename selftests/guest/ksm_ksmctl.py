@@ -8,165 +8,22 @@ must give one line on stderr, the documented exit code, and leave nothing
 behind.
 """
 import json
-import mmap
 import os
 import re
 import subprocess
 import sys
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-KSMCTL = os.path.join(TOP, "build", "ksmctl")
-BPFTOOL = os.path.join(TOP, "build", "tools", "bin", "bpftool")
-BPF = os.path.join(TOP, "build", "bpf")
-TEST_POLICIES = os.path.join(TOP, "build", "selftests", "bpf", "test_policies.bpf.o")
-KSM = "/sys/kernel/mm/ksm"
-PIN = "/sys/fs/bpf/ksm"
-CGROUP = "/sys/fs/cgroup"
-PAGE = os.sysconf("SC_PAGESIZE")
-PAGES = 64
-NOBODY = 65534
 
-# A process that offers PAGES identical pages to KSM and obeys stdin:
-# "w" writes one byte of page 0 (a COW of a merged page), "q" exits.
-WORKER = r"""
-import mmap, sys
-pages, seed = int(sys.argv[1]), int(sys.argv[2])
-m = mmap.mmap(-1, pages * mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-for i in range(pages):
-    m[i * mmap.PAGESIZE:(i + 1) * mmap.PAGESIZE] = bytes([(seed + i) % 251 + 1]) * mmap.PAGESIZE
-m.madvise(mmap.MADV_MERGEABLE)
-print("ready", flush=True)
-for line in sys.stdin:
-    if line.startswith("w"):
-        m[0] = (m[0] + 1) % 256
-        print("done", flush=True)
-    elif line.startswith("q"):
-        break
-"""
+def _lib():
+    d = os.path.dirname(os.path.abspath(__file__))
+    while d != "/" and not os.path.exists(os.path.join(d, "selftests", "lib", "ksm_guest.py")):
+        d = os.path.dirname(d)
+    sys.path.insert(0, os.path.join(d, "selftests", "lib"))
 
 
-class Failed(Exception):
-    pass
-
-
-def expect(cond, msg):
-    if not cond:
-        raise Failed(msg)
-
-
-def ksmctl(*args, user=None, check=True):
-    """Run ksmctl; returns (status, stdout, stderr)."""
-    kw = {"user": user, "group": user, "extra_groups": []} if user else {}
-    p = subprocess.run([KSMCTL, *args], capture_output=True, text=True, **kw)
-    if check and p.returncode != 0:
-        raise Failed(f"ksmctl {' '.join(args)}: status {p.returncode}: {p.stderr.strip()}")
-    return p.returncode, p.stdout, p.stderr
-
-
-def ksmctl_json(*args):
-    return json.loads(ksmctl("--json", *args)[1])
-
-
-def expect_error(args, status, words, user=None):
-    """A bad input: the exit status, one line on stderr naming the problem."""
-    rc, out, err = ksmctl(*args, user=user, check=False)
-    lines = err.strip().splitlines()
-    expect(rc == status, f"ksmctl {' '.join(args)}: status {rc}, wanted {status} ({err.strip()})")
-    expect(len(lines) == 1 and lines[0].startswith("ksmctl: "),
-           f"ksmctl {' '.join(args)}: wanted one 'ksmctl: ' line, got {err!r}")
-    for w in words:
-        expect(w in lines[0], f"ksmctl {' '.join(args)}: '{w}' not in {lines[0]!r}")
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
-
-
-def write(path, value):
-    with open(path, "w") as f:
-        f.write(str(value))
-
-
-def policy_name():
-    return read(f"{KSM}/policy")
-
-
-def ksm_state():
-    return " ".join(f"{k}={read(f'{KSM}/{k}')}" for k in
-                    ("run", "full_scans", "pages_shared", "pages_sharing", "pages_unshared",
-                     "pages_volatile", "policy", "policy_exit"))
-
-
-def wait_for(cond, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    what = what() if callable(what) else what
-    raise Failed(f"timed out waiting for {what} ({ksm_state()})")
-
-
-def wait_merged(*workers):
-    wait_for(lambda: all(w.merging() == PAGES for w in workers),
-             lambda: "merging: " + ", ".join(f"{w.pid} merges {w.merging()}" for w in workers))
-
-
-class Worker:
-    def __init__(self, seed, cgroup=None):
-        self.p = subprocess.Popen([sys.executable, "-c", WORKER, str(PAGES), str(seed)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if cgroup:
-            write(f"{cgroup}/cgroup.procs", self.p.pid)
-        expect(self.p.stdout.readline().strip() == "ready", "worker did not start")
-        self.pid = self.p.pid
-
-    def merging(self):
-        try:
-            return int(read(f"/proc/{self.pid}/ksm_merging_pages"))
-        except OSError:
-            return -1
-
-    def write(self):
-        self.p.stdin.write("w\n")
-        self.p.stdin.flush()
-        expect(self.p.stdout.readline().strip() == "done", "worker did not write")
-
-    def stop(self):
-        if self.p.poll() is None:
-            try:
-                self.p.stdin.write("q\n")
-                self.p.stdin.close()
-            except OSError:
-                pass
-            self.p.wait(timeout=30)
-
-
-def clean_slate():
-    """No policy, no statistics, ksmd fast: what every case starts from.
-
-    smart_scan is off: it scans a page that failed to merge only every few
-    passes, and two identical pages whose skip cycles are out of phase (the
-    workers start a few passes apart under TCG) may then never be looked at
-    in the same pass, so never merge (upstream behaviour, see the notes).
-    """
-    if os.path.exists(f"{PIN}/policy"):
-        ksmctl("policy", "unload", check=False)
-    ksmctl("stats", "disable", check=False)
-    write(f"{KSM}/run", 2)
-    write(f"{KSM}/smart_scan", 0)
-    write(f"{KSM}/pages_to_scan", 4096)
-    write(f"{KSM}/sleep_millisecs", 10)
-    write(f"{KSM}/run", 1)
-
-
-def nothing_left():
-    expect(policy_name() == "none", f"a policy is attached: {policy_name()}")
-    expect(not os.path.exists(f"{PIN}/policy"), "the policy pin is left")
-    expect(not os.path.exists(f"{PIN}/policy_maps"), "the policy's maps are left pinned")
+_lib()
+from ksm_guest import *  # noqa: E402,F401,F403
 
 
 # --- cases ---
@@ -243,15 +100,6 @@ def case_policy_outlives_ksmctl_and_merges_as_upstream():
         a.stop()
         b.stop()
     ksmctl("policy", "unload")
-
-
-def make_cgroup(name):
-    if not os.path.exists(f"{CGROUP}/cgroup.procs"):
-        os.makedirs(CGROUP, exist_ok=True)
-        subprocess.run(["mount", "-t", "cgroup2", "none", CGROUP], check=True)
-    path = f"{CGROUP}/{name}"
-    os.makedirs(path, exist_ok=True)
-    return path
 
 
 def case_stats_match_the_kernel():
@@ -403,32 +251,6 @@ CASES = [
 ]
 
 
-def main():
-    knobs = ("pages_to_scan", "sleep_millisecs", "smart_scan", "run")
-    saved = {k: read(f"{KSM}/{k}") for k in knobs}
-    # Without the series (no policy knob) only what works on any kernel is run.
-    cases = CASES if os.path.exists(f"{KSM}/policy") else STOCK_CASES
-    print(f"KTAP version 1\n1..{len(cases)}", flush=True)
-    failed = 0
-    for i, case in enumerate(cases, 1):
-        name = case.__name__[len("case_"):]
-        t0 = time.monotonic()
-        try:
-            case()
-            ok = True
-        except (Failed, OSError, subprocess.SubprocessError, json.JSONDecodeError,
-                KeyError, IndexError) as e:
-            print(f"# {name}: {type(e).__name__}: {e}", flush=True)
-            ok = False
-            clean_slate()
-        print(f"# {name} took {(time.monotonic() - t0) * 1000:.0f} ms")
-        print(f"{'ok' if ok else 'not ok'} {i} {name}", flush=True)
-        failed += not ok
-    clean_slate()
-    for k in knobs:
-        write(f"{KSM}/{k}", saved[k])
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # Without the series (no policy knob) only what works on any kernel is run.
+    sys.exit(run_cases(CASES if os.path.exists(f"{KSM}/policy") else STOCK_CASES))

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ksmctl without a kernel: command selection, argument errors, knob
- * validation and all-or-nothing writes (on a fake sysfs directory), and the
- * statistics rows: sorting, filtering, aggregation, table and JSON output.
+ * validation and all-or-nothing writes (on a fake sysfs directory), cgroup
+ * settings, and the statistics rows: sorting, filtering, aggregation, table
+ * and JSON output.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup_settings.h"
 #include "knob.h"
 #include "ksmctl.h"
 #include "stats_table.h"
@@ -381,4 +383,78 @@ Test(stats, json_output)
 	cr_expect_not_null(parsed);
 	json_object_put(parsed);
 	json_object_put(arr);
+}
+
+/* --- cgroup settings --- */
+
+static int parse(struct ksm_cgroup_setting *s, unsigned int *mask, int argc, ...)
+{
+	char *argv[8], err[256];
+	va_list ap;
+	int i;
+
+	va_start(ap, argc);
+	for (i = 0; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	return cgroup_setting_parse(argc, argv, s, mask, err, sizeof(err));
+}
+
+Test(cgroup, parse_settings)
+{
+	struct ksm_cgroup_setting s;
+	unsigned int mask;
+
+	cr_assert_eq(parse(&s, &mask, 3, "merge=on", "domain=tenant-1", "max-pages=100"), 0);
+	cr_expect_eq(s.merge, KSM_CGROUP_MERGE_ON);
+	cr_expect_eq(s.domain_kind, KSM_CGROUP_DOMAIN_NAMED);
+	cr_expect_str_eq(s.domain_name, "tenant-1");
+	cr_expect_eq(s.max_pages, 100);
+	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_DOMAIN | CGROUP_SET_MAX);
+	cr_assert_eq(parse(&s, &mask, 2, "merge=inherit", "max-pages=none"), 0);
+	cr_expect_eq(s.merge, KSM_CGROUP_MERGE_INHERIT);
+	cr_expect_eq(s.max_pages, KSM_CGROUP_NO_LIMIT);
+	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_MAX);
+}
+
+Test(cgroup, parse_refuses_bad_settings)
+{
+	struct ksm_cgroup_setting s;
+	unsigned int mask;
+
+	cr_expect_eq(parse(&s, &mask, 1, "merge=maybe"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "merge"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "merge="), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "merge=on", "merge=off"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=0"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=-1"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=12k"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "domain=a/b"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "domain=0123456789012345678901234567890123"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "colour=blue"), -1);
+}
+
+Test(cgroup, merge_into_stored_setting)
+{
+	struct ksm_cgroup_setting stored = {}, s;
+	unsigned int mask;
+
+	cr_assert_eq(parse(&s, &mask, 2, "merge=on", "domain=isolated"), 0);
+	cgroup_setting_merge(&stored, &s, mask, 1234);
+	cr_expect_eq(stored.domain, KSM_DOMAIN_ISOLATED | 1234);
+	/* Setting one attribute leaves the others. */
+	cr_assert_eq(parse(&s, &mask, 1, "max-pages=10"), 0);
+	cgroup_setting_merge(&stored, &s, mask, 1234);
+	cr_expect_eq(stored.merge, KSM_CGROUP_MERGE_ON);
+	cr_expect_eq(stored.max_pages, 10);
+	/* Named domains are the same for every cgroup naming them. */
+	cr_assert_eq(parse(&s, &mask, 1, "domain=t1"), 0);
+	cgroup_setting_merge(&stored, &s, mask, 1234);
+	cr_expect_eq(stored.domain, ksm_cgroup_domain_of_name("t1"));
+	cr_expect(stored.domain & KSM_DOMAIN_NAMED);
+	cr_expect_not(stored.domain & KSM_DOMAIN_ISOLATED);
+	/* All inherit: the entry can go. */
+	cr_assert_eq(parse(&s, &mask, 3, "merge=inherit", "domain=inherit", "max-pages=inherit"), 0);
+	cgroup_setting_merge(&stored, &s, mask, 1234);
+	cr_expect(cgroup_setting_empty(&stored));
 }

@@ -1,0 +1,249 @@
+"""What the Python guest tests share: the paths of the project's programs,
+ksmctl runs and their errors, KSM's knobs, worker processes, cgroups, and
+running cases as KTAP.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+
+def _top():
+    d = os.path.dirname(os.path.abspath(__file__))
+    while d != "/" and not (os.path.exists(os.path.join(d, "Makefile")) and
+                            os.path.isdir(os.path.join(d, "ctl"))):
+        d = os.path.dirname(d)
+    return d
+
+
+TOP = _top()
+KSMCTL = os.path.join(TOP, "build", "ksmctl")
+BPFTOOL = os.path.join(TOP, "build", "tools", "bin", "bpftool")
+BPF = os.path.join(TOP, "build", "bpf")
+TEST_POLICIES = os.path.join(TOP, "build", "selftests", "bpf", "test_policies.bpf.o")
+KSM = "/sys/kernel/mm/ksm"
+PIN = "/sys/fs/bpf/ksm"
+CGROUP = "/sys/fs/cgroup"
+PAGE = os.sysconf("SC_PAGESIZE")
+PAGES = 64
+NOBODY = 65534
+
+# A process that offers PAGES identical pages to KSM and obeys stdin:
+# "w" writes one byte of page 0 (a COW of a merged page), "q" exits.
+WORKER = r"""
+import mmap, sys
+pages, seed = int(sys.argv[1]), int(sys.argv[2])
+m = mmap.mmap(-1, pages * mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+for i in range(pages):
+    m[i * mmap.PAGESIZE:(i + 1) * mmap.PAGESIZE] = bytes([(seed + i) % 251 + 1]) * mmap.PAGESIZE
+if len(sys.argv) < 4 or sys.argv[3] != "plain":
+    m.madvise(mmap.MADV_MERGEABLE)
+import ctypes
+print("ready", ctypes.addressof(ctypes.c_char.from_buffer(m)), flush=True)
+for line in sys.stdin:
+    if line.startswith("w"):
+        m[0] = (m[0] + 1) % 256
+        print("done", flush=True)
+    elif line.startswith("q"):
+        break
+"""
+
+
+class Failed(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Failed(msg)
+
+
+def ksmctl(*args, user=None, check=True):
+    """Run ksmctl; returns (status, stdout, stderr)."""
+    kw = {"user": user, "group": user, "extra_groups": []} if user else {}
+    p = subprocess.run([KSMCTL, *args], capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise Failed(f"ksmctl {' '.join(args)}: status {p.returncode}: {p.stderr.strip()}")
+    return p.returncode, p.stdout, p.stderr
+
+
+def ksmctl_json(*args):
+    return json.loads(ksmctl("--json", *args)[1])
+
+
+def expect_error(args, status, words, user=None):
+    """A bad input: the exit status, one line on stderr naming the problem."""
+    rc, out, err = ksmctl(*args, user=user, check=False)
+    lines = err.strip().splitlines()
+    expect(rc == status, f"ksmctl {' '.join(args)}: status {rc}, wanted {status} ({err.strip()})")
+    expect(len(lines) == 1 and lines[0].startswith("ksmctl: "),
+           f"ksmctl {' '.join(args)}: wanted one 'ksmctl: ' line, got {err!r}")
+    for w in words:
+        expect(w in lines[0], f"ksmctl {' '.join(args)}: '{w}' not in {lines[0]!r}")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def write(path, value):
+    with open(path, "w") as f:
+        f.write(str(value))
+
+
+def policy_name():
+    return read(f"{KSM}/policy")
+
+
+def ksm_state():
+    return " ".join(f"{k}={read(f'{KSM}/{k}')}" for k in
+                    ("run", "full_scans", "pages_shared", "pages_sharing", "pages_unshared",
+                     "pages_volatile", "policy", "policy_exit"))
+
+
+def wait_for(cond, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    what = what() if callable(what) else what
+    raise Failed(f"timed out waiting for {what} ({ksm_state()})")
+
+
+def wait_merged(*workers):
+    wait_for(lambda: all(w.merging() == PAGES for w in workers),
+             lambda: "merging: " + ", ".join(f"{w.pid} merges {w.merging()}" for w in workers))
+
+
+class Worker:
+    """A process with PAGES pages of content @seed, madvised unless @plain.
+
+    In @cgroup (a directory) from the start when given: the shell that runs it
+    moves itself there first, then execs the worker.
+    """
+
+    def __init__(self, seed, cgroup=None, plain=False):
+        argv = [sys.executable, "-c", WORKER, str(PAGES), str(seed)] + (["plain"] if plain else [])
+        if cgroup:
+            argv = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + argv
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline().split()
+        expect(line[:1] == ["ready"], "worker did not start")
+        self.addr = int(line[1])
+        self.pid = self.p.pid
+
+    def pfn(self, page=0):
+        """The PFN of one of its pages (pagemap: bits 0-54 when present)."""
+        with open(f"/proc/{self.pid}/pagemap", "rb") as f:
+            f.seek((self.addr // PAGE + page) * 8)
+            entry = int.from_bytes(f.read(8), "little")
+        expect(entry >> 63, f"page {page} of {self.pid} not present")
+        return entry & ((1 << 55) - 1)
+
+    def move(self, cgroup):
+        write(f"{cgroup}/cgroup.procs", self.pid)
+
+    def merging(self):
+        try:
+            return int(read(f"/proc/{self.pid}/ksm_merging_pages"))
+        except OSError:
+            return -1
+
+    def write(self):
+        self.p.stdin.write("w\n")
+        self.p.stdin.flush()
+        expect(self.p.stdout.readline().strip() == "done", "worker did not write")
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write("q\n")
+                self.p.stdin.close()
+            except OSError:
+                pass
+            self.p.wait(timeout=30)
+
+
+def clean_slate():
+    """No policy, no statistics, ksmd fast: what every case starts from.
+
+    smart_scan is off: it scans a page that failed to merge only every few
+    passes, and two identical pages whose skip cycles are out of phase (the
+    workers start a few passes apart under TCG) may then never be looked at
+    in the same pass, so never merge (upstream behaviour, see the notes).
+    """
+    if os.path.exists(f"{PIN}/policy"):
+        ksmctl("policy", "unload", check=False)
+    ksmctl("stats", "disable", check=False)
+    write(f"{KSM}/run", 2)
+    write(f"{KSM}/smart_scan", 0)
+    write(f"{KSM}/pages_to_scan", 4096)
+    write(f"{KSM}/sleep_millisecs", 10)
+    write(f"{KSM}/run", 1)
+
+
+def nothing_left():
+    expect(policy_name() == "none", f"a policy is attached: {policy_name()}")
+    expect(not os.path.exists(f"{PIN}/policy"), "the policy pin is left")
+    expect(not os.path.exists(f"{PIN}/policy_maps"), "the policy's maps are left pinned")
+
+
+def make_cgroup(name):
+    """/sys/fs/cgroup/NAME (cgroup2 is mounted if it is not)."""
+    if not os.path.exists(f"{CGROUP}/cgroup.procs"):
+        os.makedirs(CGROUP, exist_ok=True)
+        subprocess.run(["mount", "-t", "cgroup2", "none", CGROUP], check=True)
+    path = f"{CGROUP}/{name}"
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def remove_cgroup(path):
+    """Move what is left to the root, then remove the cgroup and its children."""
+    for d, subdirs, _ in sorted(os.walk(path), key=lambda e: -e[0].count("/")):
+        try:
+            with open(f"{d}/cgroup.procs") as f:
+                for pid in f.read().split():
+                    write(f"{CGROUP}/cgroup.procs", pid)
+        except OSError:
+            pass
+        os.rmdir(d)
+
+
+def full_scans():
+    return int(read(f"{KSM}/full_scans"))
+
+
+def wait_scans(n):
+    start = full_scans()
+    wait_for(lambda: full_scans() >= start + n, f"{n} full scans")
+
+
+def run_cases(cases):
+    """Each case in turn, as KTAP; the exit status for the program."""
+    knobs = ("pages_to_scan", "sleep_millisecs", "smart_scan", "run")
+    saved = {k: read(f"{KSM}/{k}") for k in knobs}
+    print(f"KTAP version 1\n1..{len(cases)}", flush=True)
+    failed = 0
+    for i, case in enumerate(cases, 1):
+        name = case.__name__[len("case_"):]
+        t0 = time.monotonic()
+        try:
+            case()
+            ok = True
+        except (Failed, OSError, subprocess.SubprocessError, json.JSONDecodeError,
+                KeyError, IndexError) as e:
+            print(f"# {name}: {type(e).__name__}: {e}", flush=True)
+            ok = False
+            clean_slate()
+        print(f"# {name} took {(time.monotonic() - t0) * 1000:.0f} ms")
+        print(f"{'ok' if ok else 'not ok'} {i} {name}", flush=True)
+        failed += not ok
+    clean_slate()
+    for k in knobs:
+        write(f"{KSM}/{k}", saved[k])
+    return 1 if failed else 0
