@@ -156,7 +156,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 	$(CC) $(CFLAGS) -o $@ $< $(GUEST_LIB) -lpthread
 
 # ksmctl end to end: Python tests driving the real binary.
-PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup)
+PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py selftests/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)

@@ -276,6 +276,7 @@ static int pin_policy_maps(struct bpf_object *obj)
 {
 	char dir[PATH_MAX / 2], path[PATH_MAX];
 	struct bpf_map *map;
+	const char *name;
 
 	unpin_policy_maps();
 	if (mkdir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR), 0700))
@@ -283,8 +284,15 @@ static int pin_policy_maps(struct bpf_object *obj)
 	bpf_object__for_each_map(map, obj) {
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS || !bpf_map__autocreate(map))
 			continue;
-		/* bpffs refuses dots in names: "policy.bss" is pinned as "policy_bss". */
-		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map));
+		/*
+		 * libbpf names the global variables' maps "<object>.bss" (the
+		 * object's name cut at 8): here they are just "bss", "data",
+		 * "rodata". bpffs refuses dots in names: other dots become '_'.
+		 */
+		name = bpf_map__name(map);
+		if (strchr(name, '.'))
+			name = strchr(name, '.') + 1;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		for (char *c = path + strlen(dir) + 1; *c; c++)
 			if (*c == '.')
 				*c = '_';

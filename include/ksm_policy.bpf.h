@@ -30,6 +30,16 @@
 #define KSM_PAGE_F_VOLATILE	(1U << 1)	/* its checksum changed when last seen */
 #endif
 
+/* VM_* flags of bpf_ksm_vma_flags() (linux/mm.h: not in BTF either). */
+#ifndef VM_READ
+#define VM_READ		0x00000001ULL
+#define VM_WRITE	0x00000002ULL
+#define VM_EXEC		0x00000004ULL
+#define VM_SHARED	0x00000008ULL
+#define VM_LOCKED	0x00002000ULL
+#define VM_MERGEABLE	0x80000000ULL
+#endif
+
 /* Process identity of an mm given to a hook (0 when its owner is gone). */
 extern s32 bpf_ksm_mm_tgid(struct mm_struct *mm) __ksym;
 extern u64 bpf_ksm_mm_cgroup_id(struct mm_struct *mm) __ksym;

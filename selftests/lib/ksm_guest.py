@@ -104,12 +104,13 @@ def ksm_state():
                      "pages_volatile", "policy", "policy_exit"))
 
 
-def wait_for(cond, what, timeout=60):
+def wait_for(cond, what, timeout=60, poll=0.1):
+    """Poll @cond; on time-out fail naming @what (a string, or a callable for one)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
             return
-        time.sleep(0.1)
+        time.sleep(poll)
     what = what() if callable(what) else what
     raise Failed(f"timed out waiting for {what} ({ksm_state()})")
 
@@ -168,19 +169,20 @@ class Worker:
             self.p.wait(timeout=30)
 
 
-def clean_slate():
-    """No policy, no statistics, ksmd fast: what every case starts from.
+def clean_slate(smart_scan=0):
+    """No policy, no statistics, nothing registered with KSM, ksmd fast.
 
-    smart_scan is off: it scans a page that failed to merge only every few
-    passes, and two identical pages whose skip cycles are out of phase (the
-    workers start a few passes apart under TCG) may then never be looked at
-    in the same pass, so never merge (upstream behaviour, see the notes).
+    smart_scan is off by default: it scans a page that failed to merge only
+    every few passes, and two identical pages whose skip cycles are out of
+    phase (workers started a few passes apart under TCG) may then never be
+    looked at in the same pass, so never merge (upstream behaviour).
     """
     if os.path.exists(f"{PIN}/policy"):
         ksmctl("policy", "unload", check=False)
     ksmctl("stats", "disable", check=False)
     write(f"{KSM}/run", 2)
-    write(f"{KSM}/smart_scan", 0)
+    write(f"{KSM}/smart_scan", smart_scan)
+    write(f"{KSM}/use_zero_pages", 0)
     write(f"{KSM}/pages_to_scan", 4096)
     write(f"{KSM}/sleep_millisecs", 10)
     write(f"{KSM}/run", 1)
@@ -218,14 +220,20 @@ def full_scans():
     return int(read(f"{KSM}/full_scans"))
 
 
-def wait_scans(n):
+def wait_scans(n, timeout=60):
+    """Let ksmd finish @n more full scans."""
     start = full_scans()
-    wait_for(lambda: full_scans() >= start + n, f"{n} full scans")
+    wait_for(lambda: full_scans() >= start + n, f"{n} more full scans", timeout)
 
 
-def run_cases(cases):
-    """Each case in turn, as KTAP; the exit status for the program."""
-    knobs = ("pages_to_scan", "sleep_millisecs", "smart_scan", "run")
+def run_cases(cases, reset=clean_slate):
+    """Each case in turn, as KTAP, @reset after each; the exit status for the program.
+
+    Names on the command line (without "case_") run only those cases.
+    """
+    if sys.argv[1:]:
+        cases = [c for c in cases if c.__name__[len("case_"):] in sys.argv[1:]]
+    knobs = ("pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages", "run")
     saved = {k: read(f"{KSM}/{k}") for k in knobs}
     print(f"KTAP version 1\n1..{len(cases)}", flush=True)
     failed = 0
@@ -236,14 +244,14 @@ def run_cases(cases):
             case()
             ok = True
         except (Failed, OSError, subprocess.SubprocessError, json.JSONDecodeError,
-                KeyError, IndexError) as e:
+                KeyError, IndexError, TypeError, StopIteration) as e:
             print(f"# {name}: {type(e).__name__}: {e}", flush=True)
             ok = False
-            clean_slate()
+        reset()
         print(f"# {name} took {(time.monotonic() - t0) * 1000:.0f} ms")
         print(f"{'ok' if ok else 'not ok'} {i} {name}", flush=True)
         failed += not ok
-    clean_slate()
+    write(f"{KSM}/run", 2)
     for k in knobs:
         write(f"{KSM}/{k}", saved[k])
     return 1 if failed else 0

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * adaptive: spend ksmd's scans where they pay.
+ *
+ * Upstream ksmd scans every registered process in every pass at one fixed
+ * pace, whether anything merges or not. This policy
+ *
+ *  - stops scanning processes whose pages do not merge: after idle_passes
+ *    scanned passes in a row without a merge, a process is skipped for
+ *    skip_min passes, then scanned once (a probe); each fruitless probe
+ *    doubles the skip, up to skip_max passes; one merge resets it. A
+ *    skipped process keeps its merged pages, and other processes can still
+ *    merge with them (they stay in the stable tree);
+ *  - paces ksmd by the yield of the last pass (pages merged per page
+ *    scanned): at yield_hi_permille or more, the sysfs pace; below
+ *    yield_lo_permille, one step slower per pass, the sleep between
+ *    batches doubling from slow_sleep_min_ms up to slow_sleep_max_ms.
+ *    The sysfs knobs stay the fastest pace it uses.
+ *
+ * Merges of zero pages with the kernel's zero page (use_zero_pages=1) go
+ * through neither merge() nor the pass counters: they do not count here.
+ *
+ * Use it where many processes are registered with KSM (prctl
+ * PR_SET_MEMORY_MERGE, systemd's MemoryKSM=) but few of them share much,
+ * or where ksmd's CPU use matters more than how soon new duplicates merge.
+ * Do not use it where new duplicates must merge at once: a skipped process
+ * is looked at again only after its skip, and a slowed ksmd takes longer to
+ * notice new work (the first pass that merges restores the full pace).
+ *
+ * What it decided is in the global counters below and, per process, in the
+ * map procs (key: tgid); userspace reads them with bpftool.
+ */
+#include "vmlinux.h"
+#include "ksm_policy.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Tunables, set before load (bpftool gen skeleton, or libbpf's rodata). */
+const volatile __u32 idle_passes = 4;		/* scanned passes without a merge before a skip;
+						 * the first pass of a page never merges */
+const volatile __u32 skip_min = 2;		/* passes skipped the first time */
+const volatile __u32 skip_max = 64;		/* cap of the doubling skip */
+const volatile __u32 yield_hi_permille = 10;	/* >= 1% merged: the sysfs pace */
+const volatile __u32 yield_lo_permille = 1;	/* < 0.1% merged: one step slower */
+const volatile __u32 slow_sleep_min_ms = 50;	/* the first slow step */
+const volatile __u32 slow_sleep_max_ms = 2000;	/* the slowest */
+const volatile __u32 slow_pages_to_scan = 0;	/* batch when slowed; 0: the sysfs one */
+
+#define MAX_LEVEL	16	/* slow_sleep_min_ms << 15 is past any sane cap */
+
+/* Per process, for the decisions and for userspace. */
+struct proc_state {
+	__u64 mm;		/* whose state: exec or a reused tgid starts afresh */
+	__u32 idle;		/* scanned passes in a row without a merge */
+	__u32 skip_left;	/* passes still to skip */
+	__u32 backoff;		/* length of the current skip, in passes */
+	__u32 merges;		/* merges since its last scan_mm() */
+	__u32 probing;		/* scanned in its last pass: judge it at the next */
+	__u32 pad;
+	__u64 passes_scanned;
+	__u64 passes_skipped;
+	__u64 merges_total;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, s32);
+	__type(value, struct proc_state);
+} procs SEC(".maps");
+
+/*
+ * What it decided, for userspace (the object's .bss map). Hooks run only in
+ * ksmd, under ksm_thread_mutex: plain increments are enough.
+ */
+__u64 passes;			/* pass_end() calls */
+__u64 mms_scanned;		/* scan_mm() verdicts: scan */
+__u64 mms_skipped;		/* scan_mm() verdicts: skip */
+__u64 backoffs;			/* times a process entered a skip */
+__u64 merges_seen;		/* merge() calls */
+__u32 last_yield_permille;	/* of the last pass */
+__u32 pace_level;		/* 0: sysfs pace; n: n steps slower */
+__u32 pace_sleep_ms;		/* what pass_end() set; 0: sysfs */
+__u32 pace_pages_to_scan;	/* likewise */
+
+static __always_inline __u32 at_least_1(__u32 v)
+{
+	return v ? v : 1;
+}
+
+SEC("struct_ops/scan_mm")
+s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *args)
+{
+	s32 tgid = bpf_ksm_mm_tgid(mm);
+	struct proc_state *st;
+	__u32 idle_max = at_least_1(idle_passes);
+
+	if (!tgid)	/* its owner is gone: nothing to learn */
+		return KSM_MM_SCAN;
+	st = bpf_map_lookup_elem(&procs, &tgid);
+	if (!st || st->mm != (u64)mm) {
+		struct proc_state fresh = { .mm = (u64)mm };
+
+		bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY);
+		st = bpf_map_lookup_elem(&procs, &tgid);
+		if (!st)
+			return KSM_MM_SCAN;
+	}
+
+	if (st->skip_left) {
+		st->skip_left--;
+		goto skip;
+	}
+	/* Judge the last pass it was scanned in. */
+	if (st->probing) {
+		if (st->merges) {
+			st->idle = 0;
+			st->backoff = 0;
+		} else if (++st->idle >= idle_max) {
+			__u32 cap = skip_max > skip_min ? skip_max : skip_min;
+
+			st->backoff = st->backoff ? st->backoff * 2 : at_least_1(skip_min);
+			if (st->backoff > cap)
+				st->backoff = cap;
+			st->skip_left = st->backoff - 1;	/* this pass is the first */
+			/* So that one fruitless probe backs off again. */
+			st->idle = idle_max - 1;
+			st->probing = 0;
+			backoffs++;
+			goto skip;
+		}
+	}
+	st->merges = 0;
+	st->probing = 1;
+	st->passes_scanned++;
+	mms_scanned++;
+	return KSM_MM_SCAN;
+skip:
+	st->passes_skipped++;
+	mms_skipped++;
+	return KSM_MM_SKIP;
+}
+
+static __always_inline void credit(struct mm_struct *mm)
+{
+	s32 tgid = bpf_ksm_mm_tgid(mm);
+	struct proc_state *st = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (st && st->mm == (u64)mm) {
+		st->merges++;
+		st->merges_total++;
+	}
+}
+
+/*
+ * A match is about to be merged: it counts for the process being scanned
+ * and, for two ordinary pages, for the one whose page waits in the
+ * unstable tree (its page becomes a KSM page too). The process mapping a
+ * KSM page that is joined gains nothing. Called once per merge, not per
+ * page scanned, so the lookups are affordable.
+ */
+SEC("struct_ops/merge")
+s32 BPF_PROG(adaptive_merge, struct mm_struct *mm, struct mm_struct *other,
+	     struct ksm_policy_merge_args *args)
+{
+	merges_seen++;
+	credit(mm);
+	if (other && !args->stable)
+		credit(other);
+	return KSM_MERGE_ALLOW;
+}
+
+/*
+ * The pace for the next pass. The kernel applies it from the sleep that
+ * follows this pass (and caps the sleep at 60 s); 0 leaves a knob to sysfs.
+ */
+SEC("struct_ops/pass_end")
+void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
+{
+	u64 scanned = pass->pages_scanned;
+	u64 permille = scanned ? pass->pages_merged * 1000 / scanned : 0;
+	__u32 level = pace_level;
+	u64 sleep;
+
+	passes++;
+	last_yield_permille = permille;
+	/* Nothing scanned (all skipped, or nothing registered): nothing pays. */
+	if (permille >= yield_hi_permille && scanned)
+		level = 0;
+	else if (permille < yield_lo_permille && level < MAX_LEVEL)
+		level++;
+	pace_level = level;
+
+	if (!level) {
+		pass->sleep_ms = 0;
+		pass->pages_to_scan = 0;
+	} else {
+		sleep = (u64)at_least_1(slow_sleep_min_ms) << (level - 1);
+		if (sleep > slow_sleep_max_ms)
+			sleep = slow_sleep_max_ms;
+		pass->sleep_ms = sleep;
+		pass->pages_to_scan = slow_pages_to_scan;
+	}
+	pace_sleep_ms = pass->sleep_ms;
+	pace_pages_to_scan = pass->pages_to_scan;
+}
+
+KSM_POLICY(adaptive_policy) = {
+	.scan_mm = (void *)adaptive_scan_mm,
+	.merge = (void *)adaptive_merge,
+	.pass_end = (void *)adaptive_pass_end,
+	.name = "adaptive",
+};

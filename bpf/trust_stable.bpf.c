@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * trust_stable: merge memory that is known not to change in the pass ksmd
+ * first sees it, instead of waiting a pass for an unchanged checksum.
+ *
+ * Upstream KSM merges a page only once its checksum is the same in two
+ * passes, and smart scan then looks at pages that did not merge less and
+ * less often. That is right for memory of unknown behaviour, and a waste
+ * for memory that is static by construction: it delays merging by a whole
+ * pass, which on a large host is minutes. This policy answers
+ * KSM_PAGE_STABLE, so the page goes to the trees at once, for
+ *
+ *  - pages in VMAs without VM_WRITE: memory filled and then made read-only
+ *    (mprotect(PROT_READ): loaded models, RELRO of relocated libraries,
+ *    read-only guest images), which can only change after a new mprotect;
+ *  - every page of the processes in the cgroups the administrator lists in
+ *    the map trusted_cgroups (cgroup id -> 1), for workloads known to hold
+ *    long-lived identical data (say, many copies of one VM image),
+ *
+ * and never for a page that has been seen changing (a volatile history)
+ * or is already a KSM page. Everything else is handled as upstream. The
+ * kernel flags a page volatile only in a pass where it had the default
+ * treatment: a page trusted in every pass is never flagged, which is one
+ * more reason to list only cgroups whose memory does not churn.
+ *
+ * Trusting a page that is in fact written is never wrong, only wasteful:
+ * the merge is undone by a copy-on-write fault. Do not list cgroups whose
+ * memory churns. Pages a trusted page is merged with need no trust: ksmd
+ * still compares the contents byte by byte before merging.
+ *
+ * Load with `ksmctl policy load build/bpf/trust_stable.bpf.o`, then list a
+ * cgroup (and the cgroups below it) with bpftool; see docs/policies.md.
+ */
+#include "vmlinux.h"
+#include "ksm_policy.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Tunables, set before load (bpftool gen skeleton, or libbpf's rodata). */
+const volatile bool trust_read_only = true;	/* trust VMAs without VM_WRITE */
+const volatile bool trust_descendants = true;	/* a listed cgroup covers its subtree */
+
+/* cgroup (v2) id -> 1: trust all pages of the processes in it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, u64);
+	__type(value, u8);
+} trusted_cgroups SEC(".maps");
+
+/*
+ * The decision about the process being scanned, made once by scan_mm().
+ * ksmd scans one process at a time: scan_get_next_rmap_item() in mm/ksm.c
+ * calls scan_mm() at next_mm:, then returns only pages of that mm_slot
+ * (resuming it across batches through the ksm_scan cursor) until its VMAs
+ * are done, and only then moves to the next mm and calls scan_mm() again.
+ * Every hook runs in ksmd under ksm_thread_mutex, so these need no lock
+ * and no atomics. cur_mm guards the one exception: a policy attached
+ * while ksmd is half way through a process sees the rest of its pages
+ * without a scan_mm() call; they are not trusted for the process.
+ */
+static u64 cur_mm;
+static bool cur_trusted;
+
+/* What the policy did, for userspace (the object's .bss map). */
+__u64 mms_trusted;	/* scan_mm() calls that trusted the process */
+__u64 pages_read_only;	/* KSM_PAGE_STABLE for a page in a VMA without VM_WRITE */
+__u64 pages_trusted;	/* KSM_PAGE_STABLE for a page of a trusted process */
+
+struct cgroup_walk {
+	struct mm_struct *mm;
+	bool found;
+};
+
+static long match_ancestor(struct bpf_map *map, u64 *id, u8 *trusted,
+			   struct cgroup_walk *walk)
+{
+	if (*trusted && bpf_ksm_mm_in_cgroup(walk->mm, *id)) {
+		walk->found = true;
+		return 1;	/* stop */
+	}
+	return 0;
+}
+
+SEC("struct_ops/scan_mm")
+s32 BPF_PROG(trust_stable_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *args)
+{
+	u64 cgid = bpf_ksm_mm_cgroup_id(mm);
+	u8 *trusted = bpf_map_lookup_elem(&trusted_cgroups, &cgid);
+	struct cgroup_walk walk = { .mm = mm };
+
+	/* Its own cgroup: one lookup. An ancestor: a walk, once per pass. */
+	if (trusted)
+		walk.found = *trusted;
+	else if (cgid && trust_descendants)
+		bpf_for_each_map_elem(&trusted_cgroups, match_ancestor, &walk, 0);
+	cur_mm = (u64)mm;
+	cur_trusted = walk.found;
+	if (walk.found)
+		mms_trusted++;
+	return KSM_MM_SCAN;
+}
+
+/* The hot path: a few loads and tests, no map access. */
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
+{
+	/*
+	 * KSM pages are in the stable tree already; a volatile page changed
+	 * when ksmd last looked (what bpf_ksm_page_volatile() says), so it
+	 * must prove itself the upstream way first.
+	 */
+	if (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE))
+		return KSM_PAGE_DEFAULT;
+	if (cur_trusted && (u64)pctx->mm == cur_mm) {
+		pages_trusted++;
+		return KSM_PAGE_STABLE;
+	}
+	if (trust_read_only && !(bpf_ksm_vma_flags(pctx) & VM_WRITE)) {
+		pages_read_only++;
+		return KSM_PAGE_STABLE;
+	}
+	return KSM_PAGE_DEFAULT;
+}
+
+KSM_POLICY(trust_stable_policy) = {
+	.scan_mm = (void *)trust_stable_scan_mm,
+	.scan_page = (void *)trust_stable_scan_page,
+	.name = "trust_stable",
+};

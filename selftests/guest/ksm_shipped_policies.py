@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""The shipped policies (bpf/zero_only, trust_stable, adaptive) in the guest.
+
+KTAP output, one case per policy. Each policy is loaded with the real
+ksmctl and judged by what the kernel says (/proc/PID/ksm_merging_pages,
+/sys/kernel/mm/ksm/full_scans) and by the policy's own maps, read with
+bpftool. Workers are processes forked from this one that map anonymous
+memory through ctypes (so they can also mprotect it) and offer it to KSM.
+"""
+import ctypes
+import json
+import mmap
+import os
+import subprocess
+import sys
+import threading
+import time
+
+
+def _lib():
+    d = os.path.dirname(os.path.abspath(__file__))
+    while d != "/" and not os.path.exists(os.path.join(d, "selftests", "lib", "ksm_guest.py")):
+        d = os.path.dirname(d)
+    sys.path.insert(0, os.path.join(d, "selftests", "lib"))
+
+
+_lib()
+from ksm_guest import (BPF, BPFTOOL, KSM, KSMCTL, PAGES, PIN, Failed,  # noqa: E402
+                       clean_slate as _clean_slate, expect, make_cgroup, read, run_cases,
+                       wait_for, wait_scans, write)
+
+PIN_MAPS = f"{PIN}/policy_maps"
+HALF = PAGES // 2
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.mprotect.argtypes = libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS = 1, 2, 0x02, 0x20
+MADV_MERGEABLE, MADV_NOHUGEPAGE = 12, 15
+
+
+def worker(kind, seed, opts, cgroup):
+    """The body of a worker process: offer PAGES pages to KSM, then wait.
+
+    kind: same     page i holds byte (seed + i) % 251 + 1: equal across workers of one seed
+          one      every page holds byte seed % 255 + 1: all equal, within the process too
+          unique   random pages
+          halfzero the first half zero-filled (written, so faulted in), the rest as "same"
+    opts: "ro"        mprotect(PROT_READ) once filled (ctypes: Python's mmap cannot)
+          "churn=MS"  every MS ms rewrite one byte of the next page with its own value:
+                      a copy-on-write of a merged page that leaves it mergeable again
+    """
+    if cgroup:
+        write(f"{cgroup}/cgroup.procs", 0)	# this process
+    page = mmap.PAGESIZE
+    size = PAGES * page
+    addr = libc.mmap(None, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap")
+    # Small pages only: what is merged and counted is then exactly PAGES pages.
+    libc.madvise(addr, size, MADV_NOHUGEPAGE)
+    values = []
+    for i in range(PAGES):
+        if kind == "unique":
+            ctypes.memmove(addr + i * page, os.urandom(page), page)
+            values.append(None)
+            continue
+        if kind == "one":
+            v = seed % 255 + 1
+        elif kind == "halfzero" and i < HALF:
+            v = 0
+        else:
+            v = (seed + i) % 251 + 1
+        ctypes.memset(addr + i * page, v, page)
+        values.append(v)
+    if libc.madvise(addr, size, MADV_MERGEABLE):
+        raise OSError(ctypes.get_errno(), "madvise")
+    if "ro" in opts and libc.mprotect(addr, size, PROT_READ):
+        raise OSError(ctypes.get_errno(), "mprotect")
+    churn = [int(o[6:]) / 1000 for o in opts if o.startswith("churn=")]
+    if churn:
+        def rewrite():
+            i = 0
+            while True:
+                ctypes.memset(addr + i * page, values[i], 1)
+                i = (i + 1) % PAGES
+                time.sleep(churn[0])
+        threading.Thread(target=rewrite, daemon=True).start()
+
+
+def diag(msg):
+    print(f"# {msg}", flush=True)
+
+
+def run(*argv):
+    p = subprocess.run(list(argv), capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Failed(f"{' '.join(argv)}: status {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def ksmctl(*args):
+    return run(KSMCTL, *args)
+
+
+def bpftool_json(*args):
+    return json.loads(run(BPFTOOL, "-j", *args))
+
+
+class Worker:
+    """A worker process, forked from this one (a fresh Python takes seconds under TCG)."""
+    quit_fds = set()	# the parent's ends, which no child must keep open
+
+    def __init__(self, kind, seed=0, *opts, cgroup=None):
+        ready_r, ready_w = os.pipe()
+        quit_r, quit_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            status = 1
+            try:
+                os.close(ready_r)
+                for fd in Worker.quit_fds | {quit_w}:
+                    os.close(fd)
+                worker(kind, seed, opts, cgroup)
+                os.write(ready_w, b"ready")
+                os.read(quit_r, 1)	# until stop() or our end closes it
+                status = 0
+            except BaseException as e:
+                os.write(2, f"worker {kind}: {e}\n".encode())
+            os._exit(status)
+        os.close(ready_w)
+        os.close(quit_r)
+        self.quit = quit_w
+        Worker.quit_fds.add(quit_w)
+        ready = os.read(ready_r, 5)
+        os.close(ready_r)
+        expect(ready == b"ready", f"worker {kind} did not start")
+
+    def merging(self):
+        try:
+            return int(read(f"/proc/{self.pid}/ksm_merging_pages"))
+        except OSError:
+            return -1
+
+    def stop(self):
+        if self.quit is not None:
+            Worker.quit_fds.discard(self.quit)
+            try:
+                os.write(self.quit, b"q")
+            except OSError:	# it is gone already
+                pass
+            os.close(self.quit)
+            self.quit = None
+            os.waitpid(self.pid, 0)
+
+
+class Workers(list):
+    """Workers stopped on the way out of a with block, whatever happens."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for w in self:
+            w.stop()
+
+
+def policy_name():
+    return read(f"{KSM}/policy")
+
+
+def load(policy):
+    ksmctl("policy", "load", f"{BPF}/{policy}.bpf.o")
+    expect(policy_name() == policy, f"the kernel's policy is {policy_name()}, not {policy}")
+
+
+def policy_maps():
+    """The loaded policy's maps, pinned by ksmctl: name -> bpftool's words for it.
+
+    ksmctl pins a policy's maps under /sys/fs/bpf/ksm/policy_maps/, the
+    global variables' as "bss", "data" and "rodata".
+    """
+    show = json.loads(ksmctl("--json", "policy", "show"))
+    expect(show.get("pinned"), f"policy show: {show}")
+    maps = {n: ["pinned", f"{PIN_MAPS}/{n}"] for n in show.get("maps") or []}
+    expect(all(os.path.exists(ref[1]) for ref in maps.values()),
+           f"ksmctl shows maps {sorted(maps)} that are not in {PIN_MAPS}")
+    return maps
+
+
+def pinned(maps, name):
+    expect(name in maps, f"ksmctl did not pin the map {name} (pinned: {sorted(maps)})")
+    return maps[name]
+
+
+def bss(maps):
+    """The policy's global variables (its .bss map), name -> value."""
+    ref = pinned(maps, "bss")
+    out = {}
+    for entry in bpftool_json("map", "dump", *ref):
+        for var in entry["formatted"]["value"].get(".bss", []):
+            out.update(var)
+    return out
+
+
+def le_hex(value, size):
+    return ["hex"] + [f"{b:02x}" for b in value.to_bytes(size, "little")]
+
+
+def proc_state(maps, pid):
+    """adaptive's entry for a tgid, or None."""
+    p = subprocess.run([BPFTOOL, "-j", "map", "lookup", *pinned(maps, "procs"), "key",
+                        *le_hex(pid, 4)], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None
+    return json.loads(p.stdout)["formatted"]["value"]
+
+
+def clean_slate():
+    """As every guest test, but smart_scan on: trust_stable is compared with it."""
+    _clean_slate(smart_scan=1)
+
+
+# --- cases ---
+
+def case_zero_only_merges_zero_pages_only():
+    clean_slate()
+    load("zero_only")
+    # Half zero pages, half content equal across the two: only the zeros merge
+    # (use_zero_pages=0: zero pages merge into a KSM page like any content).
+    with Workers([Worker("halfzero", 5), Worker("halfzero", 5)]) as ws:
+        a, b = ws
+        wait_for(lambda: a.merging() == HALF and b.merging() == HALF, "the zero pages to merge")
+        wait_scans(3)
+        expect(a.merging() == HALF and b.merging() == HALF,
+               f"after 3 more scans: merging {a.merging()} and {b.merging()}, wanted {HALF}")
+        # The other half is mergeable: without the policy, it merges.
+        ksmctl("policy", "unload")
+        wait_for(lambda: a.merging() == PAGES and b.merging() == PAGES,
+                 "the non-zero pages to merge once the policy is gone")
+
+
+def passes_to_merge(*opts, cgroups=(None, None)):
+    """Full scans from ksmd's start until two equal workers are merged."""
+    write(f"{KSM}/run", 2)		# nothing registered, full_scans back to 0
+    with Workers() as ws:
+        ws += [Worker("same", 9, *opts, cgroup=cg) for cg in cgroups]
+        start = full_scans()
+        write(f"{KSM}/run", 1)
+        wait_for(lambda: all(w.merging() == PAGES for w in ws), "the workers to merge",
+                 poll=0.01)
+        return full_scans() - start
+
+
+def case_trust_stable_merges_static_memory_sooner():
+    clean_slate()
+    # A pass per 200 ms: a poll sees the merge in the pass it happened in.
+    write(f"{KSM}/sleep_millisecs", 200)
+    base = passes_to_merge("ro")
+    load("trust_stable")
+    maps = policy_maps()
+    read_only = passes_to_merge("ro")
+    untrusted = passes_to_merge()
+    # Listed: the cgroup of one worker (one lookup) and the parent of the
+    # other's (a walk of the map): both must be trusted to merge in one scan.
+    cg = make_cgroup("ksm-trusted")
+    inner = make_cgroup("ksm-trusted/inner")
+    try:
+        run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
+            "key", *le_hex(os.stat(cg).st_ino, 8), "value", "hex", "01")
+        trusted = passes_to_merge(cgroups=(cg, inner))
+    finally:
+        os.rmdir(inner)
+        os.rmdir(cg)
+    counters = bss(maps)
+    diag(f"full scans to merge: no policy {base}, read-only {read_only}, "
+         f"writable {untrusted}, writable in a trusted cgroup {trusted}; {counters}")
+    expect(read_only < base, f"read-only memory: {read_only} scans, {base} without the policy")
+    expect(trusted < base, f"trusted cgroup: {trusted} scans, {base} without the policy")
+    expect(untrusted >= base, f"writable untrusted memory merged sooner ({untrusted} scans)")
+    expect(counters["pages_read_only"] >= 2 * PAGES, f"pages_read_only: {counters}")
+    expect(counters["pages_trusted"] >= 2 * PAGES and counters["mms_trusted"] >= 2,
+           f"trusted: {counters}")
+
+
+def case_adaptive_skips_idle_processes_and_paces():
+    clean_slate()
+    # Smart scan backs off from pages that keep being copied (a page's age is
+    # never reset): m's churned pages would be looked at less and less often.
+    write(f"{KSM}/smart_scan", 0)
+    load("adaptive")
+    maps = policy_maps()
+    with Workers() as ws:
+        # u never merges; m's pages all merge, and one is copied on write
+        # every 10 ms, so m has something to merge in nearly every pass.
+        u = Worker("unique", 0)
+        m = Worker("one", 3, "churn=10")
+        ws += [u, m]
+        wait_for(lambda: (proc_state(maps, u.pid) or {}).get("passes_skipped", 0) > 0
+                 and m.merging() > 0, "the unique process to be skipped")
+        su, sm = proc_state(maps, u.pid), proc_state(maps, m.pid)
+        wait_scans(8)
+        su2, sm2 = proc_state(maps, u.pid), proc_state(maps, m.pid)
+        diag(f"unique {su2}")
+        diag(f"merging {sm2}")
+        expect(su2["passes_skipped"] > su["passes_skipped"], f"u no longer skipped: {su2}")
+        expect(su2["merges_total"] == 0 and u.merging() == 0, f"u merged: {su2}")
+        expect(sm2["merges_total"] > sm["merges_total"] and m.merging() > 0,
+               f"m stopped merging: {sm} then {sm2}")
+        counters = bss(maps)
+        expect(counters["backoffs"] >= 1 and counters["mms_skipped"] >= su2["passes_skipped"],
+               f"counters: {counters}")
+        expect(counters["merges_seen"] >= sm2["merges_total"], f"counters: {counters}")
+
+        # Nothing merges any more: each pass slows ksmd down one step.
+        m.stop()
+        wait_for(lambda: bss(maps)["pace_level"] >= 3, "ksmd to be slowed down 3 steps")
+        counters = bss(maps)
+        diag(f"slowed down: {counters}")
+        sleep_ms = counters["pace_sleep_ms"]
+        expect(sleep_ms >= 200, f"3 steps down, yet a sleep of {sleep_ms} ms: {counters}")
+        # The kernel sleeps what the policy asked (and more, as it slows on), not 10 ms.
+        n = full_scans()
+        wait_for(lambda: full_scans() > n, "a full scan", poll=0.005)
+        t0 = time.monotonic()
+        wait_for(lambda: full_scans() > n + 1, "a full scan", poll=0.005)
+        gap = (time.monotonic() - t0) * 1000
+        expect(gap >= sleep_ms / 2, f"{gap:.0f} ms between full scans; the policy sleeps "
+               f"{sleep_ms} ms or more")
+    ksmctl("policy", "unload")
+
+
+CASES = [
+    case_zero_only_merges_zero_pages_only,
+    case_trust_stable_merges_static_memory_sooner,
+    case_adaptive_skips_idle_processes_and_paces,
+]
+
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES, reset=clean_slate))
