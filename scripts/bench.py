@@ -104,14 +104,19 @@ def main():
         json.dump(results, f, indent=2)
 
     def per_boot(rows):
-        return " ".join(f"{statistics.median(r['ns_per_page'] for r in rows if r['boot'] == b and r['mode'] == 'none'):.0f}"
-                        for b in range(1, args.boots + 1))
+        """Median ns per page of each boot, without a policy."""
+        medians = []
+        for b in range(1, args.boots + 1):
+            boot = [r["ns_per_page"] for r in rows if r["boot"] == b and r["mode"] == "none"]
+            medians.append(f"{statistics.median(boot):.0f}")
+        return " ".join(medians)
 
     ok = policy_ratio <= POLICY_TARGET
     print(f"ksmd CPU per scanned page ({args.processes} processes x {args.pages} pages, "
           f"half merged; median of {args.boots} boots x {args.rounds} rounds x "
           f"{args.scans} full scans)")
-    print(f"  baseline kernel, no policy      {base_none:10.0f} ns   (per boot: {per_boot(baseline)})")
+    print(f"  baseline kernel, no policy      {base_none:10.0f} ns   "
+          f"(per boot: {per_boot(baseline)})")
     print(f"  patched kernel,  no policy      {patched_none:10.0f} ns   "
           f"x{kernel_ratio:.3f} of baseline (per boot: {per_boot(patched)})")
     print(f"  patched kernel,  no-op policy   {patched_policy:10.0f} ns   "

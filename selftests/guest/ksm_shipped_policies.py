@@ -26,8 +26,8 @@ def _lib():
 
 _lib()
 from ksm_guest import (BPF, BPFTOOL, KSM, KSMCTL, PAGES, PIN, Failed,  # noqa: E402
-                       clean_slate as _clean_slate, expect, make_cgroup, read, run_cases,
-                       wait_for, wait_scans, write)
+                       clean_slate as _clean_slate, expect, full_scans, make_cgroup, read,
+                       run_cases, wait_for, wait_scans, write)
 
 PIN_MAPS = f"{PIN}/policy_maps"
 HALF = PAGES // 2
