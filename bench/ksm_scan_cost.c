@@ -4,9 +4,10 @@
  *
  *   ksm-scan-cost [--processes N] [--pages N] [--scans N] [--rounds N] [POLICY.bpf.o]
  *
- * N processes each map PAGES pages: the first half identical in every process
- * (they merge), the second half unique (checksummed and looked up in the
- * unstable tree on every pass, never merged). Once merging has settled, ksmd
+ * N processes each map PAGES pages, every other one identical in every
+ * process (they merge) and the rest unique (checksummed and looked up in the
+ * unstable tree on every pass, never merged): interleaved, so that any
+ * stretch of a pass costs the same per page. Once merging has settled, ksmd
  * runs flat out (sleep_millisecs=0) and each measurement takes its CPU time
  * (the kernel's sum_exec_runtime, through its process CPU clock) and
  * pages_scanned over SCANS full scans.
@@ -81,7 +82,6 @@ static pid_t find_ksmd(void)
 static pid_t start_process(unsigned long pages, unsigned int index)
 {
 	long ps = sysconf(_SC_PAGESIZE);
-	size_t half = pages / 2 * ps;
 	int ready[2];
 	pid_t pid;
 	char c;
@@ -95,9 +95,11 @@ static pid_t start_process(unsigned long pages, unsigned int index)
 
 		if (p == MAP_FAILED)
 			_exit(1);
+		unsigned long i;
+
 		madvise(p, pages * ps, MADV_NOHUGEPAGE);
-		fill_pattern(p, half, ps, 0x5eed);
-		fill_pattern(p + half, pages * ps - half, ps, 0x10000 + index);
+		for (i = 0; i < pages; i++)
+			fill_pattern(p + i * ps, ps, ps, i % 2 ? 0x10000 * (index + 1) + i : i);
 		if (madvise(p, pages * ps, MADV_MERGEABLE))
 			_exit(1);
 		if (write(ready[1], "r", 1) != 1)

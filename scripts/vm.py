@@ -144,12 +144,14 @@ def relay(proc, out, deadline):
 
 
 def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
-        stdout=None, verbose=False):
+        stdout=None, verbose=False, icount=False):
     """Boot, run cmd (a list) in the guest, check the kernel log.
 
     Returns (status, reports): the command's exit status (or EXIT_* codes) and
     the kernel reports found. The command's output goes to stdout (a file
-    object, default: ours).
+    object, default: ours). With icount and TCG, the guest's clock counts
+    instructions (1 ns each): CPU time in the guest becomes a deterministic
+    measure of work, whatever else the host does.
     """
     bzimage = find_kernel(variant, kernel)
     os.makedirs(os.path.join(TOP, "build"), exist_ok=True)
@@ -161,6 +163,8 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
             "--append", "panic=-1 printk.devkmsg=on"]
     if not kvm:
         argv.append("--disable-kvm")
+        if icount:
+            argv += ["--qemu-opts", "-icount shift=0,sleep=off"]
     if verbose:
         argv.append("--verbose")
     argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir] + list(cmd))]
