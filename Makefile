@@ -157,10 +157,14 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies)
-$(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py selftests/lib/ksm_guest.py \
+$(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
 	install -m 755 $< $@
+
+$(SELFTESTS)/lib/ksm_guest.py: selftests/lib/ksm_guest.py
+	@mkdir -p $(@D)
+	install -m 644 $< $@
 
 selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS)
 

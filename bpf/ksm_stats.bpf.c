@@ -32,7 +32,8 @@ struct {
 	__type(value, struct ksm_cgroup_stats);
 } cgroups SEC(".maps");
 
-static struct ksm_counters *proc_counters(__u32 tgid, __u64 cgroup_id, __u64 now)
+/* The entry of a process or a cgroup, made on its first event. */
+static struct ksm_proc_stats *proc_entry(__u32 tgid, __u64 now)
 {
 	struct ksm_proc_stats *st, zero = {};
 
@@ -45,12 +46,11 @@ static struct ksm_counters *proc_counters(__u32 tgid, __u64 cgroup_id, __u64 now
 		if (!st)
 			return NULL;
 	}
-	st->cgroup_id = cgroup_id;
 	st->last_seen_ns = now;
-	return &st->counters;
+	return st;
 }
 
-static struct ksm_counters *cgroup_counters(__u64 cgroup_id, __u64 now)
+static struct ksm_cgroup_stats *cgroup_entry(__u64 cgroup_id, __u64 now)
 {
 	struct ksm_cgroup_stats *st, zero = {};
 
@@ -64,24 +64,41 @@ static struct ksm_counters *cgroup_counters(__u64 cgroup_id, __u64 now)
 			return NULL;
 	}
 	st->last_seen_ns = now;
-	return &st->counters;
+	return st;
+}
+
+/* What an event counts into: its process's counters and its cgroup's. */
+struct targets {
+	struct ksm_counters *proc;
+	struct ksm_counters *cgroup;
+};
+
+static struct targets targets_of(__u32 tgid, __u64 cgroup_id)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ksm_proc_stats *p = proc_entry(tgid, now);
+	struct ksm_cgroup_stats *c = cgroup_entry(cgroup_id, now);
+	struct targets t = {};
+
+	if (p) {
+		p->cgroup_id = cgroup_id;
+		t.proc = &p->counters;
+	}
+	if (c)
+		t.cgroup = &c->counters;
+	return t;
 }
 
 /*
- * Both maps get the same update: @field of struct ksm_counters += @n. Other
- * CPUs may update the same entry (a fault and ksmd), hence the atomics.
+ * Both entries get the same update: @field of struct ksm_counters += @n.
+ * Other CPUs may update the same entry (a fault and ksmd), hence the atomics.
  */
-#define COUNT(tgid, cgroup_id, field, n)					\
+#define COUNT(t, field, n)						\
 	({								\
-		__u64 ___now = bpf_ktime_get_boot_ns();			\
-		struct ksm_counters *___c;				\
-									\
-		___c = proc_counters(tgid, cgroup_id, ___now);		\
-		if (___c)						\
-			__sync_fetch_and_add(&___c->field, n);		\
-		___c = cgroup_counters(cgroup_id, ___now);		\
-		if (___c)						\
-			__sync_fetch_and_add(&___c->field, n);		\
+		if ((t).proc)						\
+			__sync_fetch_and_add(&(t).proc->field, n);	\
+		if ((t).cgroup)						\
+			__sync_fetch_and_add(&(t).cgroup->field, n);	\
 	})
 
 /* Add @merging pages and @profit bytes (either may be negative) to a cgroup's sums. */
@@ -105,59 +122,61 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	__u64 cgroup_id = e->cgroup_id, domain = e->domain;
 	__u64 scanned = e->pages_scanned, skipped_pages = e->pages_skipped;
 	__s64 merging = e->merging_pages, profit = e->profit;
-	__u64 old_cgroup = 0;
-	__s64 old_merging = 0, old_profit = 0;
-	bool skipped = e->skipped;
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ksm_cgroup_stats *cg;
 	struct ksm_proc_stats *st;
+	bool skipped = e->skipped;
 	__u32 tgid = e->tgid;
+	struct targets t;
 
 	barrier_var(merging);
 	barrier_var(profit);
-	st = bpf_map_lookup_elem(&procs, &tgid);
-	if (st) {
-		old_cgroup = st->cgroup_id;
-		old_merging = st->merging_pages;
-		old_profit = st->profit;
-	}
+	st = proc_entry(tgid, now);
+	cg = cgroup_entry(cgroup_id, now);
+	t.proc = st ? &st->counters : NULL;
+	t.cgroup = cg ? &cg->counters : NULL;
 	if (skipped) {
-		COUNT(tgid, cgroup_id, policy_skipped_passes, 1);
+		COUNT(t, policy_skipped_passes, 1);
 	} else {
-		COUNT(tgid, cgroup_id, passes, 1);
-		COUNT(tgid, cgroup_id, pages_scanned, scanned);
-		if (skipped_pages)
-			COUNT(tgid, cgroup_id, policy_skipped_pages, skipped_pages);
+		COUNT(t, passes, 1);
+		COUNT(t, pages_scanned, scanned);
+		COUNT(t, policy_skipped_pages, skipped_pages);
 	}
-	st = bpf_map_lookup_elem(&procs, &tgid);
-	if (!st)
+	if (!st)	/* its owner is gone: nothing to follow */
 		return 0;
+	/* The cgroup sums follow the process, also when it moved. */
+	if (st->cgroup_id != cgroup_id) {
+		cgroup_add_sharing(st->cgroup_id, -st->merging_pages, -st->profit);
+		st->merging_pages = st->profit = 0;
+	}
+	cgroup_add_sharing(cgroup_id, merging - st->merging_pages, profit - st->profit);
+	st->cgroup_id = cgroup_id;
 	st->domain = domain;
 	st->merging_pages = merging;
 	st->profit = profit;
-	/* The cgroup sums follow the process, also when it moved. */
-	if (old_cgroup != cgroup_id) {
-		cgroup_add_sharing(old_cgroup, -old_merging, -old_profit);
-		old_merging = old_profit = 0;
-	}
-	cgroup_add_sharing(cgroup_id, merging - old_merging, profit - old_profit);
 	return 0;
 }
 
 SEC("tracepoint/ksm/ksm_merge_page")
 int ksm_merge_page(struct trace_event_raw_ksm_merge_page *e)
 {
-	COUNT(e->tgid, e->cgroup_id, pages_merged, 1);
+	struct targets t = targets_of(e->tgid, e->cgroup_id);
+
+	COUNT(t, pages_merged, 1);
 	if (e->stable)
-		COUNT(e->tgid, e->cgroup_id, pages_joined, 1);
+		COUNT(t, pages_joined, 1);
 	return 0;
 }
 
 SEC("tracepoint/ksm/ksm_cow_unshare")
 int ksm_cow_unshare(struct trace_event_raw_ksm_cow_unshare *e)
 {
+	struct targets t = targets_of(e->tgid, e->cgroup_id);
+
 	if (e->unshare)
-		COUNT(e->tgid, e->cgroup_id, unshares, 1);
+		COUNT(t, unshares, 1);
 	else
-		COUNT(e->tgid, e->cgroup_id, cow_writes, 1);
+		COUNT(t, cow_writes, 1);
 	return 0;
 }
 
@@ -176,14 +195,16 @@ SEC("tracepoint/ksm/ksm_merge_with_ksm_page")
 int ksm_merge_with_ksm_page_upstream(struct trace_event_raw_ksm_merge_with_ksm_page *e)
 {
 	__u64 cgroup_id = 0;
+	struct targets t;
 	__u32 tgid;
 
 	if (e->err)
 		return 0;
 	tgid = mm_owner_tgid(e->mm, &cgroup_id);
-	COUNT(tgid, cgroup_id, pages_merged, 1);
+	t = targets_of(tgid, cgroup_id);
+	COUNT(t, pages_merged, 1);
 	if (e->ksm_page)
-		COUNT(tgid, cgroup_id, pages_joined, 1);
+		COUNT(t, pages_joined, 1);
 	return 0;
 }
 

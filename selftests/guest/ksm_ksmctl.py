@@ -15,14 +15,8 @@ import sys
 import time
 
 
-def _lib():
-    d = os.path.dirname(os.path.abspath(__file__))
-    while d != "/" and not os.path.exists(os.path.join(d, "selftests", "lib", "ksm_guest.py")):
-        d = os.path.dirname(d)
-    sys.path.insert(0, os.path.join(d, "selftests", "lib"))
-
-
-_lib()
+# The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import *  # noqa: E402,F401,F403
 
 
