@@ -171,8 +171,12 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
     print(f"vm: booting {os.path.relpath(bzimage, TOP) if bzimage.startswith(TOP) else bzimage}"
           f" ({'KVM' if kvm else 'TCG'}, {cpus} CPUs, {memory})", file=sys.stderr, flush=True)
     out = stdout.buffer if hasattr(stdout, "buffer") else (stdout or sys.stdout.buffer)
+    # vng starts virtme-run (and its helpers) through PATH: put its own bin/ first,
+    # so a virtualenv's copy works without anyone's PATH pointing at it.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(argv[0]), env.get("PATH", os.defpath)])
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     if relay(proc, out, time.monotonic() + timeout):
         status = proc.wait()
     else:
