@@ -104,8 +104,8 @@ policies: $(BPF_OBJS)
 KSMCTL := $(B)/ksmctl
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_LIB_SRCS := $(filter-out ctl/main.c,$(CTL_SRCS))
-CTL_SKELS := $(B)/ctl/ksm_stats.bpf.skel.h $(B)/ctl/ksm_cgroup_policy.skel.h $(B)/ctl/ksm_enroll.skel.h
-CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h include/ksm_cgroup.h $(CTL_SKELS)
+CTL_SKELS := $(B)/ctl/ksm_stats.bpf.skel.h
+CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h $(CTL_SKELS)
 CTL_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Ictl -Iinclude -I$(B)/ctl -I$(B)/tools/include
 CTL_LDLIBS := $(BPF_LDLIBS) -ljson-c -lcap
@@ -114,14 +114,6 @@ CTL_LDLIBS := $(BPF_LDLIBS) -ljson-c -lcap
 $(B)/ctl/ksm_stats.bpf.skel.h: $(B)/bpf/ksm_stats.bpf.o
 	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< name ksm_stats_bpf >$@
-
-$(B)/ctl/ksm_cgroup_policy.skel.h: $(B)/bpf/cgroup.bpf.o
-	@mkdir -p $(@D)
-	$(BPFTOOL) gen skeleton $< name ksm_cgroup_policy >$@
-
-$(B)/ctl/ksm_enroll.skel.h: $(B)/bpf/ksm_enroll.bpf.o
-	@mkdir -p $(@D)
-	$(BPFTOOL) gen skeleton $< name ksm_enroll >$@
 
 $(KSMCTL): $(CTL_DEPS) | tools
 	$(CC) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(CTL_LDLIBS)
@@ -134,9 +126,9 @@ $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
 
 # ksmctl's unit tests link everything of ksmctl but main().
-$(SELFTESTS)/unit/test_ksmctl: selftests/unit/test_ksmctl.c $(CTL_DEPS) | tools
+$(SELFTESTS)/unit/test_ksmctl: selftests/unit/test_ksmctl.c $(CTL_DEPS) selftests/lib/fake_files.h | tools
 	@mkdir -p $(@D)
-	$(CC) $(CTL_CFLAGS) -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
+	$(CC) $(CTL_CFLAGS) -Iselftests/lib -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
 
 $(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)

@@ -1,392 +1,396 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksmctl cgroup: KSM settings per cgroup (merge on/off, merge domain, cap),
- * kept by the cgroup policy (bpf/cgroup.bpf.c, built into ksmctl and loaded
- * by the first `cgroup set`) in its settings map, pinned at
- * /sys/fs/bpf/ksm/policy_maps/settings. Setting merge=on or off also applies
- * it at once to the processes already in the cgroup's subtree, through a
- * syscall program (bpf/ksm_enroll.bpf.c); the policy's tracing programs
- * apply it to processes moved in later, fork and exec keep it.
+ * ksmctl cgroup: KSM settings per cgroup.
+ *
+ * merge=, domain= and max-pages= are kernel state, memory.ksm_merge,
+ * memory.ksm_domain and memory.ksm_max_pages of the cgroup (cgroup_fs.c):
+ * ksmctl reads and writes them, no BPF is involved and they hold whatever
+ * policy is attached, or none. A `set` checks everything before it writes
+ * anything, and puts back what it wrote if a later write fails.
  */
-#define _XOPEN_SOURCE 700
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
+#include "cgroup_fs.h"
 #include "cgroup_settings.h"
-#include "ksm_cgroup.h"
-#include "ksm_cgroup_policy.skel.h"
-#include "ksm_enroll.skel.h"
 #include "ksmctl.h"
 
-#define CGROUP2_ROOT "/sys/fs/cgroup"
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#define SETTINGS_PIN "policy_maps/settings"
-#define POLICY_NAME "cgroup"
+static const char *dir_of(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", cgroup_root_dir, strcmp(path, "/") ? path : "");
+	return buf;
+}
 
-struct cgroup_ref {
-	char path[CGROUP_PATH_LEN];	/* under the cgroup2 root: "/a/b" */
+/* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
+static int load_setting(const char *path, struct cgroup_setting *s)
+{
 	char dir[PATH_MAX];
-	__u64 id;
-};
 
-static int resolve_cgroup(const char *arg, struct cgroup_ref *c)
-{
-	const char *rel = arg;
-	struct statfs fs;
-	struct stat st;
-
-	if (!strncmp(arg, CGROUP2_ROOT, strlen(CGROUP2_ROOT)))
-		rel = arg + strlen(CGROUP2_ROOT);
-	while (*rel == '/')
-		rel++;
-	snprintf(c->path, sizeof(c->path), "/%s", rel);
-	while (strlen(c->path) > 1 && c->path[strlen(c->path) - 1] == '/')
-		c->path[strlen(c->path) - 1] = '\0';
-	snprintf(c->dir, sizeof(c->dir), "%s%s", CGROUP2_ROOT, c->path);
-	if (stat(c->dir, &st) || !S_ISDIR(st.st_mode) || statfs(c->dir, &fs) ||
-	    fs.f_type != CGROUP2_SUPER_MAGIC)
-		return fail(EXIT_USAGE, "cgroup: %s: not a cgroup (v2) directory under %s", arg,
-			    CGROUP2_ROOT);
-	c->id = st.st_ino;
-	return 0;
+	return cgroup_ksm_read(dir_of(path, dir, sizeof(dir)), s);
 }
 
-/* cgroup id -> path: the id is the inode of the cgroup's directory. */
-static __u64 wanted_id;
-static char *found_path;
-static size_t found_len;
-
-static int find_cgroup(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* The number of levels of @path, the root included: "/" 1, "/a/b" 3. */
+static int path_depth(const char *path)
 {
-	(void)ftw;
-	if (type != FTW_D || st->st_ino != wanted_id)
-		return 0;
-	snprintf(found_path, found_len, "%s", path[strlen(CGROUP2_ROOT)] ?
-		 path + strlen(CGROUP2_ROOT) : "/");
-	return 1;
+	int n = 1;
+
+	for (const char *p = path; strcmp(path, "/") && *p; p++)
+		n += *p == '/';
+	return n;
 }
 
-void cgroup_path_of_id(unsigned long long id, char *buf, size_t len)
+/* The path of level @level of @path into @buf: level 0 is the root. */
+static const char *level_path(const char *path, int level, char *buf, size_t len)
 {
-	wanted_id = id;
-	found_path = buf;
-	found_len = len;
-	if (nftw(CGROUP2_ROOT, find_cgroup, 16, FTW_PHYS | FTW_MOUNT) != 1)
-		snprintf(buf, len, "(removed cgroup %llu)", id);
-}
+	const char *p = path;
 
-static int open_settings(int *fd)
-{
-	char path[PATH_MAX];
-
-	*fd = bpf_obj_get(bpffs_path(path, sizeof(path), SETTINGS_PIN));
-	return *fd < 0 ? -errno : 0;
-}
-
-/* The effective setting of the cgroup at @path (mirrors bpf/cgroup.bpf.c). */
-static void effective_of(int fd, const char *path, struct ksm_cgroup_setting *eff,
-			 char *from_merge, size_t len)
-{
-	char dir[PATH_MAX], *slash;
-	struct ksm_cgroup_setting s;
-	struct stat st;
-
-	memset(eff, 0, sizeof(*eff));
-	snprintf(from_merge, len, "-");
-	snprintf(dir, sizeof(dir), "%s%s", CGROUP2_ROOT, strcmp(path, "/") ? path : "");
-	for (;;) {
-		__u64 id;
-
-		if (!stat(dir, &st)) {
-			id = st.st_ino;
-			if (!bpf_map_lookup_elem(fd, &id, &s)) {
-				if (!eff->merge && s.merge) {
-					eff->merge = s.merge;
-					snprintf(from_merge, len, "%.200s", dir[strlen(CGROUP2_ROOT)] ?
-						 dir + strlen(CGROUP2_ROOT) : "/");
-				}
-				if (!eff->domain_kind && s.domain_kind) {
-					eff->domain_kind = s.domain_kind;
-					eff->domain = s.domain;
-					memcpy(eff->domain_name, s.domain_name, sizeof(s.domain_name));
-				}
-				if (!eff->max_pages && s.max_pages)
-					eff->max_pages = s.max_pages;
-			}
-		}
-		if (strlen(dir) <= strlen(CGROUP2_ROOT))
-			break;
-		slash = strrchr(dir, '/');
-		*slash = '\0';
+	if (!level) {
+		snprintf(buf, len, "/");
+		return buf;
 	}
+	for (int i = 0; i < level && p; i++)
+		p = strchr(p + 1, '/');
+	snprintf(buf, len, "%.*s", p ? (int)(p - path) : (int)strlen(path), path);
+	return buf;
 }
 
-/* --- enrolling the processes already there --- */
-
-struct enroll_args {	/* struct ksm_enroll_args of bpf/ksm_enroll.bpf.c */
-	__s32 pid;
-	__s32 enable;
-	__s32 ret;
-};
-
-static struct ksm_enroll *enroll_skel;
-static int settings_fd = -1;
-static unsigned int enrolled, enroll_failed;
-
-static void enroll_pid(int pid, bool enable)
+/* The effective settings of the cgroup at @path, from those of its levels. */
+static void effective_of(const char *path, struct cgroup_effective *e)
 {
-	struct enroll_args args = { .pid = pid, .enable = enable };
-	/* A syscall program's context is copied back into ctx_in. */
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	int n = path_depth(path);
+	struct cgroup_setting *lv = calloc(n, sizeof(*lv));
+	char sub[CGROUP_PATH_LEN];
 
-	if (bpf_prog_test_run_opts(bpf_program__fd(enroll_skel->progs.enroll), &opts) ||
-	    (args.ret && args.ret != -ESRCH))
-		enroll_failed++;
-	else if (!args.ret)
-		enrolled++;
-}
-
-static int enroll_cgroup(const char *dir, const struct stat *st, int type, struct FTW *ftw)
-{
-	struct ksm_cgroup_setting eff;
-	char procs[PATH_MAX], from[8];
-	FILE *f;
-	int pid;
-
-	(void)st;
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
-	effective_of(settings_fd, dir[strlen(CGROUP2_ROOT)] ? dir + strlen(CGROUP2_ROOT) : "/",
-		     &eff, from, sizeof(from));
-	if (eff.merge == KSM_CGROUP_MERGE_INHERIT)
-		return 0;
-	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
-	f = fopen(procs, "r");
-	while (f && fscanf(f, "%d", &pid) == 1)
-		enroll_pid(pid, eff.merge == KSM_CGROUP_MERGE_ON);
-	if (f)
-		fclose(f);
-	return 0;
-}
-
-/* The cgroup policy, loaded if no policy is; any other policy is in the way. */
-static int ensure_policy(void)
-{
-	char name[80];
-	const void *elf;
-	size_t size;
-	int err;
-
-	if (policy_current(name, sizeof(name)))
-		return fail(EXIT_UNSUPPORTED, "cgroup: this kernel has no ksm_policy_ops (it needs "
-			    "the ksm-bpf series with CONFIG_KSM_BPF_POLICY=y)");
-	if (!strcmp(name, POLICY_NAME))
-		return 0;
-	if (*name)
-		return fail(EXIT_FAIL, "cgroup: policy '%s' is attached; per-cgroup settings need "
-			    "the cgroup policy ('ksmctl policy unload' first)", name);
-	elf = ksm_cgroup_policy__elf_bytes(&size);
-	err = policy_load_builtin(elf, size, "cgroup (built into ksmctl)");
-	return err;
-}
-
-static const char *merge_name(__u32 m)
-{
-	return m == KSM_CGROUP_MERGE_ON ? "on" : m == KSM_CGROUP_MERGE_OFF ? "off" : "inherit";
-}
-
-static void domain_text(const struct ksm_cgroup_setting *s, char *buf, size_t len)
-{
-	switch (s->domain_kind) {
-	case KSM_CGROUP_DOMAIN_SHARED:
-		snprintf(buf, len, "shared");
-		break;
-	case KSM_CGROUP_DOMAIN_ISOLATED:
-		snprintf(buf, len, "isolated");
-		break;
-	case KSM_CGROUP_DOMAIN_NAMED:
-		snprintf(buf, len, "%.*s", KSM_CGROUP_NAME_LEN, s->domain_name);
-		break;
-	default:
-		snprintf(buf, len, "inherit");
+	if (!lv) {
+		memset(e, 0, sizeof(*e));
+		e->merge_from = e->domain_from = e->max_from = -1;
+		e->domain = CGROUP_DOMAIN_SHARED;
+		return;
 	}
+	for (int i = 0; i < n; i++)
+		load_setting(level_path(path, i, sub, sizeof(sub)), &lv[i]);
+	cgroup_effective(lv, n, e);
+	free(lv);
 }
 
-static void max_text(__u64 max, char *buf, size_t len)
+static json_object *path_or_null(const char *path, int level)
 {
-	if (!max)
-		snprintf(buf, len, "inherit");
-	else if (max == KSM_CGROUP_NO_LIMIT)
-		snprintf(buf, len, "none");
-	else
-		snprintf(buf, len, "%llu", (unsigned long long)max);
+	char buf[CGROUP_PATH_LEN];
+
+	return level < 0 ? NULL : json_object_new_string(level_path(path, level, buf, sizeof(buf)));
 }
 
-static json_object *setting_json(const struct ksm_cgroup_setting *s)
+static json_object *setting_json(const struct cgroup_setting *s)
 {
 	json_object *o = json_object_new_object();
-	char buf[64];
+	char buf[32];
 
-	json_object_object_add(o, "merge", json_object_new_string(merge_name(s->merge)));
-	domain_text(s, buf, sizeof(buf));
-	json_object_object_add(o, "domain", json_object_new_string(buf));
-	json_object_object_add(o, "domain_id", json_object_new_uint64(s->domain));
-	max_text(s->max_pages, buf, sizeof(buf));
-	json_object_object_add(o, "max_pages", json_object_new_string(buf));
+	json_object_object_add(o, "merge", json_object_new_string(cgroup_merge_text(s->merge)));
+	json_object_object_add(o, "domain", json_object_new_string(cgroup_domain_text(s)));
+	json_object_object_add(o, "max_pages", json_object_new_string(
+				       cgroup_max_text(s->max_pages, buf, sizeof(buf))));
 	return o;
 }
 
-static int do_set(int argc, char **argv)
+/* memory.ksm_stat of the cgroup at @path, or null if it cannot be read. */
+static json_object *stat_json(const char *path)
 {
-	struct ksm_cgroup_setting s, old;
-	struct cgroup_ref c;
-	char err_msg[256];
-	unsigned int mask;
-	int err, fd;
+	struct cgroup_ksm_stat st;
+	char dir[PATH_MAX];
+	json_object *o;
 
-	if (argc < 2)
-		return usage_error("cgroup", "set wants a cgroup and at least one KEY=VALUE");
-	err = resolve_cgroup(argv[0], &c);
-	if (err)
-		return err;
-	if (cgroup_setting_parse(argc - 1, argv + 1, &s, &mask, err_msg, sizeof(err_msg)))
-		return usage_error("cgroup", "%s", err_msg);
-	err = require_admin("cgroup set") ?: ensure_policy();
-	if (err)
-		return err;
-	if (open_settings(&fd))
-		return fail(EXIT_FAIL, "cgroup: the cgroup policy's settings map is not pinned at "
-			    "%s/%s (was it loaded by another tool?)", ksm_bpffs_dir, SETTINGS_PIN);
-	if (bpf_map_lookup_elem(fd, &c.id, &old))
-		memset(&old, 0, sizeof(old));
-	cgroup_setting_merge(&old, &s, mask, c.id);
-	if (cgroup_setting_empty(&old))
-		err = bpf_map_delete_elem(fd, &c.id) && errno != ENOENT ? -errno : 0;
+	if (cgroup_ksm_stat_read(dir_of(path, dir, sizeof(dir)), &st))
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "merging_pages", json_object_new_uint64(st.merging_pages));
+	json_object_object_add(o, "max_pages_denied", json_object_new_uint64(st.max_pages_denied));
+	return o;
+}
+
+/* The effective merge: "default" when no cgroup decides (the processes do). */
+static const char *eff_merge_text(const struct cgroup_effective *e)
+{
+	return e->merge == CGROUP_MERGE_INHERIT ? "default" : cgroup_merge_text(e->merge);
+}
+
+/* The effective domain: "shared", "isolated" or the name. */
+static const char *eff_domain_text(const char *path, const struct cgroup_effective *e,
+				   struct cgroup_setting *named)
+{
+	char sub[CGROUP_PATH_LEN];
+
+	if (e->domain != CGROUP_DOMAIN_NAMED)
+		return e->domain == CGROUP_DOMAIN_ISOLATED ? "isolated" : "shared";
+	load_setting(level_path(path, e->domain_from, sub, sizeof(sub)), named);
+	return named->name;
+}
+
+static const char *eff_max_text(const struct cgroup_effective *e, char *buf, size_t len)
+{
+	return cgroup_max_text(e->max_pages, buf, len);
+}
+
+static json_object *effective_json(const char *path, const struct cgroup_effective *e)
+{
+	json_object *o = json_object_new_object();
+	struct cgroup_setting named;
+	char buf[32];
+
+	json_object_object_add(o, "merge", json_object_new_string(eff_merge_text(e)));
+	json_object_object_add(o, "merge_from", path_or_null(path, e->merge_from));
+	json_object_object_add(o, "domain", json_object_new_string(eff_domain_text(path, e, &named)));
+	json_object_object_add(o, "domain_from", path_or_null(path, e->domain_from));
+	json_object_object_add(o, "max_pages", json_object_new_string(
+				       eff_max_text(e, buf, sizeof(buf))));
+	json_object_object_add(o, "max_pages_from", path_or_null(path, e->max_from));
+	return o;
+}
+
+static json_object *cgroup_json(const char *path, __u64 id, const struct cgroup_setting *s,
+				bool ksm_files)
+{
+	json_object *o = json_object_new_object();
+	struct cgroup_effective e;
+
+	effective_of(path, &e);
+	json_object_object_add(o, "cgroup", json_object_new_string(path));
+	json_object_object_add(o, "id", json_object_new_uint64(id));
+	json_object_object_add(o, "ksm_files", json_object_new_boolean(ksm_files));
+	json_object_object_add(o, "setting", setting_json(s));
+	json_object_object_add(o, "effective", effective_json(path, &e));
+	json_object_object_add(o, "stat", stat_json(path));
+	return o;
+}
+
+/* "isolated(/a)": where an isolated domain starts, for the text output. */
+static void eff_domain_where(const char *path, const struct cgroup_effective *e, char *buf,
+			     size_t len)
+{
+	char sub[CGROUP_PATH_LEN];
+	struct cgroup_setting named;
+
+	if (e->domain == CGROUP_DOMAIN_ISOLATED)
+		snprintf(buf, len, "isolated(%s)", level_path(path, e->domain_from, sub, sizeof(sub)));
 	else
-		err = bpf_map_update_elem(fd, &c.id, &old, BPF_ANY) ? -errno : 0;
-	if (err) {
-		close(fd);
-		return fail(EXIT_FAIL, "cgroup: cannot store the setting of %s: %s", c.path,
-			    strerror(-err));
-	}
-	/* merge on/off holds for the processes already there too. */
-	if (mask & CGROUP_SET_MERGE) {
-		enroll_skel = ksm_enroll__open_and_load();
-		if (!enroll_skel) {
-			close(fd);
-			return fail(EXIT_FAIL, "cgroup: setting stored, but the processes already "
-				    "in %s cannot be enrolled: %s", c.path, strerror(errno));
-		}
-		settings_fd = fd;
-		nftw(c.dir, enroll_cgroup, 16, FTW_PHYS | FTW_MOUNT);
-		ksm_enroll__destroy(enroll_skel);
-	}
-	close(fd);
-	if (json_output) {
-		json_object *o = json_object_new_object();
+		snprintf(buf, len, "%s", eff_domain_text(path, e, &named));
+}
 
-		json_object_object_add(o, "cgroup", json_object_new_string(c.path));
-		json_object_object_add(o, "setting", setting_json(&old));
-		json_object_object_add(o, "processes_changed", json_object_new_int(enrolled));
-		json_print(o);
-	} else {
-		char d[64], m[32];
+/* --- show --- */
 
-		domain_text(&old, d, sizeof(d));
-		max_text(old.max_pages, m, sizeof(m));
-		printf("cgroup %s: merge=%s domain=%s max-pages=%s", c.path, merge_name(old.merge),
-		       d, m);
-		if (mask & CGROUP_SET_MERGE)
-			printf(" (%u running processes changed)", enrolled);
-		printf("\n");
+/* "  merged:    N pages (M merges refused by caps)" from memory.ksm_stat. */
+static void show_stat(const char *path)
+{
+	struct cgroup_ksm_stat st;
+	char dir[PATH_MAX];
+
+	if (!cgroup_ksm_stat_read(dir_of(path, dir, sizeof(dir)), &st))
+		printf("  merged:    %llu pages (%llu merges refused by caps)\n",
+		       (unsigned long long)st.merging_pages,
+		       (unsigned long long)st.max_pages_denied);
+}
+
+static void show_one(const struct cgroup_ref *c, json_object *arr)
+{
+	char sub[CGROUP_PATH_LEN], max[32], dom[CGROUP_PATH_LEN + 16];
+	struct cgroup_effective e;
+	struct cgroup_setting s;
+	bool files = load_setting(c->path, &s) != -ENOENT;
+
+	if (arr) {
+		json_object_array_add(arr, cgroup_json(c->path, c->id, &s, files));
+		return;
 	}
-	if (enroll_failed)
-		return fail(EXIT_FAIL, "cgroup: %u processes of %s could not be changed",
-			    enroll_failed, c.path);
-	return EXIT_OK;
+	effective_of(c->path, &e);
+	printf("cgroup %s (id %llu)\n", c->path, (unsigned long long)c->id);
+	printf("  own:       merge=%s domain=%s max-pages=%s\n", cgroup_merge_text(s.merge),
+	       cgroup_domain_text(&s), cgroup_max_text(s.max_pages, max, sizeof(max)));
+	printf("  effective: merge=%s", eff_merge_text(&e));
+	if (e.merge_from >= 0)
+		printf(" (from %s)", level_path(c->path, e.merge_from, sub, sizeof(sub)));
+	eff_domain_where(c->path, &e, dom, sizeof(dom));
+	printf(" domain=%s", dom);
+	if (e.domain == CGROUP_DOMAIN_NAMED)
+		printf(" (from %s)", level_path(c->path, e.domain_from, sub, sizeof(sub)));
+	printf(" max-pages=%s", eff_max_text(&e, max, sizeof(max)));
+	if (e.max_from >= 0)
+		printf(" (from %s)", level_path(c->path, e.max_from, sub, sizeof(sub)));
+	printf("\n");
+	show_stat(c->path);
+	if (!files && strcmp(c->path, "/"))
+		printf("  (no %s here: the memory controller is not enabled for it)\n",
+		       CGROUP_MERGE_FILE);
+}
+
+/* A row for every cgroup that sets something. */
+static int show_row(const char *path, void *arg)
+{
+	char max[32], emax[32], dom[CGROUP_PATH_LEN + 16];
+	json_object *arr = arg;
+	struct cgroup_effective e;
+	struct cgroup_setting s;
+	char dir[PATH_MAX];
+	struct stat st;
+	int err = load_setting(path, &s);
+
+	if (cgroup_setting_is_default(&s) || stat(dir_of(path, dir, sizeof(dir)), &st))
+		return 0;
+	if (arr) {
+		json_object_array_add(arr, cgroup_json(path, st.st_ino, &s, err != -ENOENT));
+		return 0;
+	}
+	effective_of(path, &e);
+	eff_domain_where(path, &e, dom, sizeof(dom));
+	printf("%-32s %-8s %-16s %-10s merge=%s domain=%s max-pages=%s\n", path,
+	       cgroup_merge_text(s.merge), cgroup_domain_text(&s),
+	       cgroup_max_text(s.max_pages, max, sizeof(max)),
+	       eff_merge_text(&e), dom, eff_max_text(&e, emax, sizeof(emax)));
+	return 0;
 }
 
 static int do_show(int argc, char **argv)
 {
-	struct ksm_cgroup_setting s, eff;
 	json_object *arr = NULL;
 	struct cgroup_ref c;
-	__u64 key, next, *prev = NULL;
-	char path[CGROUP_PATH_LEN], from[CGROUP_PATH_LEN], d[64], m[32];
-	int fd, err;
+	int err;
 
 	if (argc > 1)
 		return usage_error("cgroup", "show takes at most one cgroup");
-	if (argc && (err = resolve_cgroup(argv[0], &c)))
+	if (argc && (err = cgroup_resolve(argv[0], &c)))
 		return err;
-	if (open_settings(&fd)) {
-		if (errno == EACCES || errno == EPERM)
-			return require_admin("cgroup show");
-		if (json_output)
-			json_print(json_object_new_array());
-		else
-			printf("no cgroup settings (the cgroup policy is not loaded)\n");
-		return EXIT_OK;
-	}
 	if (json_output)
 		arr = json_object_new_array();
-	else if (!argc)
-		printf("%-32s %-8s %-16s %s\n", "CGROUP", "MERGE", "DOMAIN", "MAX-PAGES");
 	if (argc) {
-		/* One cgroup: its own setting and what applies to it. */
-		if (bpf_map_lookup_elem(fd, &c.id, &s))
-			memset(&s, 0, sizeof(s));
-		effective_of(fd, c.path, &eff, from, sizeof(from));
-		if (arr) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "cgroup", json_object_new_string(c.path));
-			json_object_object_add(o, "id", json_object_new_uint64(c.id));
-			json_object_object_add(o, "setting", setting_json(&s));
-			json_object_object_add(o, "effective", setting_json(&eff));
-			json_object_array_add(arr, o);
-		} else {
-			domain_text(&s, d, sizeof(d));
-			max_text(s.max_pages, m, sizeof(m));
-			printf("cgroup %s (id %llu)\n  own:       merge=%s domain=%s max-pages=%s\n",
-			       c.path, (unsigned long long)c.id, merge_name(s.merge), d, m);
-			domain_text(&eff, d, sizeof(d));
-			max_text(eff.max_pages, m, sizeof(m));
-			printf("  effective: merge=%s (from %s) domain=%s max-pages=%s\n",
-			       merge_name(eff.merge), from, d, m);
-		}
+		show_one(&c, arr);
+	} else {
+		if (!arr)
+			printf("%-32s %-8s %-16s %-10s %s\n", "CGROUP", "MERGE", "DOMAIN", "MAX-PAGES",
+			       "EFFECTIVE");
+		cgroup_walk(show_row, arr);
 	}
-	while (!argc && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
-			continue;
-		cgroup_path_of_id(key, path, sizeof(path));
-		if (arr) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "cgroup", json_object_new_string(path));
-			json_object_object_add(o, "id", json_object_new_uint64(key));
-			json_object_object_add(o, "setting", setting_json(&s));
-			json_object_array_add(arr, o);
-		} else {
-			domain_text(&s, d, sizeof(d));
-			max_text(s.max_pages, m, sizeof(m));
-			printf("%-32s %-8s %-16s %s\n", path, merge_name(s.merge), d, m);
-		}
-	}
-	close(fd);
 	if (arr)
 		json_print(arr);
+	return EXIT_OK;
+}
+
+/* --- set --- */
+
+/* The kernel files a `set` writes, in this order. */
+static const struct {
+	unsigned int bit;
+	const char *file, *key;
+} set_files[] = {
+	{ CGROUP_SET_MERGE, CGROUP_MERGE_FILE, "merge" },
+	{ CGROUP_SET_DOMAIN, CGROUP_DOMAIN_FILE, "domain" },
+	{ CGROUP_SET_MAX, CGROUP_MAX_FILE, "max-pages" },
+};
+#define N_SET_FILES (sizeof(set_files) / sizeof(set_files[0]))
+
+/* What a `set` changed, to put back if a later write fails. */
+struct undo {
+	const struct cgroup_ref *c;
+	char old[N_SET_FILES][CGROUP_DOMAIN_NAME_MAX + 8];	/* "" when not written */
+};
+
+/* Put back what was changed; for the message, what could not be. */
+static const char *undo_writes(const struct undo *u, char *buf, size_t len)
+{
+	int err = 0;
+
+	for (int i = N_SET_FILES - 1; i >= 0; i--)
+		if (*u->old[i])
+			err = cgroup_file_write(u->c->dir, set_files[i].file, u->old[i]) ?: err;
+	if (err)
+		snprintf(buf, len, " (and putting back the old setting failed: %s)", strerror(-err));
+	else
+		snprintf(buf, len, " (nothing changed)");
+	return buf;
+}
+
+/* The value of @i's key for @want, as the kernel file takes it. */
+static const char *set_value(const struct cgroup_setting *want, size_t i, char *buf, size_t len)
+{
+	switch (set_files[i].bit) {
+	case CGROUP_SET_MERGE:
+		return cgroup_merge_text(want->merge);
+	case CGROUP_SET_DOMAIN:
+		return cgroup_domain_text(want);
+	default:
+		return cgroup_max_text(want->max_pages, buf, len);
+	}
+}
+
+/* Write the kernel's files that @mask names, recording in @u what to put back. */
+static int write_kernel_files(const struct cgroup_setting *want, unsigned int mask,
+			      struct undo *u)
+{
+	char old[N_SET_FILES][sizeof(u->old[0])], undo_msg[128], buf[32];
+	int err = 0;
+
+	/* The old values first: nothing is written unless all can be put back. */
+	for (size_t i = 0; i < N_SET_FILES && !err; i++)
+		if (mask & set_files[i].bit)
+			err = cgroup_file_read(u->c->dir, set_files[i].file, old[i], sizeof(old[i]));
+	if (err)
+		return fail(EXIT_FAIL, "cgroup %s: cannot read its KSM settings: %s", u->c->path,
+			    strerror(-err));
+	for (size_t i = 0; i < N_SET_FILES; i++) {
+		const char *v;
+
+		if (!(mask & set_files[i].bit))
+			continue;
+		v = set_value(want, i, buf, sizeof(buf));
+		err = cgroup_file_write(u->c->dir, set_files[i].file, v);
+		if (err) {
+			undo_writes(u, undo_msg, sizeof(undo_msg));
+			return fail(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_FAIL,
+				    "cgroup %s: the kernel refused %s=%s: %s%s", u->c->path,
+				    set_files[i].key, v, strerror(-err), undo_msg);
+		}
+		memcpy(u->old[i], old[i], sizeof(u->old[i]));
+	}
+	return 0;
+}
+
+static int do_set(int argc, char **argv)
+{
+	struct cgroup_setting want, now;
+	struct undo u = { 0 };
+	struct cgroup_ref c;
+	char err_msg[256];
+	unsigned int mask;
+	int err;
+
+	if (argc < 2)
+		return usage_error("cgroup", "set wants a cgroup and at least one KEY=VALUE");
+	if (cgroup_setting_parse(argc - 1, argv + 1, &want, &mask, err_msg, sizeof(err_msg)))
+		return usage_error("cgroup", "%s", err_msg);
+	err = cgroup_resolve(argv[0], &c) ?: require_sys_admin("cgroup set") ?:
+	      cgroup_ksm_files_check(&c);
+	if (err)
+		return err;
+	u.c = &c;
+	err = write_kernel_files(&want, mask, &u);
+	if (err)
+		return err;
+
+	load_setting(c.path, &now);
+	if (json_output) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "cgroup", json_object_new_string(c.path));
+		json_object_object_add(o, "setting", setting_json(&now));
+		json_print(o);
+	} else {
+		char max[32];
+
+		printf("cgroup %s: merge=%s domain=%s max-pages=%s\n", c.path,
+		       cgroup_merge_text(now.merge), cgroup_domain_text(&now),
+		       cgroup_max_text(now.max_pages, max, sizeof(max)));
+	}
 	return EXIT_OK;
 }
 
@@ -395,12 +399,14 @@ static void cgroup_help(void)
 	fprintf(stderr,
 		"Usage: ksmctl cgroup set PATH [merge=on|off|inherit]\n"
 		"                         [domain=shared|isolated|inherit|NAME]\n"
-		"                         [max-pages=N|none|inherit]\n"
+		"                         [max-pages=N|max]\n"
 		"       ksmctl cgroup show [PATH]\n"
 		"\n"
 		"       PATH is a cgroup v2 directory (under %s, or relative to it).\n"
-		"       The settings are kept by the cgroup policy, loaded by the first 'set'.\n",
-		CGROUP2_ROOT);
+		"       merge, domain and max-pages are the kernel's memory.ksm_merge,\n"
+		"       memory.ksm_domain and memory.ksm_max_pages (the memory controller\n"
+		"       must be enabled for the cgroup).\n",
+		cgroup_root_dir);
 }
 
 static int do_help(int argc, char **argv)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* ksmctl cgroup: KEY=VALUE settings (see cgroup_settings.h). */
+/* ksmctl cgroup: settings as words and values (see cgroup_settings.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,30 +7,87 @@
 
 #include "cgroup_settings.h"
 
-static bool valid_domain_name(const char *name)
+static const char *const merge_words[] = {
+	[CGROUP_MERGE_INHERIT] = "inherit",
+	[CGROUP_MERGE_ON] = "on",
+	[CGROUP_MERGE_OFF] = "off",
+};
+
+static const char *const domain_words[] = {
+	[CGROUP_DOMAIN_INHERIT] = "inherit",
+	[CGROUP_DOMAIN_SHARED] = "shared",
+	[CGROUP_DOMAIN_ISOLATED] = "isolated",
+};
+
+int cgroup_merge_parse(const char *text, enum cgroup_merge *merge)
+{
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(text, merge_words[i])) {
+			*merge = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool cgroup_domain_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (!n || n >= KSM_CGROUP_NAME_LEN)
+	if (!n || n > CGROUP_DOMAIN_NAME_MAX)
 		return false;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, domain_words[i]))
+			return false;
+	/* The kernel's isalnum() is ASCII's. */
 	for (; *name; name++)
 		if (!((*name >= 'a' && *name <= 'z') || (*name >= 'A' && *name <= 'Z') ||
-		      (*name >= '0' && *name <= '9') || strchr("_.-", *name)))
+		      (*name >= '0' && *name <= '9') || strchr("_.:-", *name)))
 			return false;
 	return true;
 }
 
-int cgroup_setting_parse(int argc, char **argv, struct ksm_cgroup_setting *s,
+int cgroup_domain_parse(const char *text, struct cgroup_setting *s)
+{
+	memset(s->name, 0, sizeof(s->name));
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(text, domain_words[i])) {
+			s->domain = i;
+			return 0;
+		}
+	}
+	if (!cgroup_domain_name_valid(text))
+		return -1;
+	s->domain = CGROUP_DOMAIN_NAMED;
+	memcpy(s->name, text, strlen(text));
+	return 0;
+}
+
+int cgroup_max_parse(const char *v, __u64 *max)
+{
+	char *end;
+
+	if (!strcmp(v, "max")) {
+		*max = 0;
+		return 0;
+	}
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	*max = strtoull(v, &end, 10);
+	/* The kernel takes PAGE_COUNTER_MAX at most ("max" shows it as such). */
+	return *end || errno || !*max || *max > CGROUP_MAX_PAGES_LIMIT ? -1 : 0;
+}
+
+int cgroup_setting_parse(int argc, char **argv, struct cgroup_setting *s,
 			 unsigned int *mask, char *err, size_t errlen)
 {
-	int i;
-
 	memset(s, 0, sizeof(*s));
 	*mask = 0;
-	for (i = 0; i < argc; i++) {
+	for (int i = 0; i < argc; i++) {
 		const char *eq = strchr(argv[i], '='), *v = eq ? eq + 1 : NULL;
 		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		unsigned int bit;
+		unsigned int bit = 0;
 
 		if (klen == 5 && !strncmp(argv[i], "merge", 5))
 			bit = CGROUP_SET_MERGE;
@@ -38,9 +95,7 @@ int cgroup_setting_parse(int argc, char **argv, struct ksm_cgroup_setting *s,
 			bit = CGROUP_SET_DOMAIN;
 		else if (klen == 9 && !strncmp(argv[i], "max-pages", 9))
 			bit = CGROUP_SET_MAX;
-		else
-			bit = 0;
-		if (!bit || !v || !*v) {
+		if (!bit || !v) {
 			snprintf(err, errlen, "'%s': want merge=, domain= or max-pages=", argv[i]);
 			return -1;
 		}
@@ -49,75 +104,81 @@ int cgroup_setting_parse(int argc, char **argv, struct ksm_cgroup_setting *s,
 			return -1;
 		}
 		*mask |= bit;
-		if (bit == CGROUP_SET_MERGE) {
-			if (!strcmp(v, "on"))
-				s->merge = KSM_CGROUP_MERGE_ON;
-			else if (!strcmp(v, "off"))
-				s->merge = KSM_CGROUP_MERGE_OFF;
-			else if (strcmp(v, "inherit"))
-				goto bad;
-		} else if (bit == CGROUP_SET_DOMAIN) {
-			if (!strcmp(v, "shared")) {
-				s->domain_kind = KSM_CGROUP_DOMAIN_SHARED;
-			} else if (!strcmp(v, "isolated")) {
-				s->domain_kind = KSM_CGROUP_DOMAIN_ISOLATED;
-			} else if (strcmp(v, "inherit")) {
-				if (!valid_domain_name(v)) {
-					snprintf(err, errlen, "domain '%s': a name is 1 to %d of "
-						 "A-Z a-z 0-9 _ . -", v, KSM_CGROUP_NAME_LEN - 1);
-					return -1;
-				}
-				s->domain_kind = KSM_CGROUP_DOMAIN_NAMED;
-				memcpy(s->domain_name, v, strlen(v));
-			}
-		} else {
-			char *end;
-
-			if (!strcmp(v, "none")) {
-				s->max_pages = KSM_CGROUP_NO_LIMIT;
-			} else if (strcmp(v, "inherit")) {
-				errno = 0;
-				s->max_pages = strtoull(v, &end, 10);
-				if (*end || errno || v[0] == '-' || v[0] == '+' || !s->max_pages ||
-				    s->max_pages == KSM_CGROUP_NO_LIMIT) {
-					snprintf(err, errlen, "max-pages '%s': a positive number, none "
-						 "or inherit (merge=off merges nothing)", v);
-					return -1;
-				}
-			}
+		if (bit == CGROUP_SET_MERGE && cgroup_merge_parse(v, &s->merge)) {
+			snprintf(err, errlen, "merge '%s': on, off or inherit", v);
+			return -1;
 		}
-		continue;
-bad:
-		snprintf(err, errlen, "merge '%s': on, off or inherit", v);
-		return -1;
+		if (bit == CGROUP_SET_DOMAIN && cgroup_domain_parse(v, s)) {
+			snprintf(err, errlen, "domain '%.80s': shared, isolated, inherit or a name of "
+				 "1 to %d of A-Z a-z 0-9 _ . : -", v, CGROUP_DOMAIN_NAME_MAX);
+			return -1;
+		}
+		if (bit == CGROUP_SET_MAX && cgroup_max_parse(v, &s->max_pages)) {
+			snprintf(err, errlen, "max-pages '%s': a number of pages from 1 to %llu, or "
+				 "max", v, (unsigned long long)CGROUP_MAX_PAGES_LIMIT);
+			return -1;
+		}
 	}
 	return 0;
 }
 
-void cgroup_setting_merge(struct ksm_cgroup_setting *stored, const struct ksm_cgroup_setting *s,
-			  unsigned int mask, __u64 cgroup_id)
+const char *cgroup_merge_text(enum cgroup_merge merge)
 {
-	if (mask & CGROUP_SET_MERGE)
-		stored->merge = s->merge;
-	if (mask & CGROUP_SET_MAX)
-		stored->max_pages = s->max_pages;
-	if (!(mask & CGROUP_SET_DOMAIN))
-		return;
-	stored->domain_kind = s->domain_kind;
-	memcpy(stored->domain_name, s->domain_name, sizeof(stored->domain_name));
-	switch (s->domain_kind) {
-	case KSM_CGROUP_DOMAIN_ISOLATED:
-		stored->domain = KSM_DOMAIN_ISOLATED | cgroup_id;
-		break;
-	case KSM_CGROUP_DOMAIN_NAMED:
-		stored->domain = ksm_cgroup_domain_of_name(s->domain_name);
-		break;
-	default:
-		stored->domain = 0;
-	}
+	return merge <= CGROUP_MERGE_OFF ? merge_words[merge] : "?";
 }
 
-bool cgroup_setting_empty(const struct ksm_cgroup_setting *s)
+const char *cgroup_domain_text(const struct cgroup_setting *s)
 {
-	return !s->merge && !s->domain_kind && !s->max_pages;
+	if (s->domain == CGROUP_DOMAIN_NAMED)
+		return s->name;
+	return s->domain <= CGROUP_DOMAIN_ISOLATED ? domain_words[s->domain] : "?";
+}
+
+const char *cgroup_max_text(__u64 max_pages, char *buf, size_t len)
+{
+	if (!max_pages)
+		snprintf(buf, len, "max");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)max_pages);
+	return buf;
+}
+
+bool cgroup_setting_is_default(const struct cgroup_setting *s)
+{
+	return !s->merge && !s->domain && !s->max_pages;
+}
+
+void cgroup_effective(const struct cgroup_setting *levels, int n, struct cgroup_effective *e)
+{
+	bool narrower_above = false;
+
+	memset(e, 0, sizeof(*e));
+	e->merge_from = e->domain_from = e->max_from = -1;
+	e->domain = CGROUP_DOMAIN_SHARED;
+	for (int i = n - 1; i >= 0; i--) {
+		const struct cgroup_setting *s = &levels[i];
+
+		if (s->merge == CGROUP_MERGE_OFF && e->merge != CGROUP_MERGE_OFF) {
+			e->merge = CGROUP_MERGE_OFF;
+			e->merge_from = i;
+		} else if (s->merge == CGROUP_MERGE_ON && e->merge == CGROUP_MERGE_INHERIT) {
+			e->merge = CGROUP_MERGE_ON;
+			e->merge_from = i;
+		}
+		if (s->domain == CGROUP_DOMAIN_ISOLATED || s->domain == CGROUP_DOMAIN_NAMED) {
+			if (e->domain_from < 0) {
+				e->domain = s->domain;
+				e->domain_from = i;
+			} else {
+				narrower_above = true;
+			}
+		}
+		if (s->max_pages && (e->max_from < 0 || s->max_pages < e->max_pages)) {
+			e->max_pages = s->max_pages;
+			e->max_from = i;
+		}
+	}
+	/* A name below an isolated or named cgroup must not widen it. */
+	if (e->domain == CGROUP_DOMAIN_NAMED && narrower_above)
+		e->domain = CGROUP_DOMAIN_ISOLATED;
 }

@@ -4,6 +4,7 @@
  * with exit codes, the privilege check, JSON printing and the bpffs pins.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 const char *ksm_sysfs_dir = "/sys/kernel/mm/ksm";
 const char *ksm_bpffs_dir = "/sys/fs/bpf/ksm";
 const char *proc_dir = "/proc";
+const char *cgroup_root_dir = "/sys/fs/cgroup";
 bool json_output, pretty_output, debug_output;
 
 bool is_prefix(const char *arg, const char *word)
@@ -81,7 +83,7 @@ int usage_error(const char *object, const char *fmt, ...)
 	return fail(EXIT_USAGE, "%s (see 'ksmctl help')", msg);
 }
 
-int require_admin(const char *what)
+static int require_caps(const char *what, bool need_bpf)
 {
 	cap_flag_value_t admin = CAP_CLEAR, bpf = CAP_CLEAR;
 	cap_t caps = cap_get_proc();
@@ -91,10 +93,55 @@ int require_admin(const char *what)
 		cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
 		cap_free(caps);
 	}
-	if (admin == CAP_SET && bpf == CAP_SET)
+	if (admin == CAP_SET && (bpf == CAP_SET || !need_bpf))
 		return 0;
-	return fail(EXIT_PERM, "%s: permission denied (needs CAP_SYS_ADMIN and CAP_BPF: run as root)",
-		    what);
+	return fail(EXIT_PERM, "%s: permission denied (needs CAP_SYS_ADMIN%s: run as root)", what,
+		    need_bpf ? " and CAP_BPF" : "");
+}
+
+int require_admin(const char *what)
+{
+	return require_caps(what, true);
+}
+
+int require_sys_admin(const char *what)
+{
+	return require_caps(what, false);
+}
+
+int file_read_text(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int file_write_text(const char *path, const char *value)
+{
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EIO;
+	if (close(fd) && !err)
+		err = -errno;
+	return err;
 }
 
 void json_print(json_object *obj)

@@ -104,37 +104,21 @@ void knob_clean_value(char *text)
 int knob_read(const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
+	int err;
 
 	snprintf(path, sizeof(path), "%s/%s", ksm_sysfs_dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	knob_clean_value(buf);
-	return 0;
+	err = file_read_text(path, buf, len);
+	if (!err)
+		knob_clean_value(buf);
+	return err;
 }
 
 int knob_write(const char *name, const char *value)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", ksm_sysfs_dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, strlen(value));
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return file_write_text(path, value);
 }
 
 /* A value as JSON: a number when it is one. */

@@ -21,10 +21,11 @@ enum {
 	EXIT_PERM = 4,		/* permission denied */
 };
 
-/* Where things live; tests point them elsewhere (ksmctl_set_roots()). */
+/* Where things live; tests point them elsewhere. */
 extern const char *ksm_sysfs_dir;	/* /sys/kernel/mm/ksm */
 extern const char *ksm_bpffs_dir;	/* /sys/fs/bpf/ksm */
 extern const char *proc_dir;		/* /proc */
+extern const char *cgroup_root_dir;	/* /sys/fs/cgroup: the cgroup2 root */
 
 /* Global options. */
 extern bool json_output, pretty_output, debug_output;
@@ -51,6 +52,14 @@ int usage_error(const char *object, const char *fmt, ...)
 
 /* Refuse privileged work to users without CAP_SYS_ADMIN and CAP_BPF. */
 int require_admin(const char *what);
+/*
+ * A kernel file (sysfs, cgroupfs) as one read() into @buf (NUL-terminated,
+ * at most @len - 1 bytes), or @value as one write(): 0 or -errno.
+ */
+int file_read_text(const char *path, char *buf, size_t len);
+int file_write_text(const char *path, const char *value);
+/* The same for what needs CAP_SYS_ADMIN alone (the kernel's cgroup files). */
+int require_sys_admin(const char *what);
 
 /* Print @obj (taking the reference) as JSON on stdout, plain or pretty. */
 void json_print(json_object *obj);
@@ -70,8 +79,6 @@ int do_status(int argc, char **argv);
 bool stats_enabled(void);
 int stats_enable_quiet(bool *started);
 int policy_current(char *name, size_t len);	/* "" when none */
-/* Load a policy built into ksmctl (@label names it in messages). */
-int policy_load_builtin(const void *elf, size_t size, const char *label);
 int do_cgroup(int argc, char **argv);
 /* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */
 void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);

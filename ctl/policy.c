@@ -40,8 +40,6 @@ static const char *const hooks[] = {
 
 struct load_opts {
 	const char *file;	/* or, for a policy built into ksmctl, its label */
-	const void *elf;	/* a policy built into ksmctl: its object */
-	size_t elf_size;
 	const char *map;	/* --map: which ksm_policy_ops map */
 	const char *name;	/* --name: the name the kernel shows */
 };
@@ -138,8 +136,7 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 	struct bpf_object *obj;
 	int count = 0, err = 0;
 
-	obj = o->elf ? bpf_object__open_mem(o->elf, o->elf_size, NULL) :
-		       bpf_object__open_file(o->file, NULL);
+	obj = bpf_object__open_file(o->file, NULL);
 	if (!obj)
 		return fail(EXIT_USAGE, "policy: %s: cannot open as a BPF object: %s", o->file,
 			    strerror(errno));
@@ -412,13 +409,6 @@ fail:
 out:
 	bpf_object__close(obj);
 	return err;
-}
-
-int policy_load_builtin(const void *elf, size_t size, const char *label)
-{
-	struct load_opts o = { .file = label, .elf = elf, .elf_size = size };
-
-	return load_policy(&o);
 }
 
 static int do_load(int argc, char **argv)

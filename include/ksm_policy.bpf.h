@@ -51,13 +51,6 @@ extern u32 bpf_ksm_page_age(struct ksm_policy_page_ctx *ctx) __ksym;
 extern bool bpf_ksm_page_volatile(struct ksm_policy_page_ctx *ctx) __ksym;
 extern u64 bpf_ksm_vma_flags(struct ksm_policy_page_ctx *ctx) __ksym;
 
-/*
- * Turn KSM on (as prctl(PR_SET_MEMORY_MERGE, 1) in the process would) or off
- * (unmerging everything) for a whole process, shortly after: a kworker takes
- * its mmap lock. For policies and for tracing and syscall programs.
- */
-extern int bpf_ksm_set_merge(struct task_struct *task, bool enable) __ksym;
-
 /* Eject this policy (KSM goes back to upstream behaviour) with a message. */
 extern void bpf_ksm_policy_error(const char *msg__str) __ksym;
 

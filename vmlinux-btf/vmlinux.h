@@ -10545,6 +10545,19 @@ enum ksm_advisor_type {
 	KSM_ADVISOR_SCAN_TIME = 1,
 };
 
+enum ksm_cgroup_domain_kind {
+	KSM_CGROUP_DOMAIN_INHERIT = 0,
+	KSM_CGROUP_DOMAIN_SHARED = 1,
+	KSM_CGROUP_DOMAIN_ISOLATED = 2,
+	KSM_CGROUP_DOMAIN_NAMED = 3,
+};
+
+enum ksm_cgroup_merge {
+	KSM_CGROUP_MERGE_INHERIT = 0,
+	KSM_CGROUP_MERGE_ON = 1,
+	KSM_CGROUP_MERGE_OFF = 2,
+};
+
 enum ksm_get_folio_flags {
 	KSM_GET_FOLIO_NOLOCK = 0,
 	KSM_GET_FOLIO_LOCK = 1,
@@ -21469,28 +21482,6 @@ struct address_space {
 	void *i_private_data;
 };
 
-struct inode___2;
-
-struct address_space_operations___2;
-
-struct address_space___2 {
-	struct inode___2 *host;
-	struct xarray i_pages;
-	struct rw_semaphore invalidate_lock;
-	gfp_t gfp_mask;
-	atomic_t i_mmap_writable;
-	struct rb_root_cached i_mmap;
-	long unsigned int nrpages;
-	long unsigned int writeback_index;
-	const struct address_space_operations___2 *a_ops;
-	long unsigned int flags;
-	errseq_t wb_err;
-	spinlock_t i_private_lock;
-	struct list_head i_private_list;
-	struct rw_semaphore i_mmap_rwsem;
-	void *i_private_data;
-};
-
 struct page;
 
 struct writeback_control;
@@ -21524,41 +21515,6 @@ struct address_space_operations {
 	int (*swap_activate)(struct swap_info_struct *, struct file *, sector_t *);
 	void (*swap_deactivate)(struct file *);
 	int (*swap_rw)(struct kiocb *, struct iov_iter *);
-};
-
-struct page___2;
-
-struct writeback_control___2;
-
-struct file___2;
-
-struct folio___2;
-
-struct kiocb___2;
-
-struct iov_iter___2;
-
-struct address_space_operations___2 {
-	int (*writepage)(struct page___2 *, struct writeback_control___2 *);
-	int (*read_folio)(struct file___2 *, struct folio___2 *);
-	int (*writepages)(struct address_space___2 *, struct writeback_control___2 *);
-	bool (*dirty_folio)(struct address_space___2 *, struct folio___2 *);
-	void (*readahead)(struct readahead_control *);
-	int (*write_begin)(struct file___2 *, struct address_space___2 *, loff_t, unsigned int, struct folio___2 **, void **);
-	int (*write_end)(struct file___2 *, struct address_space___2 *, loff_t, unsigned int, unsigned int, struct folio___2 *, void *);
-	sector_t (*bmap)(struct address_space___2 *, sector_t);
-	void (*invalidate_folio)(struct folio___2 *, size_t, size_t);
-	bool (*release_folio)(struct folio___2 *, gfp_t);
-	void (*free_folio)(struct folio___2 *);
-	ssize_t (*direct_IO)(struct kiocb___2 *, struct iov_iter___2 *);
-	int (*migrate_folio)(struct address_space___2 *, struct folio___2 *, struct folio___2 *, enum migrate_mode);
-	int (*launder_folio)(struct folio___2 *);
-	bool (*is_partially_uptodate)(struct folio___2 *, size_t, size_t);
-	void (*is_dirty_writeback)(struct folio___2 *, bool *, bool *);
-	int (*error_remove_folio)(struct address_space___2 *, struct folio___2 *);
-	int (*swap_activate)(struct swap_info_struct *, struct file___2 *, sector_t *);
-	void (*swap_deactivate)(struct file___2 *);
-	int (*swap_rw)(struct kiocb___2 *, struct iov_iter___2 *);
 };
 
 struct adjust_trip_data {
@@ -22820,18 +22776,6 @@ struct attribute_group {
 	struct bin_attribute **bin_attrs;
 };
 
-struct kobject___2;
-
-struct bin_attribute___2;
-
-struct attribute_group___2 {
-	const char *name;
-	umode_t (*is_visible)(struct kobject___2 *, struct attribute *, int);
-	umode_t (*is_bin_visible)(struct kobject___2 *, struct bin_attribute___2 *, int);
-	struct attribute **attrs;
-	struct bin_attribute___2 **bin_attrs;
-};
-
 struct audit_ntp_data {};
 
 struct backing_aio {
@@ -22909,63 +22853,6 @@ struct backing_dev_info {
 	struct device *owner;
 	struct timer_list laptop_mode_wb_timer;
 	struct dentry *debug_dir;
-};
-
-struct backing_dev_info___2;
-
-struct bdi_writeback___2 {
-	struct backing_dev_info___2 *bdi;
-	long unsigned int state;
-	long unsigned int last_old_flush;
-	struct list_head b_dirty;
-	struct list_head b_io;
-	struct list_head b_more_io;
-	struct list_head b_dirty_time;
-	spinlock_t list_lock;
-	atomic_t writeback_inodes;
-	struct percpu_counter stat[4];
-	long unsigned int bw_time_stamp;
-	long unsigned int dirtied_stamp;
-	long unsigned int written_stamp;
-	long unsigned int write_bandwidth;
-	long unsigned int avg_write_bandwidth;
-	long unsigned int dirty_ratelimit;
-	long unsigned int balanced_dirty_ratelimit;
-	struct fprop_local_percpu completions;
-	int dirty_exceeded;
-	enum wb_reason start_all_reason;
-	spinlock_t work_lock;
-	struct list_head work_list;
-	struct delayed_work dwork;
-	struct delayed_work bw_dwork;
-	struct list_head bdi_node;
-};
-
-struct device___2;
-
-struct dentry___2;
-
-struct backing_dev_info___2 {
-	u64 id;
-	struct rb_node rb_node;
-	struct list_head bdi_list;
-	long unsigned int ra_pages;
-	long unsigned int io_pages;
-	struct kref refcnt;
-	unsigned int capabilities;
-	unsigned int min_ratio;
-	unsigned int max_ratio;
-	unsigned int max_prop_frac;
-	atomic_long_t tot_write_bandwidth;
-	long unsigned int last_bdp_sleep;
-	struct bdi_writeback___2 wb;
-	struct list_head wb_list;
-	wait_queue_head_t wb_waitq;
-	struct device___2 *dev;
-	char dev_name[64];
-	struct device___2 *owner;
-	struct timer_list laptop_mode_wb_timer;
-	struct dentry___2 *debug_dir;
 };
 
 struct vfsmount;
@@ -23244,19 +23131,6 @@ struct bictcp {
 	u32 curr_rtt;
 };
 
-struct vm_area_struct___2;
-
-struct bin_attribute___2 {
-	struct attribute attr;
-	size_t size;
-	void *private;
-	struct address_space___2 * (*f_mapping)(void);
-	ssize_t (*read)(struct file___2 *, struct kobject___2 *, struct bin_attribute___2 *, char *, loff_t, size_t);
-	ssize_t (*write)(struct file___2 *, struct kobject___2 *, struct bin_attribute___2 *, char *, loff_t, size_t);
-	loff_t (*llseek)(struct file___2 *, struct kobject___2 *, struct bin_attribute___2 *, loff_t, int);
-	int (*mmap)(struct file___2 *, struct kobject___2 *, struct bin_attribute___2 *, struct vm_area_struct___2 *);
-};
-
 struct bvec_iter {
 	sector_t bi_sector;
 	unsigned int bi_size;
@@ -23405,12 +23279,6 @@ struct bio_slab {
 	unsigned int slab_ref;
 	unsigned int slab_size;
 	char name[12];
-};
-
-struct bio_vec___2 {
-	struct page___2 *bv_page;
-	unsigned int bv_len;
-	unsigned int bv_offset;
 };
 
 struct biovec_slab {
@@ -23812,133 +23680,6 @@ struct blkpg_partition {
 	int pno;
 	char devname[64];
 	char volname[64];
-};
-
-struct kset___2;
-
-struct kobj_type___2;
-
-struct kernfs_node___2;
-
-struct kobject___2 {
-	const char *name;
-	struct list_head entry;
-	struct kobject___2 *parent;
-	struct kset___2 *kset;
-	const struct kobj_type___2 *ktype;
-	struct kernfs_node___2 *sd;
-	struct kref kref;
-	unsigned int state_initialized: 1;
-	unsigned int state_in_sysfs: 1;
-	unsigned int state_add_uevent_sent: 1;
-	unsigned int state_remove_uevent_sent: 1;
-	unsigned int uevent_suppress: 1;
-};
-
-struct dev_pm_info___2 {
-	pm_message_t power_state;
-	bool can_wakeup: 1;
-	bool async_suspend: 1;
-	bool in_dpm_list: 1;
-	bool is_prepared: 1;
-	bool is_suspended: 1;
-	bool is_noirq_suspended: 1;
-	bool is_late_suspended: 1;
-	bool no_pm: 1;
-	bool early_init: 1;
-	bool direct_complete: 1;
-	u32 driver_flags;
-	spinlock_t lock;
-	bool should_wakeup: 1;
-	struct pm_subsys_data *subsys_data;
-	void (*set_latency_tolerance)(struct device___2 *, s32);
-	struct dev_pm_qos *qos;
-};
-
-struct device_type___2;
-
-struct bus_type___2;
-
-struct device_driver___2;
-
-struct dev_pm_domain___2;
-
-struct fwnode_handle___2;
-
-struct class___2;
-
-struct device___2 {
-	struct kobject___2 kobj;
-	struct device___2 *parent;
-	struct device_private *p;
-	const char *init_name;
-	const struct device_type___2 *type;
-	const struct bus_type___2 *bus;
-	struct device_driver___2 *driver;
-	void *platform_data;
-	void *driver_data;
-	struct {
-		const char *name;
-		spinlock_t lock;
-	} driver_override;
-	struct mutex mutex;
-	struct dev_links_info links;
-	struct dev_pm_info___2 power;
-	struct dev_pm_domain___2 *pm_domain;
-	struct dev_msi_info msi;
-	u64 *dma_mask;
-	u64 coherent_dma_mask;
-	u64 bus_dma_limit;
-	const struct bus_dma_region *dma_range_map;
-	struct device_dma_parameters *dma_parms;
-	struct list_head dma_pools;
-	struct io_tlb_mem *dma_io_tlb_mem;
-	struct dev_archdata archdata;
-	struct device_node *of_node;
-	struct fwnode_handle___2 *fwnode;
-	dev_t devt;
-	u32 id;
-	spinlock_t devres_lock;
-	struct list_head devres_head;
-	const struct class___2 *class;
-	const struct attribute_group___2 **groups;
-	void (*release)(struct device___2 *);
-	struct iommu_group *iommu_group;
-	struct dev_iommu *iommu;
-	struct device_physical_location *physical_location;
-	enum device_removable removable;
-	bool offline_disabled: 1;
-	bool offline: 1;
-	bool of_node_reused: 1;
-	bool state_synced: 1;
-	bool can_match: 1;
-	bool dma_skip_sync: 1;
-	long unsigned int flags[1];
-};
-
-struct block_device___2 {
-	sector_t bd_start_sect;
-	sector_t bd_nr_sectors;
-	struct gendisk *bd_disk;
-	struct request_queue *bd_queue;
-	struct disk_stats *bd_stats;
-	long unsigned int bd_stamp;
-	atomic_t __bd_flags;
-	dev_t bd_dev;
-	struct address_space___2 *bd_mapping;
-	atomic_t bd_openers;
-	spinlock_t bd_size_lock;
-	void *bd_claiming;
-	void *bd_holder;
-	const struct blk_holder_ops *bd_holder_ops;
-	struct mutex bd_holder_lock;
-	int bd_holders;
-	struct kobject___2 *bd_holder_dir;
-	atomic_t bd_fsfreeze_count;
-	struct mutex bd_fsfreeze_mutex;
-	struct partition_meta_info *bd_meta_info;
-	int bd_writers;
-	struct device___2 bd_device;
 };
 
 typedef int (*report_zones_cb)(struct blk_zone *, unsigned int, void *);
@@ -26475,22 +26216,6 @@ struct bpf_iter_aux_info {
 	} task;
 };
 
-struct bpf_map___2;
-
-struct cgroup___2;
-
-struct bpf_iter_aux_info___2 {
-	struct bpf_map___2 *map;
-	struct {
-		struct cgroup___2 *start;
-		enum bpf_cgroup_iter_order order;
-	} cgroup;
-	struct {
-		enum bpf_iter_task_type type;
-		u32 pid;
-	} task;
-};
-
 struct bpf_iter_bits {
 	__u64 __opaque[2];
 };
@@ -26634,17 +26359,6 @@ struct bpf_iter_seq_info {
 	u32 seq_priv_size;
 };
 
-typedef int (*bpf_iter_init_seq_priv_t___2)(void *, struct bpf_iter_aux_info___2 *);
-
-struct seq_operations___2;
-
-struct bpf_iter_seq_info___2 {
-	const struct seq_operations___2 *seq_ops;
-	bpf_iter_init_seq_priv_t___2 init_seq_private;
-	bpf_iter_fini_seq_priv_t fini_seq_private;
-	u32 seq_priv_size;
-};
-
 struct bpf_iter_seq_link_info {
 	u32 link_id;
 };
@@ -26782,23 +26496,6 @@ struct bpf_jit_poke_descriptor {
 	union {
 		struct {
 			struct bpf_map *map;
-			u32 key;
-		} tail_call;
-	};
-	bool tailcall_target_stable;
-	u8 adj_off;
-	u16 reason;
-	u32 insn_idx;
-};
-
-struct bpf_jit_poke_descriptor___2 {
-	void *tailcall_target;
-	void *tailcall_bypass;
-	void *bypass_addr;
-	void *aux;
-	union {
-		struct {
-			struct bpf_map___2 *map;
 			u32 key;
 		} tail_call;
 	};
@@ -27108,49 +26805,6 @@ struct bpf_lru_node {
 	u8 ref;
 };
 
-struct bpf_map_ops___2;
-
-struct btf_record___2;
-
-struct obj_cgroup___2;
-
-struct bpf_map___2 {
-	const struct bpf_map_ops___2 *ops;
-	struct bpf_map___2 *inner_map_meta;
-	enum bpf_map_type map_type;
-	u32 key_size;
-	u32 value_size;
-	u32 max_entries;
-	u64 map_extra;
-	u32 map_flags;
-	u32 id;
-	struct btf_record___2 *record;
-	int numa_node;
-	u32 btf_key_type_id;
-	u32 btf_value_type_id;
-	u32 btf_vmlinux_value_type_id;
-	struct btf *btf;
-	struct obj_cgroup___2 *objcg;
-	char name[16];
-	struct mutex freeze_mutex;
-	atomic64_t refcnt;
-	atomic64_t usercnt;
-	union {
-		struct work_struct work;
-		struct callback_head rcu;
-	};
-	atomic64_t writecnt;
-	spinlock_t owner_lock;
-	struct bpf_map_owner *owner;
-	bool bypass_spec_v1;
-	bool frozen;
-	bool free_after_mult_rcu_gp;
-	bool free_after_rcu_gp;
-	atomic64_t sleepable_refcnt;
-	s64 *elem_count;
-	u64 cookie;
-};
-
 struct bpf_offloaded_map;
 
 struct bpf_map_dev_ops {
@@ -27158,15 +26812,6 @@ struct bpf_map_dev_ops {
 	int (*map_lookup_elem)(struct bpf_offloaded_map *, void *, void *);
 	int (*map_update_elem)(struct bpf_offloaded_map *, void *, void *, u64);
 	int (*map_delete_elem)(struct bpf_offloaded_map *, void *);
-};
-
-struct bpf_offloaded_map___2;
-
-struct bpf_map_dev_ops___2 {
-	int (*map_get_next_key)(struct bpf_offloaded_map___2 *, void *, void *);
-	int (*map_lookup_elem)(struct bpf_offloaded_map___2 *, void *, void *);
-	int (*map_update_elem)(struct bpf_offloaded_map___2 *, void *, void *, u64);
-	int (*map_delete_elem)(struct bpf_offloaded_map___2 *, void *);
 };
 
 struct bpf_map_info {
@@ -27236,60 +26881,6 @@ struct bpf_map_ops {
 	u64 (*map_mem_usage)(const struct bpf_map *);
 	int *map_btf_id;
 	const struct bpf_iter_seq_info *iter_seq_info;
-};
-
-struct seq_file___2;
-
-struct bpf_prog_aux___2;
-
-struct bpf_prog___2;
-
-struct poll_table_struct___2;
-
-struct bpf_map_ops___2 {
-	int (*map_alloc_check)(union bpf_attr *);
-	struct bpf_map___2 * (*map_alloc)(union bpf_attr *);
-	void (*map_release)(struct bpf_map___2 *, struct file___2 *);
-	void (*map_free)(struct bpf_map___2 *);
-	int (*map_get_next_key)(struct bpf_map___2 *, void *, void *);
-	void (*map_release_uref)(struct bpf_map___2 *);
-	void * (*map_lookup_elem_sys_only)(struct bpf_map___2 *, void *);
-	int (*map_lookup_batch)(struct bpf_map___2 *, const union bpf_attr *, union bpf_attr *);
-	int (*map_lookup_and_delete_elem)(struct bpf_map___2 *, void *, void *, u64);
-	int (*map_lookup_and_delete_batch)(struct bpf_map___2 *, const union bpf_attr *, union bpf_attr *);
-	int (*map_update_batch)(struct bpf_map___2 *, struct file___2 *, const union bpf_attr *, union bpf_attr *);
-	int (*map_delete_batch)(struct bpf_map___2 *, const union bpf_attr *, union bpf_attr *);
-	void * (*map_lookup_elem)(struct bpf_map___2 *, void *);
-	long int (*map_update_elem)(struct bpf_map___2 *, void *, void *, u64);
-	long int (*map_delete_elem)(struct bpf_map___2 *, void *);
-	long int (*map_push_elem)(struct bpf_map___2 *, void *, u64);
-	long int (*map_pop_elem)(struct bpf_map___2 *, void *);
-	long int (*map_peek_elem)(struct bpf_map___2 *, void *);
-	void * (*map_lookup_percpu_elem)(struct bpf_map___2 *, void *, u32);
-	void * (*map_fd_get_ptr)(struct bpf_map___2 *, struct file___2 *, int);
-	void (*map_fd_put_ptr)(struct bpf_map___2 *, void *, bool);
-	int (*map_gen_lookup)(struct bpf_map___2 *, struct bpf_insn *);
-	u32 (*map_fd_sys_lookup_elem)(void *);
-	void (*map_seq_show_elem)(struct bpf_map___2 *, void *, struct seq_file___2 *);
-	int (*map_check_btf)(const struct bpf_map___2 *, const struct btf *, const struct btf_type *, const struct btf_type *);
-	int (*map_poke_track)(struct bpf_map___2 *, struct bpf_prog_aux___2 *);
-	void (*map_poke_untrack)(struct bpf_map___2 *, struct bpf_prog_aux___2 *);
-	void (*map_poke_run)(struct bpf_map___2 *, u32, struct bpf_prog___2 *, struct bpf_prog___2 *);
-	int (*map_direct_value_addr)(const struct bpf_map___2 *, u64 *, u32);
-	int (*map_direct_value_meta)(const struct bpf_map___2 *, u64, u32 *);
-	int (*map_mmap)(struct bpf_map___2 *, struct vm_area_struct___2 *);
-	__poll_t (*map_poll)(struct bpf_map___2 *, struct file___2 *, struct poll_table_struct___2 *);
-	long unsigned int (*map_get_unmapped_area)(struct file___2 *, long unsigned int, long unsigned int, long unsigned int, long unsigned int);
-	int (*map_local_storage_charge)(struct bpf_local_storage_map *, void *, u32);
-	void (*map_local_storage_uncharge)(struct bpf_local_storage_map *, void *, u32);
-	struct bpf_local_storage ** (*map_owner_storage_ptr)(void *);
-	long int (*map_redirect)(struct bpf_map___2 *, u64, u64);
-	bool (*map_meta_equal)(const struct bpf_map___2 *, const struct bpf_map___2 *);
-	int (*map_set_for_each_callback_args)(struct bpf_verifier_env *, struct bpf_func_state *, struct bpf_func_state *);
-	long int (*map_for_each_callback)(struct bpf_map___2 *, bpf_callback_t, void *, u64);
-	u64 (*map_mem_usage)(const struct bpf_map___2 *);
-	int *map_btf_id;
-	const struct bpf_iter_seq_info___2 *iter_seq_info;
 };
 
 struct bpf_map_owner {
@@ -27457,16 +27048,6 @@ struct bpf_offloaded_map {
 	struct list_head offloads;
 };
 
-struct net_device___2;
-
-struct bpf_offloaded_map___2 {
-	struct bpf_map___2 map;
-	struct net_device___2 *netdev;
-	const struct bpf_map_dev_ops___2 *dev_ops;
-	void *dev_priv;
-	struct list_head offloads;
-};
-
 struct bpf_perf_event_value {
 	__u64 counter;
 	__u64 enabled;
@@ -27541,58 +27122,6 @@ struct bpf_prog {
 			struct bpf_insn insnsi[0];
 		};
 	};
-};
-
-struct bpf_prog___2 {
-	u16 pages;
-	u16 jited: 1;
-	u16 jit_requested: 1;
-	u16 gpl_compatible: 1;
-	u16 cb_access: 1;
-	u16 dst_needed: 1;
-	u16 blinding_requested: 1;
-	u16 blinded: 1;
-	u16 is_func: 1;
-	u16 kprobe_override: 1;
-	u16 has_callchain_buf: 1;
-	u16 enforce_expected_attach_type: 1;
-	u16 call_get_stack: 1;
-	u16 call_get_func_ip: 1;
-	u16 tstamp_type_access: 1;
-	u16 sleepable: 1;
-	enum bpf_prog_type type;
-	enum bpf_attach_type expected_attach_type;
-	u32 len;
-	u32 jited_len;
-	u8 tag[8];
-	struct bpf_prog_stats *stats;
-	int *active;
-	unsigned int (*bpf_func)(const void *, const struct bpf_insn *);
-	struct bpf_prog_aux___2 *aux;
-	struct sock_fprog_kern *orig_prog;
-	union {
-		struct {
-			struct {} __empty_insns;
-			struct sock_filter insns[0];
-		};
-		struct {
-			struct {} __empty_insnsi;
-			struct bpf_insn insnsi[0];
-		};
-	};
-};
-
-struct bpf_prog_array_item___2 {
-	struct bpf_prog___2 *prog;
-	union {
-		struct bpf_cgroup_storage *cgroup_storage[2];
-		u64 bpf_cookie;
-	};
-};
-
-struct bpf_prog_array___2 {
-	struct callback_head rcu;
-	struct bpf_prog_array_item___2 items[0];
 };
 
 struct bpf_trampoline;
@@ -27687,96 +27216,6 @@ struct bpf_prog_aux {
 	};
 };
 
-struct bpf_trampoline___2;
-
-struct bpf_prog_ops___2;
-
-struct btf_mod_pair___2;
-
-struct bpf_token___2;
-
-struct bpf_prog_offload___2;
-
-struct module___2;
-
-struct bpf_prog_aux___2 {
-	atomic64_t refcnt;
-	u32 used_map_cnt;
-	u32 used_btf_cnt;
-	u32 max_ctx_offset;
-	u32 max_pkt_offset;
-	u32 max_tp_access;
-	u32 stack_depth;
-	u32 id;
-	u32 func_cnt;
-	u32 real_func_cnt;
-	u32 func_idx;
-	u32 attach_btf_id;
-	u32 ctx_arg_info_size;
-	u32 max_rdonly_access;
-	u32 max_rdwr_access;
-	struct btf *attach_btf;
-	const struct bpf_ctx_arg_aux *ctx_arg_info;
-	struct mutex dst_mutex;
-	struct bpf_prog___2 *dst_prog;
-	struct bpf_trampoline___2 *dst_trampoline;
-	enum bpf_prog_type saved_dst_prog_type;
-	enum bpf_attach_type saved_dst_attach_type;
-	bool verifier_zext;
-	bool dev_bound;
-	bool offload_requested;
-	bool attach_btf_trace;
-	bool attach_tracing_prog;
-	bool func_proto_unreliable;
-	bool tail_call_reachable;
-	bool xdp_has_frags;
-	bool exception_cb;
-	bool exception_boundary;
-	bool is_extended;
-	bool changes_pkt_data;
-	u64 prog_array_member_cnt;
-	struct mutex ext_mutex;
-	struct bpf_arena *arena;
-	const struct btf_type *attach_func_proto;
-	const char *attach_func_name;
-	struct bpf_prog___2 **func;
-	void *jit_data;
-	struct bpf_jit_poke_descriptor___2 *poke_tab;
-	struct bpf_kfunc_desc_tab *kfunc_tab;
-	struct bpf_kfunc_btf_tab *kfunc_btf_tab;
-	u32 size_poke_tab;
-	struct bpf_ksym ksym;
-	const struct bpf_prog_ops___2 *ops;
-	struct bpf_map___2 **used_maps;
-	struct mutex used_maps_mutex;
-	struct btf_mod_pair___2 *used_btfs;
-	struct bpf_prog___2 *prog;
-	struct user_struct *user;
-	u64 load_time;
-	u32 verified_insns;
-	int cgroup_atype;
-	struct bpf_map___2 *cgroup_storage[2];
-	char name[16];
-	u64 (*bpf_exception_cb)(u64, u64, u64, u64, u64);
-	struct bpf_token___2 *token;
-	struct bpf_prog_offload___2 *offload;
-	struct btf *btf;
-	struct bpf_func_info *func_info;
-	struct bpf_func_info_aux *func_info_aux;
-	struct bpf_line_info *linfo;
-	void **jited_linfo;
-	u32 func_info_cnt;
-	u32 nr_linfo;
-	u32 linfo_idx;
-	struct module___2 *mod;
-	u32 num_exentries;
-	struct exception_table_entry *extable;
-	union {
-		struct work_struct work;
-		struct callback_head rcu;
-	};
-};
-
 struct bpf_prog_dummy {
 	struct bpf_prog prog;
 };
@@ -27848,18 +27287,6 @@ struct bpf_prog_offload {
 	u32 jited_len;
 };
 
-struct bpf_prog_offload___2 {
-	struct bpf_prog___2 *prog;
-	struct net_device___2 *netdev;
-	struct bpf_offload_dev *offdev;
-	void *dev_priv;
-	struct list_head offloads;
-	bool dev_state;
-	bool opt_failed;
-	void *jited_image;
-	u32 jited_len;
-};
-
 struct bpf_prog_offload_ops {
 	int (*insn_hook)(struct bpf_verifier_env *, int, int);
 	int (*finalize)(struct bpf_verifier_env *);
@@ -27872,10 +27299,6 @@ struct bpf_prog_offload_ops {
 
 struct bpf_prog_ops {
 	int (*test_run)(struct bpf_prog *, const union bpf_attr *, union bpf_attr *);
-};
-
-struct bpf_prog_ops___2 {
-	int (*test_run)(struct bpf_prog___2 *, const union bpf_attr *, union bpf_attr *);
 };
 
 struct bpf_prog_pack {
@@ -27906,16 +27329,6 @@ struct tracepoint;
 
 struct bpf_raw_event_map {
 	struct tracepoint *tp;
-	void *bpf_func;
-	u32 num_args;
-	u32 writable_size;
-	long: 64;
-};
-
-struct tracepoint___2;
-
-struct bpf_raw_event_map___2 {
-	struct tracepoint___2 *tp;
 	void *bpf_func;
 	u32 num_args;
 	u32 writable_size;
@@ -29953,18 +29366,6 @@ struct bpf_token {
 	u64 allowed_attachs;
 };
 
-struct user_namespace___2;
-
-struct bpf_token___2 {
-	struct work_struct work;
-	atomic64_t refcnt;
-	struct user_namespace___2 *userns;
-	u64 allowed_cmds;
-	u64 allowed_maps;
-	u64 allowed_progs;
-	u64 allowed_attachs;
-};
-
 struct bpf_trace_module {
 	struct module *module;
 	struct list_head list;
@@ -30115,24 +29516,6 @@ struct bpf_trampoline {
 		bool ftrace_managed;
 	} func;
 	struct bpf_prog *extension_prog;
-	struct hlist_head progs_hlist[3];
-	int progs_cnt[3];
-	struct bpf_tramp_image *cur_image;
-};
-
-struct bpf_trampoline___2 {
-	struct hlist_node hlist;
-	struct ftrace_ops *fops;
-	struct mutex mutex;
-	refcount_t refcnt;
-	u32 flags;
-	u64 key;
-	struct {
-		struct btf_func_model model;
-		void *addr;
-		bool ftrace_managed;
-	} func;
-	struct bpf_prog___2 *extension_prog;
 	struct hlist_head progs_hlist[3];
 	int progs_cnt[3];
 	struct bpf_tramp_image *cur_image;
@@ -30374,11 +29757,6 @@ struct bpf_xdp_entity {
 	struct bpf_xdp_link *link;
 };
 
-struct bpf_xdp_entity___2 {
-	struct bpf_prog___2 *prog;
-	struct bpf_xdp_link *link;
-};
-
 struct bpf_xdp_link {
 	struct bpf_link link;
 	struct net_device *dev;
@@ -30577,30 +29955,6 @@ struct btf_field {
 	};
 };
 
-struct btf_field_kptr___2 {
-	struct btf *btf;
-	struct module___2 *module;
-	btf_dtor_kfunc_t dtor;
-	u32 btf_id;
-};
-
-struct btf_field_graph_root___2 {
-	struct btf *btf;
-	u32 value_btf_id;
-	u32 node_offset;
-	struct btf_record___2 *value_rec;
-};
-
-struct btf_field___2 {
-	u32 offset;
-	u32 size;
-	enum btf_field_type type;
-	union {
-		struct btf_field_kptr___2 kptr;
-		struct btf_field_graph_root___2 graph_root;
-	};
-};
-
 struct btf_field_desc {
 	int t_off_cnt;
 	int t_offs[2];
@@ -30694,11 +30048,6 @@ struct btf_member {
 	__u32 offset;
 };
 
-struct btf_mod_pair___2 {
-	struct btf *btf;
-	struct module___2 *module;
-};
-
 struct btf_module {
 	struct list_head list;
 	struct module *module;
@@ -30733,16 +30082,6 @@ struct btf_record {
 	int wq_off;
 	int refcount_off;
 	struct btf_field fields[0];
-};
-
-struct btf_record___2 {
-	u32 cnt;
-	u32 field_mask;
-	int spin_lock_off;
-	int timer_off;
-	int wq_off;
-	int refcount_off;
-	struct btf_field___2 fields[0];
 };
 
 struct btf_relocate {
@@ -32516,32 +31855,6 @@ struct bus_type {
 	bool driver_override;
 };
 
-struct dev_pm_ops___2;
-
-struct bus_type___2 {
-	const char *name;
-	const char *dev_name;
-	const struct attribute_group___2 **bus_groups;
-	const struct attribute_group___2 **dev_groups;
-	const struct attribute_group___2 **drv_groups;
-	int (*match)(struct device___2 *, const struct device_driver___2 *);
-	int (*uevent)(const struct device___2 *, struct kobj_uevent_env *);
-	int (*probe)(struct device___2 *);
-	void (*sync_state)(struct device___2 *);
-	void (*remove)(struct device___2 *);
-	void (*shutdown)(struct device___2 *);
-	const struct cpumask * (*irq_get_affinity)(struct device___2 *, unsigned int);
-	int (*online)(struct device___2 *);
-	int (*offline)(struct device___2 *);
-	int (*suspend)(struct device___2 *, pm_message_t);
-	int (*resume)(struct device___2 *);
-	int (*num_vf)(struct device___2 *);
-	int (*dma_configure)(struct device___2 *);
-	void (*dma_cleanup)(struct device___2 *);
-	const struct dev_pm_ops___2 *pm;
-	bool driver_override;
-};
-
 struct bvec_iter_all {
 	struct bio_vec bv;
 	int idx;
@@ -32736,38 +32049,6 @@ struct cftype {
 	struct lock_class_key lockdep_key;
 };
 
-struct cgroup_subsys___2;
-
-struct kernfs_ops___2;
-
-struct kernfs_open_file___2;
-
-struct cgroup_subsys_state___2;
-
-struct cftype___2 {
-	char name[64];
-	long unsigned int private;
-	size_t max_write_len;
-	unsigned int flags;
-	unsigned int file_offset;
-	struct cgroup_subsys___2 *ss;
-	struct list_head node;
-	struct kernfs_ops___2 *kf_ops;
-	int (*open)(struct kernfs_open_file___2 *);
-	void (*release)(struct kernfs_open_file___2 *);
-	u64 (*read_u64)(struct cgroup_subsys_state___2 *, struct cftype___2 *);
-	s64 (*read_s64)(struct cgroup_subsys_state___2 *, struct cftype___2 *);
-	int (*seq_show)(struct seq_file___2 *, void *);
-	void * (*seq_start)(struct seq_file___2 *, loff_t *);
-	void * (*seq_next)(struct seq_file___2 *, void *, loff_t *);
-	void (*seq_stop)(struct seq_file___2 *, void *);
-	int (*write_u64)(struct cgroup_subsys_state___2 *, struct cftype___2 *, u64);
-	int (*write_s64)(struct cgroup_subsys_state___2 *, struct cftype___2 *, s64);
-	ssize_t (*write)(struct kernfs_open_file___2 *, char *, size_t, loff_t);
-	__poll_t (*poll)(struct kernfs_open_file___2 *, struct poll_table_struct___2 *);
-	struct lock_class_key lockdep_key;
-};
-
 struct cgroup_subsys_state {
 	struct cgroup *cgroup;
 	struct cgroup_subsys *ss;
@@ -32882,94 +32163,6 @@ struct cgroup {
 	long: 64;
 };
 
-struct cgroup_subsys_state___2 {
-	struct cgroup___2 *cgroup;
-	struct cgroup_subsys___2 *ss;
-	struct percpu_ref refcnt;
-	struct list_head sibling;
-	struct list_head children;
-	struct list_head rstat_css_node;
-	int id;
-	unsigned int flags;
-	u64 serial_nr;
-	atomic_t online_cnt;
-	struct work_struct destroy_work;
-	struct rcu_work destroy_rwork;
-	struct cgroup_subsys_state___2 *parent;
-	int nr_descendants;
-};
-
-struct cgroup_file___2 {
-	struct kernfs_node___2 *kn;
-	long unsigned int notified_at;
-	struct timer_list notify_timer;
-};
-
-struct cgroup_bpf___2 {
-	struct bpf_prog_array___2 *effective[28];
-	struct hlist_head progs[28];
-	u8 flags[28];
-	u64 revisions[28];
-	struct list_head storages;
-	struct bpf_prog_array___2 *inactive;
-	struct percpu_ref refcnt;
-	struct work_struct release_work;
-};
-
-struct cgroup_root___2;
-
-struct cgroup_rstat_cpu___2;
-
-struct cgroup___2 {
-	struct cgroup_subsys_state___2 self;
-	long unsigned int flags;
-	int level;
-	int max_depth;
-	int nr_descendants;
-	int nr_dying_descendants;
-	int max_descendants;
-	int nr_populated_csets;
-	int nr_populated_domain_children;
-	int nr_populated_threaded_children;
-	int nr_threaded_children;
-	unsigned int kill_seq;
-	struct kernfs_node___2 *kn;
-	struct cgroup_file___2 procs_file;
-	struct cgroup_file___2 events_file;
-	struct cgroup_file___2 psi_files[0];
-	u16 subtree_control;
-	u16 subtree_ss_mask;
-	u16 old_subtree_control;
-	u16 old_subtree_ss_mask;
-	struct cgroup_subsys_state___2 *subsys[4];
-	int nr_dying_subsys[4];
-	struct cgroup_root___2 *root;
-	struct list_head cset_links;
-	struct list_head e_csets[4];
-	struct cgroup___2 *dom_cgrp;
-	struct cgroup___2 *old_dom_cgrp;
-	struct cgroup_rstat_cpu___2 *rstat_cpu;
-	struct list_head rstat_css_list;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad_;
-	struct cgroup___2 *rstat_flush_next;
-	struct cgroup_base_stat last_bstat;
-	struct cgroup_base_stat bstat;
-	struct prev_cputime prev_cputime;
-	struct list_head pidlists;
-	struct mutex pidlist_mutex;
-	wait_queue_head_t offline_waitq;
-	struct work_struct release_agent_work;
-	struct psi_group *psi;
-	struct cgroup_bpf___2 bpf;
-	struct cgroup_freezer_state freezer;
-	struct bpf_local_storage *bpf_cgrp_storage;
-	struct cgroup___2 *ancestors[0];
-	long: 64;
-	long: 64;
-};
-
 struct cgroup__safe_rcu {
 	struct kernfs_node *kn;
 };
@@ -33079,24 +32272,6 @@ struct cgroup_namespace {
 	struct css_set *root_cset;
 };
 
-struct ns_common___2 {
-	struct dentry___2 *stashed;
-	const struct proc_ns_operations *ops;
-	unsigned int inum;
-	refcount_t count;
-};
-
-struct ucounts___2;
-
-struct css_set___2;
-
-struct cgroup_namespace___2 {
-	struct ns_common___2 ns;
-	struct user_namespace___2 *user_ns;
-	struct ucounts___2 *ucounts;
-	struct css_set___2 *root_cset;
-};
-
 struct cgroup_pidlist {
 	struct {
 		enum cgroup_filetype type;
@@ -33131,28 +32306,6 @@ struct cgroup_root {
 	long: 64;
 };
 
-struct cgroup_root___2 {
-	struct kernfs_root *kf_root;
-	unsigned int subsys_mask;
-	int hierarchy_id;
-	struct list_head root_list;
-	struct callback_head rcu;
-	long: 64;
-	long: 64;
-	struct cgroup___2 cgrp;
-	struct cgroup___2 *cgrp_ancestor_storage;
-	atomic_t nr_cgrps;
-	unsigned int flags;
-	char release_agent_path[4096];
-	char name[64];
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
 struct cgroup_rstat_cpu {
 	struct u64_stats_sync bsync;
 	struct cgroup_base_stat bstat;
@@ -33161,16 +32314,6 @@ struct cgroup_rstat_cpu {
 	struct cgroup_base_stat last_subtree_bstat;
 	struct cgroup *updated_children;
 	struct cgroup *updated_next;
-};
-
-struct cgroup_rstat_cpu___2 {
-	struct u64_stats_sync bsync;
-	struct cgroup_base_stat bstat;
-	struct cgroup_base_stat last_bstat;
-	struct cgroup_base_stat subtree_bstat;
-	struct cgroup_base_stat last_subtree_bstat;
-	struct cgroup___2 *updated_children;
-	struct cgroup___2 *updated_next;
 };
 
 struct idr {
@@ -33211,43 +32354,6 @@ struct cgroup_subsys {
 	struct list_head cfts;
 	struct cftype *dfl_cftypes;
 	struct cftype *legacy_cftypes;
-	unsigned int depends_on;
-};
-
-struct task_struct___2;
-
-struct cgroup_subsys___2 {
-	struct cgroup_subsys_state___2 * (*css_alloc)(struct cgroup_subsys_state___2 *);
-	int (*css_online)(struct cgroup_subsys_state___2 *);
-	void (*css_offline)(struct cgroup_subsys_state___2 *);
-	void (*css_released)(struct cgroup_subsys_state___2 *);
-	void (*css_free)(struct cgroup_subsys_state___2 *);
-	void (*css_reset)(struct cgroup_subsys_state___2 *);
-	void (*css_killed)(struct cgroup_subsys_state___2 *);
-	void (*css_rstat_flush)(struct cgroup_subsys_state___2 *, int);
-	int (*css_extra_stat_show)(struct seq_file___2 *, struct cgroup_subsys_state___2 *);
-	int (*css_local_stat_show)(struct seq_file___2 *, struct cgroup_subsys_state___2 *);
-	int (*can_attach)(struct cgroup_taskset *);
-	void (*cancel_attach)(struct cgroup_taskset *);
-	void (*attach)(struct cgroup_taskset *);
-	void (*post_attach)(void);
-	int (*can_fork)(struct task_struct___2 *, struct css_set___2 *);
-	void (*cancel_fork)(struct task_struct___2 *, struct css_set___2 *);
-	void (*fork)(struct task_struct___2 *);
-	void (*exit)(struct task_struct___2 *);
-	void (*release)(struct task_struct___2 *);
-	void (*bind)(struct cgroup_subsys_state___2 *);
-	bool early_init: 1;
-	bool implicit_on_dfl: 1;
-	bool threaded: 1;
-	int id;
-	const char *name;
-	const char *legacy_name;
-	struct cgroup_root___2 *root;
-	struct idr css_idr;
-	struct list_head cfts;
-	struct cftype___2 *dfl_cftypes;
-	struct cftype___2 *legacy_cftypes;
 	unsigned int depends_on;
 };
 
@@ -33328,23 +32434,6 @@ struct cipher_alg {
 struct cipher_context {
 	char iv[20];
 	char rec_seq[8];
-};
-
-struct kobj_ns_type_operations___2;
-
-struct class___2 {
-	const char *name;
-	const struct attribute_group___2 **class_groups;
-	const struct attribute_group___2 **dev_groups;
-	int (*dev_uevent)(const struct device___2 *, struct kobj_uevent_env *);
-	char * (*devnode)(const struct device___2 *, umode_t *);
-	void (*class_release)(const struct class___2 *);
-	void (*dev_release)(struct device___2 *);
-	int (*shutdown_pre)(struct device___2 *);
-	const struct kobj_ns_type_operations___2 *ns_type;
-	const void * (*namespace)(const struct device___2 *);
-	void (*get_ownership)(const struct device___2 *, kuid_t *, kgid_t *);
-	const struct dev_pm_ops___2 *pm;
 };
 
 struct class_attribute {
@@ -33994,17 +33083,6 @@ struct core_thread {
 struct core_state {
 	atomic_t nr_threads;
 	struct core_thread dumper;
-	struct completion startup;
-};
-
-struct core_thread___2 {
-	struct task_struct___2 *task;
-	struct core_thread___2 *next;
-};
-
-struct core_state___2 {
-	atomic_t nr_threads;
-	struct core_thread___2 dumper;
 	struct completion startup;
 };
 
@@ -35466,32 +34544,6 @@ struct cred {
 	};
 };
 
-struct cred___2 {
-	atomic_long_t usage;
-	kuid_t uid;
-	kgid_t gid;
-	kuid_t suid;
-	kgid_t sgid;
-	kuid_t euid;
-	kgid_t egid;
-	kuid_t fsuid;
-	kgid_t fsgid;
-	unsigned int securebits;
-	kernel_cap_t cap_inheritable;
-	kernel_cap_t cap_permitted;
-	kernel_cap_t cap_effective;
-	kernel_cap_t cap_bset;
-	kernel_cap_t cap_ambient;
-	struct user_struct *user;
-	struct user_namespace___2 *user_ns;
-	struct ucounts___2 *ucounts;
-	struct group_info *group_info;
-	union {
-		int non_rcu;
-		struct callback_head rcu;
-	};
-};
-
 struct crng {
 	u8 key[32];
 	long unsigned int generation;
@@ -35585,31 +34637,6 @@ struct css_set {
 	struct cgroup *mg_src_cgrp;
 	struct cgroup *mg_dst_cgrp;
 	struct css_set *mg_dst_cset;
-	bool dead;
-	struct callback_head callback_head;
-};
-
-struct css_set___2 {
-	struct cgroup_subsys_state___2 *subsys[4];
-	refcount_t refcount;
-	struct css_set___2 *dom_cset;
-	struct cgroup___2 *dfl_cgrp;
-	int nr_tasks;
-	struct list_head tasks;
-	struct list_head mg_tasks;
-	struct list_head dying_tasks;
-	struct list_head task_iters;
-	struct list_head e_cset_node[4];
-	struct list_head threaded_csets;
-	struct list_head threaded_csets_node;
-	struct hlist_node hlist;
-	struct list_head cgrp_links;
-	struct list_head mg_src_preload_node;
-	struct list_head mg_dst_preload_node;
-	struct list_head mg_node;
-	struct cgroup___2 *mg_src_cgrp;
-	struct cgroup___2 *mg_dst_cgrp;
-	struct css_set___2 *mg_dst_cset;
 	bool dead;
 	struct callback_head callback_head;
 };
@@ -35976,36 +35003,6 @@ struct dentry {
 	} d_u;
 };
 
-struct dentry_operations___2;
-
-struct super_block___2;
-
-struct dentry___2 {
-	unsigned int d_flags;
-	seqcount_spinlock_t d_seq;
-	struct hlist_bl_node d_hash;
-	struct dentry___2 *d_parent;
-	struct qstr d_name;
-	struct inode___2 *d_inode;
-	unsigned char d_iname[40];
-	const struct dentry_operations___2 *d_op;
-	struct super_block___2 *d_sb;
-	long unsigned int d_time;
-	void *d_fsdata;
-	struct lockref d_lockref;
-	union {
-		struct list_head d_lru;
-		wait_queue_head_t *d_wait;
-	};
-	struct hlist_node d_sib;
-	struct hlist_head d_children;
-	union {
-		struct hlist_node d_alias;
-		struct hlist_bl_node d_in_lookup_hash;
-		struct callback_head d_rcu;
-	} d_u;
-};
-
 struct dentry__safe_trusted {
 	struct inode *d_inode;
 };
@@ -36024,29 +35021,6 @@ struct dentry_operations {
 	struct vfsmount * (*d_automount)(struct path *);
 	int (*d_manage)(const struct path *, bool);
 	struct dentry * (*d_real)(struct dentry *, enum d_real_type);
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct vfsmount___2;
-
-struct path___2;
-
-struct dentry_operations___2 {
-	int (*d_revalidate)(struct dentry___2 *, unsigned int);
-	int (*d_weak_revalidate)(struct dentry___2 *, unsigned int);
-	int (*d_hash)(const struct dentry___2 *, struct qstr *);
-	int (*d_compare)(const struct dentry___2 *, unsigned int, const char *, const struct qstr *);
-	int (*d_delete)(const struct dentry___2 *);
-	int (*d_init)(struct dentry___2 *);
-	void (*d_release)(struct dentry___2 *);
-	void (*d_prune)(struct dentry___2 *);
-	void (*d_iput)(struct dentry___2 *, struct inode___2 *);
-	char * (*d_dname)(struct dentry___2 *, char *, int);
-	struct vfsmount___2 * (*d_automount)(struct path___2 *);
-	int (*d_manage)(const struct path___2 *, bool);
-	struct dentry___2 * (*d_real)(struct dentry___2 *, enum d_real_type);
 	long: 64;
 	long: 64;
 	long: 64;
@@ -36142,41 +35116,12 @@ struct dev_pagemap {
 	};
 };
 
-struct dev_pagemap_ops___2;
-
-struct dev_pagemap___2 {
-	struct vmem_altmap altmap;
-	struct percpu_ref ref;
-	struct completion done;
-	enum memory_type type;
-	unsigned int flags;
-	long unsigned int vmemmap_shift;
-	const struct dev_pagemap_ops___2 *ops;
-	void *owner;
-	int nr_range;
-	union {
-		struct range range;
-		struct {
-			struct {} __empty_ranges;
-			struct range ranges[0];
-		};
-	};
-};
-
 struct vm_fault;
 
 struct dev_pagemap_ops {
 	void (*page_free)(struct page *);
 	vm_fault_t (*migrate_to_ram)(struct vm_fault *);
 	int (*memory_failure)(struct dev_pagemap *, long unsigned int, long unsigned int, int);
-};
-
-struct vm_fault___2;
-
-struct dev_pagemap_ops___2 {
-	void (*page_free)(struct page___2 *);
-	vm_fault_t (*migrate_to_ram)(struct vm_fault___2 *);
-	int (*memory_failure)(struct dev_pagemap___2 *, long unsigned int, long unsigned int, int);
 };
 
 struct dev_pm_ops {
@@ -36213,42 +35158,6 @@ struct dev_pm_domain {
 	void (*sync)(struct device *);
 	void (*dismiss)(struct device *);
 	int (*set_performance_state)(struct device *, unsigned int);
-};
-
-struct dev_pm_ops___2 {
-	int (*prepare)(struct device___2 *);
-	void (*complete)(struct device___2 *);
-	int (*suspend)(struct device___2 *);
-	int (*resume)(struct device___2 *);
-	int (*freeze)(struct device___2 *);
-	int (*thaw)(struct device___2 *);
-	int (*poweroff)(struct device___2 *);
-	int (*restore)(struct device___2 *);
-	int (*suspend_late)(struct device___2 *);
-	int (*resume_early)(struct device___2 *);
-	int (*freeze_late)(struct device___2 *);
-	int (*thaw_early)(struct device___2 *);
-	int (*poweroff_late)(struct device___2 *);
-	int (*restore_early)(struct device___2 *);
-	int (*suspend_noirq)(struct device___2 *);
-	int (*resume_noirq)(struct device___2 *);
-	int (*freeze_noirq)(struct device___2 *);
-	int (*thaw_noirq)(struct device___2 *);
-	int (*poweroff_noirq)(struct device___2 *);
-	int (*restore_noirq)(struct device___2 *);
-	int (*runtime_suspend)(struct device___2 *);
-	int (*runtime_resume)(struct device___2 *);
-	int (*runtime_idle)(struct device___2 *);
-};
-
-struct dev_pm_domain___2 {
-	struct dev_pm_ops___2 ops;
-	int (*start)(struct device___2 *);
-	void (*detach)(struct device___2 *, bool);
-	int (*activate)(struct device___2 *);
-	void (*sync)(struct device___2 *);
-	void (*dismiss)(struct device___2 *);
-	int (*set_performance_state)(struct device___2 *, unsigned int);
 };
 
 struct pm_qos_flags {
@@ -36304,28 +35213,6 @@ struct device_dma_parameters {
 	unsigned int max_segment_size;
 	unsigned int min_align_mask;
 	long unsigned int segment_boundary_mask;
-};
-
-struct device_driver___2 {
-	const char *name;
-	const struct bus_type___2 *bus;
-	struct module___2 *owner;
-	const char *mod_name;
-	bool suppress_bind_attrs;
-	enum probe_type probe_type;
-	const struct of_device_id *of_match_table;
-	const struct acpi_device_id *acpi_match_table;
-	int (*probe)(struct device___2 *);
-	void (*sync_state)(struct device___2 *);
-	int (*remove)(struct device___2 *);
-	void (*shutdown)(struct device___2 *);
-	int (*suspend)(struct device___2 *, pm_message_t);
-	int (*resume)(struct device___2 *);
-	const struct attribute_group___2 **groups;
-	const struct attribute_group___2 **dev_groups;
-	const struct dev_pm_ops___2 *pm;
-	void (*coredump)(struct device___2 *);
-	struct driver_private *p;
 };
 
 struct device_link {
@@ -36392,16 +35279,6 @@ struct device_type {
 	char * (*devnode)(const struct device *, umode_t *, kuid_t *, kgid_t *);
 	void (*release)(struct device *);
 	const struct dev_pm_ops *pm;
-	bool need_parent_lock;
-};
-
-struct device_type___2 {
-	const char *name;
-	const struct attribute_group___2 **groups;
-	int (*uevent)(const struct device___2 *, struct kobj_uevent_env *);
-	char * (*devnode)(const struct device___2 *, umode_t *, kuid_t *, kgid_t *);
-	void (*release)(struct device___2 *);
-	const struct dev_pm_ops___2 *pm;
 	bool need_parent_lock;
 };
 
@@ -37130,21 +36007,6 @@ struct dquot {
 	struct mem_dqblk dq_dqb;
 };
 
-struct dquot___2 {
-	struct hlist_node dq_hash;
-	struct list_head dq_inuse;
-	struct list_head dq_free;
-	struct list_head dq_dirty;
-	struct mutex dq_lock;
-	spinlock_t dq_dqb_lock;
-	atomic_t dq_count;
-	struct super_block___2 *dq_sb;
-	struct kqid dq_id;
-	loff_t dq_off;
-	long unsigned int dq_flags;
-	struct mem_dqblk dq_dqb;
-};
-
 struct dquot_operations {
 	int (*write_dquot)(struct dquot *);
 	struct dquot * (*alloc_dquot)(struct super_block *, int);
@@ -37157,20 +36019,6 @@ struct dquot_operations {
 	int (*get_projid)(struct inode *, kprojid_t *);
 	int (*get_inode_usage)(struct inode *, qsize_t *);
 	int (*get_next_id)(struct super_block *, struct kqid *);
-};
-
-struct dquot_operations___2 {
-	int (*write_dquot)(struct dquot___2 *);
-	struct dquot___2 * (*alloc_dquot)(struct super_block___2 *, int);
-	void (*destroy_dquot)(struct dquot___2 *);
-	int (*acquire_dquot)(struct dquot___2 *);
-	int (*release_dquot)(struct dquot___2 *);
-	int (*mark_dirty)(struct dquot___2 *);
-	int (*write_info)(struct super_block___2 *, int);
-	qsize_t * (*get_reserved_space)(struct inode___2 *);
-	int (*get_projid)(struct inode___2 *, kprojid_t *);
-	int (*get_inode_usage)(struct inode___2 *, qsize_t *);
-	int (*get_next_id)(struct super_block___2 *, struct kqid *);
 };
 
 struct driver_attribute {
@@ -37259,42 +36107,6 @@ struct dst_entry {
 	struct lwtunnel_state *lwtstate;
 };
 
-struct dst_ops___2;
-
-struct sk_buff___2;
-
-struct net___2;
-
-struct sock___2;
-
-struct dst_entry___2 {
-	union {
-		struct net_device___2 *dev;
-		struct net_device___2 *dev_rcu;
-	};
-	struct dst_ops___2 *ops;
-	long unsigned int _metrics;
-	long unsigned int expires;
-	void *__pad1;
-	int (*input)(struct sk_buff___2 *);
-	int (*output)(struct net___2 *, struct sock___2 *, struct sk_buff___2 *);
-	short unsigned int flags;
-	short int obsolete;
-	short unsigned int header_len;
-	short unsigned int trailer_len;
-	rcuref_t __rcuref;
-	int __use;
-	long unsigned int lastuse;
-	struct callback_head callback_head;
-	short int error;
-	short int __pad;
-	__u32 tclassid;
-	netdevice_tracker dev_tracker;
-	struct list_head rt_uncached;
-	struct uncached_list *rt_uncached_list;
-	struct lwtunnel_state *lwtstate;
-};
-
 struct dst_metrics {
 	u32 metrics[17];
 	refcount_t refcnt;
@@ -37319,32 +36131,6 @@ struct dst_ops {
 	int (*local_out)(struct net *, struct sock *, struct sk_buff *);
 	struct neighbour * (*neigh_lookup)(const struct dst_entry *, struct sk_buff *, const void *);
 	void (*confirm_neigh)(const struct dst_entry *, const void *);
-	struct kmem_cache *kmem_cachep;
-	struct percpu_counter pcpuc_entries;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct neighbour___2;
-
-struct dst_ops___2 {
-	short unsigned int family;
-	unsigned int gc_thresh;
-	void (*gc)(struct dst_ops___2 *);
-	struct dst_entry___2 * (*check)(struct dst_entry___2 *, __u32);
-	unsigned int (*default_advmss)(const struct dst_entry___2 *);
-	unsigned int (*mtu)(const struct dst_entry___2 *);
-	u32 * (*cow_metrics)(struct dst_entry___2 *, long unsigned int);
-	void (*destroy)(struct dst_entry___2 *);
-	void (*ifdown)(struct dst_entry___2 *, struct net_device___2 *);
-	void (*negative_advice)(struct sock___2 *, struct dst_entry___2 *);
-	void (*link_failure)(struct sk_buff___2 *);
-	void (*update_pmtu)(struct dst_entry___2 *, struct sock___2 *, struct sk_buff___2 *, u32, bool);
-	void (*redirect)(struct dst_entry___2 *, struct sock___2 *, struct sk_buff___2 *);
-	int (*local_out)(struct net___2 *, struct sock___2 *, struct sk_buff___2 *);
-	struct neighbour___2 * (*neigh_lookup)(const struct dst_entry___2 *, struct sk_buff___2 *, const void *);
-	void (*confirm_neigh)(const struct dst_entry___2 *, const void *);
 	struct kmem_cache *kmem_cachep;
 	struct percpu_counter pcpuc_entries;
 	long: 64;
@@ -38149,17 +36935,6 @@ struct ethnl_phy_dump_ctx {
 	long unsigned int phy_index;
 };
 
-struct ethnl_reply_data___2 {
-	struct net_device___2 *dev;
-};
-
-struct ethnl_req_info___2 {
-	struct net_device___2 *dev;
-	netdevice_tracker dev_tracker;
-	u32 flags;
-	u32 phy_index;
-};
-
 struct genl_info;
 
 struct ethnl_request_ops {
@@ -38177,25 +36952,6 @@ struct ethnl_request_ops {
 	void (*cleanup_data)(struct ethnl_reply_data *);
 	int (*set_validate)(struct ethnl_req_info *, struct genl_info *);
 	int (*set)(struct ethnl_req_info *, struct genl_info *);
-};
-
-struct genl_info___2;
-
-struct ethnl_request_ops___2 {
-	u8 request_cmd;
-	u8 reply_cmd;
-	u16 hdr_attr;
-	unsigned int req_info_size;
-	unsigned int reply_data_size;
-	bool allow_nodev_do;
-	u8 set_ntf_cmd;
-	int (*parse_request)(struct ethnl_req_info___2 *, struct nlattr **, struct netlink_ext_ack *);
-	int (*prepare_data)(const struct ethnl_req_info___2 *, struct ethnl_reply_data___2 *, const struct genl_info___2 *);
-	int (*reply_size)(const struct ethnl_req_info___2 *, const struct ethnl_reply_data___2 *);
-	int (*fill_reply)(struct sk_buff___2 *, const struct ethnl_req_info___2 *, const struct ethnl_reply_data___2 *);
-	void (*cleanup_data)(struct ethnl_reply_data___2 *);
-	int (*set_validate)(struct ethnl_req_info___2 *, struct genl_info___2 *);
-	int (*set)(struct ethnl_req_info___2 *, struct genl_info___2 *);
 };
 
 struct ethnl_sock_priv {
@@ -38810,98 +37566,6 @@ struct ethtool_ops {
 	int (*get_mm)(struct net_device *, struct ethtool_mm_state *);
 	int (*set_mm)(struct net_device *, struct ethtool_mm_cfg *, struct netlink_ext_ack *);
 	void (*get_mm_stats)(struct net_device *, struct ethtool_mm_stats *);
-};
-
-struct ethtool_ops___2 {
-	u32 supported_input_xfrm: 8;
-	u32 cap_link_lanes_supported: 1;
-	u32 cap_rss_ctx_supported: 1;
-	u32 rxfh_per_ctx_fields: 1;
-	u32 rxfh_per_ctx_key: 1;
-	u32 cap_rss_rxnfc_adds: 1;
-	u32 rxfh_indir_space;
-	u16 rxfh_key_space;
-	u16 rxfh_priv_size;
-	u32 rxfh_max_num_contexts;
-	u32 supported_coalesce_params;
-	u32 supported_ring_params;
-	void (*get_drvinfo)(struct net_device___2 *, struct ethtool_drvinfo *);
-	int (*get_regs_len)(struct net_device___2 *);
-	void (*get_regs)(struct net_device___2 *, struct ethtool_regs *, void *);
-	void (*get_wol)(struct net_device___2 *, struct ethtool_wolinfo *);
-	int (*set_wol)(struct net_device___2 *, struct ethtool_wolinfo *);
-	u32 (*get_msglevel)(struct net_device___2 *);
-	void (*set_msglevel)(struct net_device___2 *, u32);
-	int (*nway_reset)(struct net_device___2 *);
-	u32 (*get_link)(struct net_device___2 *);
-	int (*get_link_ext_state)(struct net_device___2 *, struct ethtool_link_ext_state_info *);
-	void (*get_link_ext_stats)(struct net_device___2 *, struct ethtool_link_ext_stats *);
-	int (*get_eeprom_len)(struct net_device___2 *);
-	int (*get_eeprom)(struct net_device___2 *, struct ethtool_eeprom *, u8 *);
-	int (*set_eeprom)(struct net_device___2 *, struct ethtool_eeprom *, u8 *);
-	int (*get_coalesce)(struct net_device___2 *, struct ethtool_coalesce *, struct kernel_ethtool_coalesce *, struct netlink_ext_ack *);
-	int (*set_coalesce)(struct net_device___2 *, struct ethtool_coalesce *, struct kernel_ethtool_coalesce *, struct netlink_ext_ack *);
-	void (*get_ringparam)(struct net_device___2 *, struct ethtool_ringparam *, struct kernel_ethtool_ringparam *, struct netlink_ext_ack *);
-	int (*set_ringparam)(struct net_device___2 *, struct ethtool_ringparam *, struct kernel_ethtool_ringparam *, struct netlink_ext_ack *);
-	void (*get_pause_stats)(struct net_device___2 *, struct ethtool_pause_stats *);
-	void (*get_pauseparam)(struct net_device___2 *, struct ethtool_pauseparam *);
-	int (*set_pauseparam)(struct net_device___2 *, struct ethtool_pauseparam *);
-	void (*self_test)(struct net_device___2 *, struct ethtool_test *, u64 *);
-	void (*get_strings)(struct net_device___2 *, u32, u8 *);
-	int (*set_phys_id)(struct net_device___2 *, enum ethtool_phys_id_state);
-	void (*get_ethtool_stats)(struct net_device___2 *, struct ethtool_stats *, u64 *);
-	int (*begin)(struct net_device___2 *);
-	void (*complete)(struct net_device___2 *);
-	u32 (*get_priv_flags)(struct net_device___2 *);
-	int (*set_priv_flags)(struct net_device___2 *, u32);
-	int (*get_sset_count)(struct net_device___2 *, int);
-	int (*get_rxnfc)(struct net_device___2 *, struct ethtool_rxnfc *, u32 *);
-	int (*set_rxnfc)(struct net_device___2 *, struct ethtool_rxnfc *);
-	int (*flash_device)(struct net_device___2 *, struct ethtool_flash *);
-	int (*reset)(struct net_device___2 *, u32 *);
-	u32 (*get_rxfh_key_size)(struct net_device___2 *);
-	u32 (*get_rxfh_indir_size)(struct net_device___2 *);
-	int (*get_rxfh)(struct net_device___2 *, struct ethtool_rxfh_param *);
-	int (*set_rxfh)(struct net_device___2 *, struct ethtool_rxfh_param *, struct netlink_ext_ack *);
-	int (*get_rxfh_fields)(struct net_device___2 *, struct ethtool_rxfh_fields *);
-	int (*set_rxfh_fields)(struct net_device___2 *, const struct ethtool_rxfh_fields *, struct netlink_ext_ack *);
-	int (*create_rxfh_context)(struct net_device___2 *, struct ethtool_rxfh_context *, const struct ethtool_rxfh_param *, struct netlink_ext_ack *);
-	int (*modify_rxfh_context)(struct net_device___2 *, struct ethtool_rxfh_context *, const struct ethtool_rxfh_param *, struct netlink_ext_ack *);
-	int (*remove_rxfh_context)(struct net_device___2 *, struct ethtool_rxfh_context *, u32, struct netlink_ext_ack *);
-	void (*get_channels)(struct net_device___2 *, struct ethtool_channels *);
-	int (*set_channels)(struct net_device___2 *, struct ethtool_channels *);
-	int (*get_dump_flag)(struct net_device___2 *, struct ethtool_dump *);
-	int (*get_dump_data)(struct net_device___2 *, struct ethtool_dump *, void *);
-	int (*set_dump)(struct net_device___2 *, struct ethtool_dump *);
-	int (*get_ts_info)(struct net_device___2 *, struct kernel_ethtool_ts_info *);
-	void (*get_ts_stats)(struct net_device___2 *, struct ethtool_ts_stats *);
-	int (*get_module_info)(struct net_device___2 *, struct ethtool_modinfo *);
-	int (*get_module_eeprom)(struct net_device___2 *, struct ethtool_eeprom *, u8 *);
-	int (*get_eee)(struct net_device___2 *, struct ethtool_keee *);
-	int (*set_eee)(struct net_device___2 *, struct ethtool_keee *);
-	int (*get_tunable)(struct net_device___2 *, const struct ethtool_tunable *, void *);
-	int (*set_tunable)(struct net_device___2 *, const struct ethtool_tunable *, const void *);
-	int (*get_per_queue_coalesce)(struct net_device___2 *, u32, struct ethtool_coalesce *);
-	int (*set_per_queue_coalesce)(struct net_device___2 *, u32, struct ethtool_coalesce *);
-	int (*get_link_ksettings)(struct net_device___2 *, struct ethtool_link_ksettings *);
-	int (*set_link_ksettings)(struct net_device___2 *, const struct ethtool_link_ksettings *);
-	void (*get_fec_stats)(struct net_device___2 *, struct ethtool_fec_stats *);
-	int (*get_fecparam)(struct net_device___2 *, struct ethtool_fecparam *);
-	int (*set_fecparam)(struct net_device___2 *, struct ethtool_fecparam *);
-	void (*get_ethtool_phy_stats)(struct net_device___2 *, struct ethtool_stats *, u64 *);
-	int (*get_phy_tunable)(struct net_device___2 *, const struct ethtool_tunable *, void *);
-	int (*set_phy_tunable)(struct net_device___2 *, const struct ethtool_tunable *, const void *);
-	int (*get_module_eeprom_by_page)(struct net_device___2 *, const struct ethtool_module_eeprom *, struct netlink_ext_ack *);
-	int (*set_module_eeprom_by_page)(struct net_device___2 *, const struct ethtool_module_eeprom *, struct netlink_ext_ack *);
-	void (*get_eth_phy_stats)(struct net_device___2 *, struct ethtool_eth_phy_stats *);
-	void (*get_eth_mac_stats)(struct net_device___2 *, struct ethtool_eth_mac_stats *);
-	void (*get_eth_ctrl_stats)(struct net_device___2 *, struct ethtool_eth_ctrl_stats *);
-	void (*get_rmon_stats)(struct net_device___2 *, struct ethtool_rmon_stats *, const struct ethtool_rmon_hist_range **);
-	int (*get_module_power_mode)(struct net_device___2 *, struct ethtool_module_power_mode_params *, struct netlink_ext_ack *);
-	int (*set_module_power_mode)(struct net_device___2 *, const struct ethtool_module_power_mode_params *, struct netlink_ext_ack *);
-	int (*get_mm)(struct net_device___2 *, struct ethtool_mm_state *);
-	int (*set_mm)(struct net_device___2 *, struct ethtool_mm_cfg *, struct netlink_ext_ack *);
-	void (*get_mm_stats)(struct net_device___2 *, struct ethtool_mm_stats *);
 };
 
 struct ethtool_pause_stats {
@@ -39546,15 +38210,6 @@ struct fasync_struct {
 	int fa_fd;
 	struct fasync_struct *fa_next;
 	struct file *fa_file;
-	struct callback_head fa_rcu;
-};
-
-struct fasync_struct___2 {
-	rwlock_t fa_lock;
-	int magic;
-	int fa_fd;
-	struct fasync_struct___2 *fa_next;
-	struct file___2 *fa_file;
 	struct callback_head fa_rcu;
 };
 
@@ -40263,15 +38918,6 @@ struct fib_notifier_ops {
 	struct callback_head rcu;
 };
 
-struct fib_notifier_ops___2 {
-	int family;
-	struct list_head list;
-	unsigned int (*fib_seq_read)(struct net___2 *);
-	int (*fib_dump)(struct net___2 *, struct notifier_block *, struct netlink_ext_ack *);
-	struct module___2 *owner;
-	struct callback_head rcu;
-};
-
 struct fib_prop {
 	int error;
 	u8 scope;
@@ -40398,44 +39044,6 @@ struct fiemap_extent_info {
 	unsigned int fi_extents_mapped;
 	unsigned int fi_extents_max;
 	struct fiemap_extent *fi_extents_start;
-};
-
-struct path___2 {
-	struct vfsmount___2 *mnt;
-	struct dentry___2 *dentry;
-};
-
-struct file_operations___2;
-
-struct fown_struct___2;
-
-struct file___2 {
-	atomic_long_t f_count;
-	spinlock_t f_lock;
-	fmode_t f_mode;
-	const struct file_operations___2 *f_op;
-	struct address_space___2 *f_mapping;
-	void *private_data;
-	struct inode___2 *f_inode;
-	unsigned int f_flags;
-	unsigned int f_iocb_flags;
-	const struct cred___2 *f_cred;
-	struct path___2 f_path;
-	union {
-		struct mutex f_pos_lock;
-		u64 f_pipe;
-	};
-	loff_t f_pos;
-	struct fown_struct___2 *f_owner;
-	errseq_t f_wb_err;
-	errseq_t f_sb_err;
-	struct hlist_head *f_ep;
-	union {
-		struct callback_head f_task_work;
-		struct llist_node f_llist;
-		struct file_ra_state f_ra;
-		freeptr_t f_freeptr;
-	};
 };
 
 struct file__safe_trusted {
@@ -40592,42 +39200,6 @@ struct file_operations {
 	int (*uring_cmd_iopoll)(struct io_uring_cmd *, struct io_comp_batch *, unsigned int);
 };
 
-struct file_operations___2 {
-	struct module___2 *owner;
-	fop_flags_t fop_flags;
-	loff_t (*llseek)(struct file___2 *, loff_t, int);
-	ssize_t (*read)(struct file___2 *, char *, size_t, loff_t *);
-	ssize_t (*write)(struct file___2 *, const char *, size_t, loff_t *);
-	ssize_t (*read_iter)(struct kiocb___2 *, struct iov_iter___2 *);
-	ssize_t (*write_iter)(struct kiocb___2 *, struct iov_iter___2 *);
-	int (*iopoll)(struct kiocb___2 *, struct io_comp_batch *, unsigned int);
-	int (*iterate_shared)(struct file___2 *, struct dir_context *);
-	__poll_t (*poll)(struct file___2 *, struct poll_table_struct___2 *);
-	long int (*unlocked_ioctl)(struct file___2 *, unsigned int, long unsigned int);
-	long int (*compat_ioctl)(struct file___2 *, unsigned int, long unsigned int);
-	int (*mmap)(struct file___2 *, struct vm_area_struct___2 *);
-	int (*open)(struct inode___2 *, struct file___2 *);
-	int (*flush)(struct file___2 *, fl_owner_t);
-	int (*release)(struct inode___2 *, struct file___2 *);
-	int (*fsync)(struct file___2 *, loff_t, loff_t, int);
-	int (*fasync)(int, struct file___2 *, int);
-	int (*lock)(struct file___2 *, int, struct file_lock *);
-	long unsigned int (*get_unmapped_area)(struct file___2 *, long unsigned int, long unsigned int, long unsigned int, long unsigned int);
-	int (*check_flags)(int);
-	int (*flock)(struct file___2 *, int, struct file_lock *);
-	ssize_t (*splice_write)(struct pipe_inode_info *, struct file___2 *, loff_t *, size_t, unsigned int);
-	ssize_t (*splice_read)(struct file___2 *, loff_t *, struct pipe_inode_info *, size_t, unsigned int);
-	void (*splice_eof)(struct file___2 *);
-	int (*setlease)(struct file___2 *, int, struct file_lease **, void **);
-	long int (*fallocate)(struct file___2 *, int, loff_t, loff_t);
-	void (*show_fdinfo)(struct seq_file___2 *, struct file___2 *);
-	ssize_t (*copy_file_range)(struct file___2 *, loff_t, struct file___2 *, loff_t, size_t, unsigned int);
-	loff_t (*remap_file_range)(struct file___2 *, loff_t, struct file___2 *, loff_t, loff_t, unsigned int);
-	int (*fadvise)(struct file___2 *, loff_t, loff_t, int);
-	int (*uring_cmd)(struct io_uring_cmd *, unsigned int);
-	int (*uring_cmd_iopoll)(struct io_uring_cmd *, struct io_comp_batch *, unsigned int);
-};
-
 struct fs_context;
 
 struct fs_parameter_spec;
@@ -40641,26 +39213,6 @@ struct file_system_type {
 	void (*kill_sb)(struct super_block *);
 	struct module *owner;
 	struct file_system_type *next;
-	struct hlist_head fs_supers;
-	struct lock_class_key s_lock_key;
-	struct lock_class_key s_umount_key;
-	struct lock_class_key s_vfs_rename_key;
-	struct lock_class_key s_writers_key[3];
-	struct lock_class_key i_lock_key;
-	struct lock_class_key i_mutex_key;
-	struct lock_class_key invalidate_lock_key;
-	struct lock_class_key i_mutex_dir_key;
-};
-
-struct file_system_type___2 {
-	const char *name;
-	int fs_flags;
-	int (*init_fs_context)(struct fs_context *);
-	const struct fs_parameter_spec *parameters;
-	struct dentry___2 * (*mount)(struct file_system_type___2 *, int, const char *, void *);
-	void (*kill_sb)(struct super_block___2 *);
-	struct module___2 *owner;
-	struct file_system_type___2 *next;
 	struct hlist_head fs_supers;
 	struct lock_class_key s_lock_key;
 	struct lock_class_key s_umount_key;
@@ -41462,113 +40014,6 @@ struct folio {
 	};
 };
 
-struct page___2 {
-	long unsigned int flags;
-	union {
-		struct {
-			union {
-				struct list_head lru;
-				struct {
-					void *__filler;
-					unsigned int mlock_count;
-				};
-				struct list_head buddy_list;
-				struct list_head pcp_list;
-			};
-			struct address_space___2 *mapping;
-			union {
-				long unsigned int index;
-				long unsigned int share;
-			};
-			long unsigned int private;
-		};
-		struct {
-			long unsigned int pp_magic;
-			struct page_pool *pp;
-			long unsigned int _pp_mapping_pad;
-			long unsigned int dma_addr;
-			atomic_long_t pp_ref_count;
-		};
-		struct {
-			long unsigned int compound_head;
-		};
-		struct {
-			struct dev_pagemap___2 *pgmap;
-			void *zone_device_data;
-		};
-		struct callback_head callback_head;
-	};
-	union {
-		unsigned int page_type;
-		atomic_t _mapcount;
-	};
-	atomic_t _refcount;
-	long unsigned int memcg_data;
-};
-
-struct folio___2 {
-	union {
-		struct {
-			long unsigned int flags;
-			union {
-				struct list_head lru;
-				struct {
-					void *__filler;
-					unsigned int mlock_count;
-				};
-			};
-			struct address_space___2 *mapping;
-			long unsigned int index;
-			union {
-				void *private;
-				swp_entry_t swap;
-			};
-			atomic_t _mapcount;
-			atomic_t _refcount;
-			long unsigned int memcg_data;
-		};
-		struct page___2 page;
-	};
-	union {
-		struct {
-			long unsigned int _flags_1;
-			long unsigned int _head_1;
-			atomic_t _large_mapcount;
-			atomic_t _entire_mapcount;
-			atomic_t _nr_pages_mapped;
-			atomic_t _pincount;
-			unsigned int _folio_nr_pages;
-		};
-		struct page___2 __page_1;
-	};
-	union {
-		struct {
-			long unsigned int _flags_2;
-			long unsigned int _head_2;
-			struct list_head _deferred_list;
-		};
-		struct page___2 __page_2;
-	};
-	union {
-		struct {
-			long unsigned int _flags_3;
-			long unsigned int _head_3;
-			void *_hugetlb_subpool;
-			void *_hugetlb_cgroup;
-			void *_hugetlb_cgroup_rsvd;
-			void *_hugetlb_hwpoison;
-		};
-		struct page___2 __page_3;
-	};
-};
-
-struct folio_batch___2 {
-	unsigned char nr;
-	unsigned char i;
-	bool percpu_pvec_drained;
-	struct folio___2 *folios[31];
-};
-
 struct folio_iter {
 	struct folio *folio;
 	size_t offset;
@@ -41649,18 +40094,6 @@ struct fown_struct {
 	struct file *file;
 	rwlock_t lock;
 	struct pid *pid;
-	enum pid_type pid_type;
-	kuid_t uid;
-	kuid_t euid;
-	int signum;
-};
-
-struct pid___2;
-
-struct fown_struct___2 {
-	struct file___2 *file;
-	rwlock_t lock;
-	struct pid___2 *pid;
 	enum pid_type pid_type;
 	kuid_t uid;
 	kuid_t euid;
@@ -41845,33 +40278,6 @@ struct fqdir {
 	int max_dist;
 	struct inet_frags *f;
 	struct net *net;
-	bool dead;
-	long: 64;
-	long: 64;
-	struct rhashtable rhashtable;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	atomic_long_t mem;
-	struct work_struct destroy_work;
-	struct llist_node free_list;
-	long: 64;
-	long: 64;
-};
-
-struct inet_frags___2;
-
-struct fqdir___2 {
-	long int high_thresh;
-	long int low_thresh;
-	int timeout;
-	int max_dist;
-	struct inet_frags___2 *f;
-	struct net___2 *net;
 	bool dead;
 	long: 64;
 	long: 64;
@@ -43572,23 +41978,6 @@ struct fwnode_endpoint {
 	const struct fwnode_handle *local_fwnode;
 };
 
-struct fwnode_endpoint___2 {
-	unsigned int port;
-	unsigned int id;
-	const struct fwnode_handle___2 *local_fwnode;
-};
-
-struct fwnode_operations___2;
-
-struct fwnode_handle___2 {
-	struct fwnode_handle___2 *secondary;
-	const struct fwnode_operations___2 *ops;
-	struct device___2 *dev;
-	struct list_head suppliers;
-	struct list_head consumers;
-	long unsigned int flags;
-};
-
 struct fwnode_link {
 	struct fwnode_handle *supplier;
 	struct list_head s_hook;
@@ -43624,41 +42013,8 @@ struct fwnode_operations {
 	int (*add_links)(struct fwnode_handle *);
 };
 
-struct fwnode_reference_args___2;
-
-struct fwnode_operations___2 {
-	struct fwnode_handle___2 * (*get)(struct fwnode_handle___2 *);
-	void (*put)(struct fwnode_handle___2 *);
-	bool (*device_is_available)(const struct fwnode_handle___2 *);
-	const void * (*device_get_match_data)(const struct fwnode_handle___2 *, const struct device___2 *);
-	bool (*device_dma_supported)(const struct fwnode_handle___2 *);
-	enum dev_dma_attr (*device_get_dma_attr)(const struct fwnode_handle___2 *);
-	bool (*property_present)(const struct fwnode_handle___2 *, const char *);
-	int (*property_read_int_array)(const struct fwnode_handle___2 *, const char *, unsigned int, void *, size_t);
-	int (*property_read_string_array)(const struct fwnode_handle___2 *, const char *, const char **, size_t);
-	const char * (*get_name)(const struct fwnode_handle___2 *);
-	const char * (*get_name_prefix)(const struct fwnode_handle___2 *);
-	struct fwnode_handle___2 * (*get_parent)(const struct fwnode_handle___2 *);
-	struct fwnode_handle___2 * (*get_next_child_node)(const struct fwnode_handle___2 *, struct fwnode_handle___2 *);
-	struct fwnode_handle___2 * (*get_named_child_node)(const struct fwnode_handle___2 *, const char *);
-	int (*get_reference_args)(const struct fwnode_handle___2 *, const char *, const char *, unsigned int, unsigned int, struct fwnode_reference_args___2 *);
-	struct fwnode_handle___2 * (*graph_get_next_endpoint)(const struct fwnode_handle___2 *, struct fwnode_handle___2 *);
-	struct fwnode_handle___2 * (*graph_get_remote_endpoint)(const struct fwnode_handle___2 *);
-	struct fwnode_handle___2 * (*graph_get_port_parent)(struct fwnode_handle___2 *);
-	int (*graph_parse_endpoint)(const struct fwnode_handle___2 *, struct fwnode_endpoint___2 *);
-	void * (*iomap)(struct fwnode_handle___2 *, int);
-	int (*irq_get)(const struct fwnode_handle___2 *, unsigned int);
-	int (*add_links)(struct fwnode_handle___2 *);
-};
-
 struct fwnode_reference_args {
 	struct fwnode_handle *fwnode;
-	unsigned int nargs;
-	u64 args[16];
-};
-
-struct fwnode_reference_args___2 {
-	struct fwnode_handle___2 *fwnode;
 	unsigned int nargs;
 	u64 args[16];
 };
@@ -44326,54 +42682,6 @@ struct genl_family {
 	struct xarray *sock_privs;
 };
 
-struct genl_split_ops___2;
-
-struct genl_ops___2;
-
-struct genl_small_ops___2;
-
-struct genl_family___2 {
-	unsigned int hdrsize;
-	char name[16];
-	unsigned int version;
-	unsigned int maxattr;
-	u8 netnsok: 1;
-	u8 parallel_ops: 1;
-	u8 n_ops;
-	u8 n_small_ops;
-	u8 n_split_ops;
-	u8 n_mcgrps;
-	u8 resv_start_op;
-	const struct nla_policy *policy;
-	int (*pre_doit)(const struct genl_split_ops___2 *, struct sk_buff___2 *, struct genl_info___2 *);
-	void (*post_doit)(const struct genl_split_ops___2 *, struct sk_buff___2 *, struct genl_info___2 *);
-	int (*bind)(int);
-	void (*unbind)(int);
-	const struct genl_ops___2 *ops;
-	const struct genl_small_ops___2 *small_ops;
-	const struct genl_split_ops___2 *split_ops;
-	const struct genl_multicast_group *mcgrps;
-	struct module___2 *module;
-	size_t sock_priv_size;
-	void (*sock_priv_init)(void *);
-	void (*sock_priv_destroy)(void *);
-	int id;
-	unsigned int mcgrp_offset;
-	struct xarray *sock_privs;
-};
-
-struct genl_info___2 {
-	u32 snd_seq;
-	u32 snd_portid;
-	const struct genl_family___2 *family;
-	const struct nlmsghdr *nlhdr;
-	struct genlmsghdr *genlhdr;
-	struct nlattr **attrs;
-	possible_net_t _net;
-	void *user_ptr[2];
-	struct netlink_ext_ack *extack;
-};
-
 struct genl_multicast_group {
 	char name[16];
 	u8 flags;
@@ -44402,54 +42710,9 @@ struct genl_ops {
 	u8 validate;
 };
 
-struct netlink_callback___2;
-
-struct genl_ops___2 {
-	int (*doit)(struct sk_buff___2 *, struct genl_info___2 *);
-	int (*start)(struct netlink_callback___2 *);
-	int (*dumpit)(struct sk_buff___2 *, struct netlink_callback___2 *);
-	int (*done)(struct netlink_callback___2 *);
-	const struct nla_policy *policy;
-	unsigned int maxattr;
-	u8 cmd;
-	u8 internal_flags;
-	u8 flags;
-	u8 validate;
-};
-
 struct genl_small_ops {
 	int (*doit)(struct sk_buff *, struct genl_info *);
 	int (*dumpit)(struct sk_buff *, struct netlink_callback *);
-	u8 cmd;
-	u8 internal_flags;
-	u8 flags;
-	u8 validate;
-};
-
-struct genl_small_ops___2 {
-	int (*doit)(struct sk_buff___2 *, struct genl_info___2 *);
-	int (*dumpit)(struct sk_buff___2 *, struct netlink_callback___2 *);
-	u8 cmd;
-	u8 internal_flags;
-	u8 flags;
-	u8 validate;
-};
-
-struct genl_split_ops___2 {
-	union {
-		struct {
-			int (*pre_doit)(const struct genl_split_ops___2 *, struct sk_buff___2 *, struct genl_info___2 *);
-			int (*doit)(struct sk_buff___2 *, struct genl_info___2 *);
-			void (*post_doit)(const struct genl_split_ops___2 *, struct sk_buff___2 *, struct genl_info___2 *);
-		};
-		struct {
-			int (*start)(struct netlink_callback___2 *);
-			int (*dumpit)(struct sk_buff___2 *, struct netlink_callback___2 *);
-			int (*done)(struct netlink_callback___2 *);
-		};
-	};
-	const struct nla_policy *policy;
-	unsigned int maxattr;
 	u8 cmd;
 	u8 internal_flags;
 	u8 flags;
@@ -44917,15 +43180,6 @@ struct header_ops {
 	void (*cache_update)(struct hh_cache *, const struct net_device *, const unsigned char *);
 	bool (*validate)(const char *, unsigned int);
 	__be16 (*parse_protocol)(const struct sk_buff *);
-};
-
-struct header_ops___2 {
-	int (*create)(struct sk_buff___2 *, struct net_device___2 *, short unsigned int, const void *, const void *, unsigned int);
-	int (*parse)(const struct sk_buff___2 *, const struct net_device___2 *, unsigned char *);
-	int (*cache)(const struct neighbour___2 *, struct hh_cache *, __be16);
-	void (*cache_update)(struct hh_cache *, const struct net_device___2 *, const unsigned char *);
-	bool (*validate)(const char *, unsigned int);
-	__be16 (*parse_protocol)(const struct sk_buff___2 *);
 };
 
 struct hh_cache {
@@ -45716,24 +43970,6 @@ struct iattr {
 	struct timespec64 ia_mtime;
 	struct timespec64 ia_ctime;
 	struct file *ia_file;
-};
-
-struct iattr___2 {
-	unsigned int ia_valid;
-	umode_t ia_mode;
-	union {
-		kuid_t ia_uid;
-		vfsuid_t ia_vfsuid;
-	};
-	union {
-		kgid_t ia_gid;
-		vfsgid_t ia_vfsgid;
-	};
-	loff_t ia_size;
-	struct timespec64 ia_atime;
-	struct timespec64 ia_mtime;
-	struct timespec64 ia_ctime;
-	struct file___2 *ia_file;
 };
 
 union ibs_fetch_ctl {
@@ -46937,44 +45173,10 @@ struct inet_fill_args {
 	int ifindex;
 };
 
-struct inet_frag_queue___2 {
-	struct rhash_head node;
-	union {
-		struct frag_v4_compare_key v4;
-		struct frag_v6_compare_key v6;
-	} key;
-	struct timer_list timer;
-	spinlock_t lock;
-	refcount_t refcnt;
-	struct rb_root rb_fragments;
-	struct sk_buff___2 *fragments_tail;
-	struct sk_buff___2 *last_run_head;
-	ktime_t stamp;
-	int len;
-	int meat;
-	u8 tstamp_type;
-	__u8 flags;
-	u16 max_size;
-	struct fqdir___2 *fqdir;
-	struct callback_head rcu;
-};
-
 struct inet_frags {
 	unsigned int qsize;
 	void (*constructor)(struct inet_frag_queue *, const void *);
 	void (*destructor)(struct inet_frag_queue *);
-	void (*frag_expire)(struct timer_list *);
-	struct kmem_cache *frags_cachep;
-	const char *frags_cache_name;
-	struct rhashtable_params rhash_params;
-	refcount_t refcnt;
-	struct completion completion;
-};
-
-struct inet_frags___2 {
-	unsigned int qsize;
-	void (*constructor)(struct inet_frag_queue___2 *, const void *);
-	void (*destructor)(struct inet_frag_queue___2 *);
 	void (*frag_expire)(struct timer_list *);
 	struct kmem_cache *frags_cachep;
 	const char *frags_cache_name;
@@ -47178,75 +45380,6 @@ struct inflate_workspace {
 	unsigned char working_window[32768];
 };
 
-struct inode_operations___2;
-
-struct inode___2 {
-	umode_t i_mode;
-	short unsigned int i_opflags;
-	kuid_t i_uid;
-	kgid_t i_gid;
-	unsigned int i_flags;
-	struct posix_acl *i_acl;
-	struct posix_acl *i_default_acl;
-	const struct inode_operations___2 *i_op;
-	struct super_block___2 *i_sb;
-	struct address_space___2 *i_mapping;
-	long unsigned int i_ino;
-	union {
-		const unsigned int i_nlink;
-		unsigned int __i_nlink;
-	};
-	dev_t i_rdev;
-	loff_t i_size;
-	time64_t i_atime_sec;
-	time64_t i_mtime_sec;
-	time64_t i_ctime_sec;
-	u32 i_atime_nsec;
-	u32 i_mtime_nsec;
-	u32 i_ctime_nsec;
-	u32 i_generation;
-	spinlock_t i_lock;
-	short unsigned int i_bytes;
-	u8 i_blkbits;
-	enum rw_hint i_write_hint;
-	blkcnt_t i_blocks;
-	u32 i_state;
-	struct rw_semaphore i_rwsem;
-	long unsigned int dirtied_when;
-	long unsigned int dirtied_time_when;
-	struct hlist_node i_hash;
-	struct list_head i_io_list;
-	struct list_head i_lru;
-	struct list_head i_sb_list;
-	struct list_head i_wb_list;
-	union {
-		struct hlist_head i_dentry;
-		struct callback_head i_rcu;
-	};
-	atomic64_t i_version;
-	atomic64_t i_sequence;
-	atomic_t i_count;
-	atomic_t i_dio_count;
-	atomic_t i_writecount;
-	atomic_t i_readcount;
-	union {
-		const struct file_operations___2 *i_fop;
-		void (*free_inode)(struct inode___2 *);
-	};
-	struct file_lock_context *i_flctx;
-	struct address_space___2 i_data;
-	struct list_head i_devices;
-	union {
-		struct pipe_inode_info *i_pipe;
-		struct cdev *i_cdev;
-		char *i_link;
-		unsigned int i_dir_seq;
-	};
-	__u32 i_fsnotify_mask;
-	struct fsnotify_mark_connector *i_fsnotify_marks;
-	void *i_private;
-};
-
 struct mnt_idmap;
 
 struct kstat;
@@ -47279,41 +45412,6 @@ struct inode_operations {
 	int (*fileattr_set)(struct mnt_idmap *, struct dentry *, struct fileattr *);
 	int (*fileattr_get)(struct dentry *, struct fileattr *);
 	struct offset_ctx * (*get_offset_ctx)(struct inode *);
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct inode_operations___2 {
-	struct dentry___2 * (*lookup)(struct inode___2 *, struct dentry___2 *, unsigned int);
-	const char * (*get_link)(struct dentry___2 *, struct inode___2 *, struct delayed_call *);
-	int (*permission)(struct mnt_idmap *, struct inode___2 *, int);
-	struct posix_acl * (*get_inode_acl)(struct inode___2 *, int, bool);
-	int (*readlink)(struct dentry___2 *, char *, int);
-	int (*create)(struct mnt_idmap *, struct inode___2 *, struct dentry___2 *, umode_t, bool);
-	int (*link)(struct dentry___2 *, struct inode___2 *, struct dentry___2 *);
-	int (*unlink)(struct inode___2 *, struct dentry___2 *);
-	int (*symlink)(struct mnt_idmap *, struct inode___2 *, struct dentry___2 *, const char *);
-	int (*mkdir)(struct mnt_idmap *, struct inode___2 *, struct dentry___2 *, umode_t);
-	int (*rmdir)(struct inode___2 *, struct dentry___2 *);
-	int (*mknod)(struct mnt_idmap *, struct inode___2 *, struct dentry___2 *, umode_t, dev_t);
-	int (*rename)(struct mnt_idmap *, struct inode___2 *, struct dentry___2 *, struct inode___2 *, struct dentry___2 *, unsigned int);
-	int (*setattr)(struct mnt_idmap *, struct dentry___2 *, struct iattr___2 *);
-	int (*getattr)(struct mnt_idmap *, const struct path___2 *, struct kstat *, u32, unsigned int);
-	ssize_t (*listxattr)(struct dentry___2 *, char *, size_t);
-	int (*fiemap)(struct inode___2 *, struct fiemap_extent_info *, u64, u64);
-	int (*update_time)(struct inode___2 *, int);
-	int (*atomic_open)(struct inode___2 *, struct dentry___2 *, struct file___2 *, unsigned int, umode_t);
-	int (*tmpfile)(struct mnt_idmap *, struct inode___2 *, struct file___2 *, umode_t);
-	struct posix_acl * (*get_acl)(struct mnt_idmap *, struct dentry___2 *, int);
-	int (*set_acl)(struct mnt_idmap *, struct dentry___2 *, struct posix_acl *, int);
-	int (*fileattr_set)(struct mnt_idmap *, struct dentry___2 *, struct fileattr *);
-	int (*fileattr_get)(struct dentry___2 *, struct fileattr *);
-	struct offset_ctx * (*get_offset_ctx)(struct inode___2 *);
 	long: 64;
 	long: 64;
 	long: 64;
@@ -48258,32 +46356,6 @@ struct iommu_group {};
 
 struct ioremap_desc {
 	unsigned int flags;
-};
-
-struct iov_iter___2 {
-	u8 iter_type;
-	bool nofault;
-	bool data_source;
-	size_t iov_offset;
-	union {
-		struct iovec __ubuf_iovec;
-		struct {
-			union {
-				const struct iovec *__iov;
-				const struct kvec *kvec;
-				const struct bio_vec___2 *bvec;
-				const struct folio_queue *folioq;
-				struct xarray *xarray;
-				void *ubuf;
-			};
-			size_t count;
-		};
-	};
-	union {
-		long unsigned int nr_segs;
-		u8 folioq_slot;
-		loff_t xarray_start;
-	};
 };
 
 struct iov_iter_state {
@@ -49750,35 +47822,10 @@ struct kernel_param {
 	};
 };
 
-struct kernel_param_ops___2;
-
-struct kparam_array___2;
-
-struct kernel_param___2 {
-	const char *name;
-	struct module___2 *mod;
-	const struct kernel_param_ops___2 *ops;
-	const u16 perm;
-	s8 level;
-	u8 flags;
-	union {
-		void *arg;
-		const struct kparam_string *str;
-		const struct kparam_array___2 *arr;
-	};
-};
-
 struct kernel_param_ops {
 	unsigned int flags;
 	int (*set)(const char *, const struct kernel_param *);
 	int (*get)(char *, const struct kernel_param *);
-	void (*free)(void *);
-};
-
-struct kernel_param_ops___2 {
-	unsigned int flags;
-	int (*set)(const char *, const struct kernel_param___2 *);
-	int (*get)(char *, const struct kernel_param___2 *);
 	void (*free)(void *);
 };
 
@@ -49825,13 +47872,6 @@ struct kernfs_elem_attr {
 	struct kernfs_node *notify_next;
 };
 
-struct kernfs_elem_attr___2 {
-	const struct kernfs_ops___2 *ops;
-	struct kernfs_open_node *open;
-	loff_t size;
-	struct kernfs_node___2 *notify_next;
-};
-
 struct kernfs_elem_dir {
 	long unsigned int subdirs;
 	struct rb_root children;
@@ -49841,10 +47881,6 @@ struct kernfs_elem_dir {
 
 struct kernfs_elem_symlink {
 	struct kernfs_node *target_kn;
-};
-
-struct kernfs_elem_symlink___2 {
-	struct kernfs_node___2 *target_kn;
 };
 
 struct kernfs_global_locks {
@@ -49888,27 +47924,6 @@ struct kernfs_node {
 	struct callback_head rcu;
 };
 
-struct kernfs_node___2 {
-	atomic_t count;
-	atomic_t active;
-	struct kernfs_node___2 *parent;
-	const char *name;
-	struct rb_node rb;
-	const void *ns;
-	unsigned int hash;
-	short unsigned int flags;
-	umode_t mode;
-	union {
-		struct kernfs_elem_dir dir;
-		struct kernfs_elem_symlink___2 symlink;
-		struct kernfs_elem_attr___2 attr;
-	};
-	u64 id;
-	void *priv;
-	struct kernfs_iattrs *iattr;
-	struct callback_head rcu;
-};
-
 struct kernfs_open_file {
 	struct kernfs_node *kn;
 	struct file *file;
@@ -49923,24 +47938,6 @@ struct kernfs_open_file {
 	bool mmapped: 1;
 	bool released: 1;
 	const struct vm_operations_struct *vm_ops;
-};
-
-struct vm_operations_struct___2;
-
-struct kernfs_open_file___2 {
-	struct kernfs_node___2 *kn;
-	struct file___2 *file;
-	struct seq_file___2 *seq_file;
-	void *priv;
-	struct mutex mutex;
-	struct mutex prealloc_mutex;
-	int event;
-	struct list_head list;
-	char *prealloc_buf;
-	size_t atomic_write_len;
-	bool mmapped: 1;
-	bool released: 1;
-	const struct vm_operations_struct___2 *vm_ops;
 };
 
 struct kernfs_open_node {
@@ -49966,22 +47963,6 @@ struct kernfs_ops {
 	__poll_t (*poll)(struct kernfs_open_file *, struct poll_table_struct *);
 	int (*mmap)(struct kernfs_open_file *, struct vm_area_struct *);
 	loff_t (*llseek)(struct kernfs_open_file *, loff_t, int);
-};
-
-struct kernfs_ops___2 {
-	int (*open)(struct kernfs_open_file___2 *);
-	void (*release)(struct kernfs_open_file___2 *);
-	int (*seq_show)(struct seq_file___2 *, void *);
-	void * (*seq_start)(struct seq_file___2 *, loff_t *);
-	void * (*seq_next)(struct seq_file___2 *, void *, loff_t *);
-	void (*seq_stop)(struct seq_file___2 *, void *);
-	ssize_t (*read)(struct kernfs_open_file___2 *, char *, size_t, loff_t);
-	size_t atomic_write_len;
-	bool prealloc;
-	ssize_t (*write)(struct kernfs_open_file___2 *, char *, size_t, loff_t);
-	__poll_t (*poll)(struct kernfs_open_file___2 *, struct poll_table_struct___2 *);
-	int (*mmap)(struct kernfs_open_file___2 *, struct vm_area_struct___2 *);
-	loff_t (*llseek)(struct kernfs_open_file___2 *, loff_t, int);
 };
 
 struct kernfs_syscall_ops;
@@ -50085,19 +48066,6 @@ struct khugepaged_scan {
 	struct list_head mm_head;
 	struct khugepaged_mm_slot *mm_slot;
 	long unsigned int address;
-};
-
-struct kiocb___2 {
-	struct file___2 *ki_filp;
-	loff_t ki_pos;
-	void (*ki_complete)(struct kiocb___2 *, long int);
-	void *private;
-	int ki_flags;
-	u16 ki_ioprio;
-	union {
-		struct wait_page_queue *ki_waitq;
-		ssize_t (*dio_complete)(void *);
-	};
 };
 
 struct kioctx_cpu;
@@ -50328,15 +48296,6 @@ struct kobj_ns_type_operations {
 	void (*drop_ns)(void *);
 };
 
-struct kobj_ns_type_operations___2 {
-	enum kobj_ns_type type;
-	bool (*current_may_mount)(void);
-	void * (*grab_current_ns)(void);
-	const void * (*netlink_ns)(struct sock___2 *);
-	const void * (*initial_ns)(void);
-	void (*drop_ns)(void *);
-};
-
 struct sysfs_ops;
 
 struct kobj_type {
@@ -50346,17 +48305,6 @@ struct kobj_type {
 	const struct kobj_ns_type_operations * (*child_ns_type)(const struct kobject *);
 	const void * (*namespace)(const struct kobject *);
 	void (*get_ownership)(const struct kobject *, kuid_t *, kgid_t *);
-};
-
-struct sysfs_ops___2;
-
-struct kobj_type___2 {
-	void (*release)(struct kobject___2 *);
-	const struct sysfs_ops___2 *sysfs_ops;
-	const struct attribute_group___2 **default_groups;
-	const struct kobj_ns_type_operations___2 * (*child_ns_type)(const struct kobject___2 *);
-	const void * (*namespace)(const struct kobject___2 *);
-	void (*get_ownership)(const struct kobject___2 *, kuid_t *, kgid_t *);
 };
 
 struct kobj_uevent_env {
@@ -50372,14 +48320,6 @@ struct kparam_array {
 	unsigned int elemsize;
 	unsigned int *num;
 	const struct kernel_param_ops *ops;
-	void *elem;
-};
-
-struct kparam_array___2 {
-	unsigned int max;
-	unsigned int elemsize;
-	unsigned int *num;
-	const struct kernel_param_ops___2 *ops;
 	void *elem;
 };
 
@@ -50500,25 +48440,10 @@ struct kset {
 	const struct kset_uevent_ops *uevent_ops;
 };
 
-struct kset_uevent_ops___2;
-
-struct kset___2 {
-	struct list_head list;
-	spinlock_t list_lock;
-	struct kobject___2 kobj;
-	const struct kset_uevent_ops___2 *uevent_ops;
-};
-
 struct kset_uevent_ops {
 	int (* const filter)(const struct kobject *);
 	const char * (* const name)(const struct kobject *);
 	int (* const uevent)(const struct kobject *, struct kobj_uevent_env *);
-};
-
-struct kset_uevent_ops___2 {
-	int (* const filter)(const struct kobject___2 *);
-	const char * (* const name)(const struct kobject___2 *);
-	int (* const uevent)(const struct kobject___2 *, struct kobj_uevent_env *);
 };
 
 struct ksignal {
@@ -50527,10 +48452,19 @@ struct ksignal {
 	int sig;
 };
 
-struct ksm_merge_work {
+struct ksm_cgroup_work {
 	struct work_struct work;
 	struct mm_struct *mm;
-	bool enable;
+};
+
+struct ksm_domain {
+	u64 cgroup;
+	u64 policy;
+};
+
+struct ksm_mapper_check {
+	u64 cgroup_domain;
+	bool forbidden;
 };
 
 struct ksm_rmap_item;
@@ -50538,6 +48472,13 @@ struct ksm_rmap_item;
 struct ksm_mm_slot {
 	struct mm_slot slot;
 	struct ksm_rmap_item *rmap_list;
+};
+
+struct ksm_named_domain {
+	struct list_head list;
+	unsigned int users;
+	u64 id;
+	char name[64];
 };
 
 struct ksm_next_page_arg {
@@ -50633,6 +48574,7 @@ struct ksm_stable_node {
 	};
 	int rmap_hlist_len;
 	u64 domain;
+	u64 cgroup_domain;
 };
 
 struct kstat {
@@ -52546,7 +50488,7 @@ struct logic_pio_host_ops {
 
 struct logic_pio_hwaddr {
 	struct list_head list;
-	struct fwnode_handle___2 *fwnode;
+	struct fwnode_handle *fwnode;
 	resource_size_t hw_start;
 	resource_size_t io_start;
 	resource_size_t size;
@@ -52620,20 +50562,6 @@ struct lruvec {
 	long unsigned int refaults[2];
 	long unsigned int flags;
 	struct pglist_data *pgdat;
-	struct zswap_lruvec_state zswap_lruvec_state;
-};
-
-struct pglist_data___2;
-
-struct lruvec___2 {
-	struct list_head lists[5];
-	spinlock_t lru_lock;
-	long unsigned int anon_cost;
-	long unsigned int file_cost;
-	atomic_long_t nonresident_age;
-	long unsigned int refaults[2];
-	long unsigned int flags;
-	struct pglist_data___2 *pgdat;
 	struct zswap_lruvec_state zswap_lruvec_state;
 };
 
@@ -53452,6 +51380,27 @@ struct vmpressure {
 	struct work_struct work;
 };
 
+struct memcg_ksm {
+	u8 merge;
+	u8 domain_kind;
+	u64 id;
+	u64 named_id;
+	struct ksm_named_domain *named;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	struct page_counter merged;
+	atomic_long_t denied;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+};
+
 struct memcg_vmstats;
 
 struct memcg_vmstats_percpu;
@@ -53491,53 +51440,12 @@ struct mem_cgroup {
 	struct list_head objcg_list;
 	struct memcg_vmstats_percpu *vmstats_percpu;
 	struct deferred_split deferred_split_queue;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	struct memcg_ksm ksm;
 	struct mem_cgroup_per_node *nodeinfo[0];
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct mem_cgroup_per_node___2;
-
-struct mem_cgroup___2 {
-	struct cgroup_subsys_state___2 css;
-	struct mem_cgroup_id id;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct page_counter memory;
-	union {
-		struct page_counter swap;
-		struct page_counter memsw;
-	};
-	struct list_head memory_peaks;
-	struct list_head swap_peaks;
-	spinlock_t peaks_lock;
-	struct work_struct high_work;
-	struct vmpressure vmpressure;
-	bool oom_group;
-	int swappiness;
-	struct cgroup_file___2 events_file;
-	struct cgroup_file___2 events_local_file;
-	struct cgroup_file___2 swap_events_file;
-	struct memcg_vmstats *vmstats;
-	atomic_long_t memory_events[9];
-	atomic_long_t memory_events_local[9];
-	u64 socket_pressure;
-	int kmemcg_id;
-	struct obj_cgroup___2 *objcg;
-	struct obj_cgroup___2 *orig_objcg;
-	struct list_head objcg_list;
-	struct memcg_vmstats_percpu *vmstats_percpu;
-	struct deferred_split deferred_split_queue;
-	struct mem_cgroup_per_node___2 *nodeinfo[0];
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
 };
 
 struct mem_cgroup_reclaim_iter {
@@ -53576,40 +51484,6 @@ struct mem_cgroup_per_node {
 	long: 64;
 };
 
-struct mem_cgroup_reclaim_iter___2 {
-	struct mem_cgroup___2 *position;
-	atomic_t generation;
-};
-
-struct mem_cgroup_per_node___2 {
-	struct mem_cgroup___2 *memcg;
-	struct lruvec_stats_percpu *lruvec_stats_percpu;
-	struct lruvec_stats *lruvec_stats;
-	struct shrinker_info *shrinker_info;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad1_;
-	struct lruvec___2 lruvec;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad2_;
-	long unsigned int lru_zone_size[15];
-	struct mem_cgroup_reclaim_iter___2 iter;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
 typedef struct pglist_data pg_data_t;
 
 struct mem_cgroup_reclaim_cookie {
@@ -53621,20 +51495,6 @@ struct quota_format_type;
 
 struct mem_dqinfo {
 	struct quota_format_type *dqi_format;
-	int dqi_fmt_id;
-	struct list_head dqi_dirty_list;
-	long unsigned int dqi_flags;
-	unsigned int dqi_bgrace;
-	unsigned int dqi_igrace;
-	qsize_t dqi_max_spc_limit;
-	qsize_t dqi_max_ino_limit;
-	void *dqi_priv;
-};
-
-struct quota_format_type___2;
-
-struct mem_dqinfo___2 {
-	struct quota_format_type___2 *dqi_format;
 	int dqi_fmt_id;
 	struct list_head dqi_dirty_list;
 	long unsigned int dqi_flags;
@@ -54157,82 +52017,13 @@ struct mm_struct {
 		long unsigned int ksm_rmap_items;
 		atomic_long_t ksm_zero_pages;
 		u64 ksm_domain;
+		u64 ksm_cgroup_domain;
+		struct mem_cgroup *ksm_memcg;
 		long: 64;
 		long: 64;
 		long: 64;
 		long: 64;
 		long: 64;
-		long: 64;
-		long: 64;
-	};
-	long unsigned int cpu_bitmap[0];
-};
-
-struct mm_struct___2 {
-	struct {
-		struct {
-			atomic_t mm_count;
-			long: 64;
-			long: 64;
-			long: 64;
-			long: 64;
-			long: 64;
-			long: 64;
-			long: 64;
-		};
-		struct maple_tree mm_mt;
-		long unsigned int mmap_base;
-		long unsigned int mmap_legacy_base;
-		long unsigned int task_size;
-		pgd_t *pgd;
-		atomic_t membarrier_state;
-		atomic_t mm_users;
-		atomic_long_t pgtables_bytes;
-		int map_count;
-		spinlock_t page_table_lock;
-		struct rw_semaphore mmap_lock;
-		struct list_head mmlist;
-		seqcount_t mm_lock_seq;
-		atomic64_t futex_unique_id;
-		long unsigned int hiwater_rss;
-		long unsigned int hiwater_vm;
-		long unsigned int total_vm;
-		long unsigned int locked_vm;
-		atomic64_t pinned_vm;
-		long unsigned int data_vm;
-		long unsigned int exec_vm;
-		long unsigned int stack_vm;
-		long unsigned int def_flags;
-		seqcount_t write_protect_seq;
-		spinlock_t arg_lock;
-		long unsigned int start_code;
-		long unsigned int end_code;
-		long unsigned int start_data;
-		long unsigned int end_data;
-		long unsigned int start_brk;
-		long unsigned int brk;
-		long unsigned int start_stack;
-		long unsigned int arg_start;
-		long unsigned int arg_end;
-		long unsigned int env_start;
-		long unsigned int env_end;
-		long unsigned int saved_auxv[50];
-		struct percpu_counter rss_stat[4];
-		struct linux_binfmt *binfmt;
-		mm_context_t context;
-		long unsigned int flags;
-		spinlock_t ioctx_lock;
-		struct kioctx_table *ioctx_table;
-		struct task_struct___2 *owner;
-		struct user_namespace___2 *user_ns;
-		struct file___2 *exe_file;
-		atomic_t tlb_flush_pending;
-		atomic_t tlb_flush_batched;
-		struct uprobes_state uprobes_state;
-		struct work_struct async_put_work;
-		long unsigned int ksm_merging_pages;
-		long unsigned int ksm_rmap_items;
-		atomic_long_t ksm_zero_pages;
 	};
 	long unsigned int cpu_bitmap[0];
 };
@@ -54418,11 +52209,6 @@ struct mod_tree_node {
 	struct latch_tree_node node;
 };
 
-struct mod_tree_node___2 {
-	struct module___2 *mod;
-	struct latch_tree_node node;
-};
-
 struct mod_tree_root {
 	struct latch_tree_root root;
 	long unsigned int addr_min;
@@ -54522,87 +52308,6 @@ struct module {
 	long: 64;
 };
 
-struct module_kobject___2 {
-	struct kobject___2 kobj;
-	struct module___2 *mod;
-	struct kobject___2 *drivers_dir;
-	struct module_param_attrs *mp;
-	struct completion *kobj_completion;
-};
-
-struct module_memory___2 {
-	void *base;
-	unsigned int size;
-	struct mod_tree_node___2 mtn;
-};
-
-struct module_attribute___2;
-
-struct module___2 {
-	enum module_state state;
-	struct list_head list;
-	char name[56];
-	struct module_kobject___2 mkobj;
-	struct module_attribute___2 *modinfo_attrs;
-	const char *version;
-	const char *srcversion;
-	struct kobject___2 *holders_dir;
-	const struct kernel_symbol *syms;
-	const s32 *crcs;
-	unsigned int num_syms;
-	struct mutex param_lock;
-	struct kernel_param___2 *kp;
-	unsigned int num_kp;
-	unsigned int num_gpl_syms;
-	const struct kernel_symbol *gpl_syms;
-	const s32 *gpl_crcs;
-	bool using_gplonly_symbols;
-	bool async_probe_requested;
-	unsigned int num_exentries;
-	struct exception_table_entry *extable;
-	int (*init)(void);
-	struct module_memory___2 mem[7];
-	struct mod_arch_specific arch;
-	long unsigned int taints;
-	unsigned int num_bugs;
-	struct list_head bug_list;
-	struct bug_entry *bug_table;
-	struct mod_kallsyms *kallsyms;
-	struct mod_kallsyms core_kallsyms;
-	struct module_sect_attrs *sect_attrs;
-	struct module_notes_attrs *notes_attrs;
-	char *args;
-	void *percpu;
-	unsigned int percpu_size;
-	void *noinstr_text_start;
-	unsigned int noinstr_text_size;
-	unsigned int num_tracepoints;
-	tracepoint_ptr_t *tracepoints_ptrs;
-	unsigned int num_srcu_structs;
-	struct srcu_struct **srcu_struct_ptrs;
-	unsigned int num_bpf_raw_events;
-	struct bpf_raw_event_map___2 *bpf_raw_events;
-	unsigned int btf_data_size;
-	unsigned int btf_base_data_size;
-	void *btf_data;
-	void *btf_base_data;
-	unsigned int num_trace_bprintk_fmt;
-	const char **trace_bprintk_fmt_start;
-	struct trace_event_call **trace_events;
-	unsigned int num_trace_events;
-	struct trace_eval_map **trace_evals;
-	unsigned int num_trace_evals;
-	unsigned int num_ftrace_callsites;
-	long unsigned int *ftrace_callsites;
-	void *kprobes_text_start;
-	unsigned int kprobes_text_size;
-	long unsigned int *kprobe_blacklist;
-	unsigned int num_kprobe_blacklist;
-	int num_static_call_sites;
-	struct static_call_site *static_call_sites;
-	long: 64;
-};
-
 struct module_attribute {
 	struct attribute attr;
 	ssize_t (*show)(struct module_attribute *, struct module_kobject *, char *);
@@ -54610,15 +52315,6 @@ struct module_attribute {
 	void (*setup)(struct module *, const char *);
 	int (*test)(struct module *);
 	void (*free)(struct module *);
-};
-
-struct module_attribute___2 {
-	struct attribute attr;
-	ssize_t (*show)(struct module_attribute___2 *, struct module_kobject___2 *, char *);
-	ssize_t (*store)(struct module_attribute___2 *, struct module_kobject___2 *, const char *, size_t);
-	void (*setup)(struct module___2 *, const char *);
-	int (*test)(struct module___2 *);
-	void (*free)(struct module___2 *);
 };
 
 struct module_notes_attrs {
@@ -54918,26 +52614,6 @@ struct msghdr {
 	struct kiocb *msg_iocb;
 	struct ubuf_info *msg_ubuf;
 	int (*sg_from_iter)(struct sk_buff *, struct iov_iter *, size_t);
-};
-
-struct ubuf_info___2;
-
-struct msghdr___2 {
-	void *msg_name;
-	int msg_namelen;
-	int msg_inq;
-	struct iov_iter___2 msg_iter;
-	union {
-		void *msg_control;
-		void *msg_control_user;
-	};
-	bool msg_control_is_user: 1;
-	bool msg_get_inq: 1;
-	unsigned int msg_flags;
-	__kernel_size_t msg_controllen;
-	struct kiocb___2 *msg_iocb;
-	struct ubuf_info___2 *msg_ubuf;
-	int (*sg_from_iter)(struct sk_buff___2 *, struct iov_iter___2 *, size_t);
 };
 
 struct msginfo {
@@ -55380,27 +53056,6 @@ struct napi_gro_cb {
 	};
 };
 
-struct napi_struct___2 {
-	struct list_head poll_list;
-	long unsigned int state;
-	int weight;
-	u32 defer_hard_irqs_count;
-	long unsigned int gro_bitmask;
-	int (*poll)(struct napi_struct___2 *, int);
-	int list_owner;
-	struct net_device___2 *dev;
-	struct gro_list gro_hash[8];
-	struct sk_buff___2 *skb;
-	struct list_head rx_list;
-	int rx_count;
-	unsigned int napi_id;
-	struct hrtimer timer;
-	struct task_struct___2 *thread;
-	struct list_head dev_list;
-	struct hlist_node napi_hash_node;
-	int irq;
-};
-
 struct nbcon_state {
 	union {
 		unsigned int atom;
@@ -55522,27 +53177,12 @@ struct neigh_hash_table {
 	struct callback_head rcu;
 };
 
-struct neigh_hash_table___2 {
-	struct neighbour___2 **hash_buckets;
-	unsigned int hash_shift;
-	__u32 hash_rnd[4];
-	struct callback_head rcu;
-};
-
 struct neigh_ops {
 	int family;
 	void (*solicit)(struct neighbour *, struct sk_buff *);
 	void (*error_report)(struct neighbour *, struct sk_buff *);
 	int (*output)(struct neighbour *, struct sk_buff *);
 	int (*connected_output)(struct neighbour *, struct sk_buff *);
-};
-
-struct neigh_ops___2 {
-	int family;
-	void (*solicit)(struct neighbour___2 *, struct sk_buff___2 *);
-	void (*error_report)(struct neighbour___2 *, struct sk_buff___2 *);
-	int (*output)(struct neighbour___2 *, struct sk_buff___2 *);
-	int (*connected_output)(struct neighbour___2 *, struct sk_buff___2 *);
 };
 
 struct neigh_parms {
@@ -55552,25 +53192,6 @@ struct neigh_parms {
 	struct list_head list;
 	int (*neigh_setup)(struct neighbour *);
 	struct neigh_table *tbl;
-	void *sysctl_table;
-	int dead;
-	refcount_t refcnt;
-	struct callback_head callback_head;
-	int reachable_time;
-	u32 qlen;
-	int data[14];
-	long unsigned int data_state[1];
-};
-
-struct neigh_table___2;
-
-struct neigh_parms___2 {
-	possible_net_t net;
-	struct net_device___2 *dev;
-	netdevice_tracker dev_tracker;
-	struct list_head list;
-	int (*neigh_setup)(struct neighbour___2 *);
-	struct neigh_table___2 *tbl;
 	void *sysctl_table;
 	int dead;
 	refcount_t refcnt;
@@ -55648,61 +53269,6 @@ struct neigh_table {
 	struct pneigh_entry **phash_buckets;
 };
 
-struct sk_buff_list___2 {
-	struct sk_buff___2 *next;
-	struct sk_buff___2 *prev;
-};
-
-struct sk_buff_head___2 {
-	union {
-		struct {
-			struct sk_buff___2 *next;
-			struct sk_buff___2 *prev;
-		};
-		struct sk_buff_list___2 list;
-	};
-	__u32 qlen;
-	spinlock_t lock;
-};
-
-struct pneigh_entry___2;
-
-struct neigh_table___2 {
-	int family;
-	unsigned int entry_size;
-	unsigned int key_len;
-	__be16 protocol;
-	__u32 (*hash)(const void *, const struct net_device___2 *, __u32 *);
-	bool (*key_eq)(const struct neighbour___2 *, const void *);
-	int (*constructor)(struct neighbour___2 *);
-	int (*pconstructor)(struct pneigh_entry___2 *);
-	void (*pdestructor)(struct pneigh_entry___2 *);
-	void (*proxy_redo)(struct sk_buff___2 *);
-	int (*is_multicast)(const void *);
-	bool (*allow_add)(const struct net_device___2 *, struct netlink_ext_ack *);
-	char *id;
-	struct neigh_parms___2 parms;
-	struct list_head parms_list;
-	int gc_interval;
-	int gc_thresh1;
-	int gc_thresh2;
-	int gc_thresh3;
-	long unsigned int last_flush;
-	struct delayed_work gc_work;
-	struct delayed_work managed_work;
-	struct timer_list proxy_timer;
-	struct sk_buff_head___2 proxy_queue;
-	atomic_t entries;
-	atomic_t gc_entries;
-	struct list_head gc_list;
-	struct list_head managed_list;
-	rwlock_t lock;
-	long unsigned int last_rand;
-	struct neigh_statistics *stats;
-	struct neigh_hash_table___2 *nht;
-	struct pneigh_entry___2 **phash_buckets;
-};
-
 struct neighbour {
 	struct neighbour *next;
 	struct neigh_table *tbl;
@@ -55731,38 +53297,6 @@ struct neighbour {
 	struct list_head managed_list;
 	struct callback_head rcu;
 	struct net_device *dev;
-	netdevice_tracker dev_tracker;
-	u8 primary_key[0];
-};
-
-struct neighbour___2 {
-	struct neighbour___2 *next;
-	struct neigh_table___2 *tbl;
-	struct neigh_parms___2 *parms;
-	long unsigned int confirmed;
-	long unsigned int updated;
-	rwlock_t lock;
-	refcount_t refcnt;
-	unsigned int arp_queue_len_bytes;
-	struct sk_buff_head___2 arp_queue;
-	struct timer_list timer;
-	long unsigned int used;
-	atomic_t probes;
-	u8 nud_state;
-	u8 type;
-	u8 dead;
-	u8 protocol;
-	u32 flags;
-	seqlock_t ha_lock;
-	long: 0;
-	unsigned char ha[32];
-	struct hh_cache hh;
-	int (*output)(struct neighbour___2 *, struct sk_buff___2 *);
-	const struct neigh_ops___2 *ops;
-	struct list_head gc_list;
-	struct list_head managed_list;
-	struct callback_head rcu;
-	struct net_device___2 *dev;
 	netdevice_tracker dev_tracker;
 	u8 primary_key[0];
 };
@@ -56165,276 +53699,6 @@ struct net {
 	long: 64;
 };
 
-struct netns_ipv4___2 {
-	__u8 __cacheline_group_begin__netns_ipv4_read_tx[0];
-	u8 sysctl_tcp_early_retrans;
-	u8 sysctl_tcp_tso_win_divisor;
-	u8 sysctl_tcp_tso_rtt_log;
-	u8 sysctl_tcp_autocorking;
-	int sysctl_tcp_min_snd_mss;
-	unsigned int sysctl_tcp_notsent_lowat;
-	int sysctl_tcp_limit_output_bytes;
-	int sysctl_tcp_min_rtt_wlen;
-	int sysctl_tcp_wmem[3];
-	u8 sysctl_ip_fwd_use_pmtu;
-	__u8 __cacheline_group_end__netns_ipv4_read_tx[0];
-	__u8 __cacheline_group_begin__netns_ipv4_read_txrx[0];
-	u8 sysctl_tcp_moderate_rcvbuf;
-	__u8 __cacheline_group_end__netns_ipv4_read_txrx[0];
-	__u8 __cacheline_group_begin__netns_ipv4_read_rx[0];
-	u8 sysctl_ip_early_demux;
-	u8 sysctl_tcp_early_demux;
-	int sysctl_tcp_reordering;
-	int sysctl_tcp_rmem[3];
-	__u8 __cacheline_group_end__netns_ipv4_read_rx[0];
-	long: 64;
-	__u8 __cacheline_group_begin__icmp[0];
-	atomic_t icmp_global_credit;
-	u32 icmp_global_stamp;
-	__u8 __cacheline_group_end__icmp[0];
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct {} __cacheline_group_pad__icmp;
-	struct inet_timewait_death_row tcp_death_row;
-	struct udp_table *udp_table;
-	struct ctl_table_header *forw_hdr;
-	struct ctl_table_header *frags_hdr;
-	struct ctl_table_header *ipv4_hdr;
-	struct ctl_table_header *route_hdr;
-	struct ctl_table_header *xfrm4_hdr;
-	struct ipv4_devconf *devconf_all;
-	struct ipv4_devconf *devconf_dflt;
-	struct ip_ra_chain *ra_chain;
-	struct mutex ra_mutex;
-	bool fib_has_custom_local_routes;
-	bool fib_offload_disabled;
-	u8 sysctl_tcp_shrink_window;
-	struct hlist_head *fib_table_hash;
-	struct sock___2 *fibnl;
-	struct sock___2 *mc_autojoin_sk;
-	struct inet_peer_base *peers;
-	struct fqdir___2 *fqdir;
-	u8 sysctl_icmp_echo_ignore_all;
-	u8 sysctl_icmp_echo_enable_probe;
-	u8 sysctl_icmp_echo_ignore_broadcasts;
-	u8 sysctl_icmp_ignore_bogus_error_responses;
-	u8 sysctl_icmp_errors_use_inbound_ifaddr;
-	int sysctl_icmp_ratelimit;
-	int sysctl_icmp_ratemask;
-	int sysctl_icmp_msgs_per_sec;
-	int sysctl_icmp_msgs_burst;
-	u32 ip_rt_min_pmtu;
-	int ip_rt_mtu_expires;
-	int ip_rt_min_advmss;
-	struct local_ports ip_local_ports;
-	u8 sysctl_tcp_ecn;
-	u8 sysctl_tcp_ecn_fallback;
-	u8 sysctl_ip_default_ttl;
-	u8 sysctl_ip_no_pmtu_disc;
-	u8 sysctl_ip_fwd_update_priority;
-	u8 sysctl_ip_nonlocal_bind;
-	u8 sysctl_ip_autobind_reuse;
-	u8 sysctl_ip_dynaddr;
-	u8 sysctl_udp_early_demux;
-	u8 sysctl_nexthop_compat_mode;
-	u8 sysctl_fwmark_reflect;
-	u8 sysctl_tcp_fwmark_accept;
-	u8 sysctl_tcp_mtu_probing;
-	int sysctl_tcp_mtu_probe_floor;
-	int sysctl_tcp_base_mss;
-	int sysctl_tcp_probe_threshold;
-	u32 sysctl_tcp_probe_interval;
-	int sysctl_tcp_keepalive_time;
-	int sysctl_tcp_keepalive_intvl;
-	u8 sysctl_tcp_keepalive_probes;
-	u8 sysctl_tcp_syn_retries;
-	u8 sysctl_tcp_synack_retries;
-	u8 sysctl_tcp_syncookies;
-	u8 sysctl_tcp_migrate_req;
-	u8 sysctl_tcp_comp_sack_nr;
-	u8 sysctl_tcp_backlog_ack_defer;
-	u8 sysctl_tcp_pingpong_thresh;
-	u8 sysctl_tcp_retries1;
-	u8 sysctl_tcp_retries2;
-	u8 sysctl_tcp_orphan_retries;
-	u8 sysctl_tcp_tw_reuse;
-	int sysctl_tcp_fin_timeout;
-	u8 sysctl_tcp_sack;
-	u8 sysctl_tcp_window_scaling;
-	u8 sysctl_tcp_timestamps;
-	int sysctl_tcp_rto_min_us;
-	u8 sysctl_tcp_recovery;
-	u8 sysctl_tcp_thin_linear_timeouts;
-	u8 sysctl_tcp_slow_start_after_idle;
-	u8 sysctl_tcp_retrans_collapse;
-	u8 sysctl_tcp_stdurg;
-	u8 sysctl_tcp_rfc1337;
-	u8 sysctl_tcp_abort_on_overflow;
-	u8 sysctl_tcp_fack;
-	int sysctl_tcp_max_reordering;
-	int sysctl_tcp_adv_win_scale;
-	u8 sysctl_tcp_dsack;
-	u8 sysctl_tcp_app_win;
-	u8 sysctl_tcp_frto;
-	u8 sysctl_tcp_nometrics_save;
-	u8 sysctl_tcp_no_ssthresh_metrics_save;
-	u8 sysctl_tcp_workaround_signed_windows;
-	int sysctl_tcp_challenge_ack_limit;
-	u8 sysctl_tcp_min_tso_segs;
-	u8 sysctl_tcp_reflect_tos;
-	int sysctl_tcp_invalid_ratelimit;
-	int sysctl_tcp_pacing_ss_ratio;
-	int sysctl_tcp_pacing_ca_ratio;
-	unsigned int sysctl_tcp_child_ehash_entries;
-	long unsigned int sysctl_tcp_comp_sack_delay_ns;
-	long unsigned int sysctl_tcp_comp_sack_slack_ns;
-	int sysctl_max_syn_backlog;
-	int sysctl_tcp_fastopen;
-	const struct tcp_congestion_ops *tcp_congestion_control;
-	struct tcp_fastopen_context *tcp_fastopen_ctx;
-	unsigned int sysctl_tcp_fastopen_blackhole_timeout;
-	atomic_t tfo_active_disable_times;
-	long unsigned int tfo_active_disable_stamp;
-	u32 tcp_challenge_timestamp;
-	u32 tcp_challenge_count;
-	u8 sysctl_tcp_plb_enabled;
-	u8 sysctl_tcp_plb_idle_rehash_rounds;
-	u8 sysctl_tcp_plb_rehash_rounds;
-	u8 sysctl_tcp_plb_suspend_rto_sec;
-	int sysctl_tcp_plb_cong_thresh;
-	int sysctl_udp_wmem_min;
-	int sysctl_udp_rmem_min;
-	u8 sysctl_fib_notify_on_flag_change;
-	u8 sysctl_tcp_syn_linear_timeouts;
-	u8 sysctl_igmp_llm_reports;
-	int sysctl_igmp_max_memberships;
-	int sysctl_igmp_max_msf;
-	int sysctl_igmp_qrv;
-	struct ping_group_range ping_group_range;
-	atomic_t dev_addr_genid;
-	unsigned int sysctl_udp_child_hash_entries;
-	long unsigned int *sysctl_local_reserved_ports;
-	int sysctl_ip_prot_sock;
-	struct fib_notifier_ops___2 *notifier_ops;
-	unsigned int fib_seq;
-	struct fib_notifier_ops___2 *ipmr_notifier_ops;
-	unsigned int ipmr_seq;
-	atomic_t rt_genid;
-	siphash_key_t ip_id_key;
-	long: 64;
-	long: 64;
-};
-
-struct netns_ipv6___2 {
-	struct dst_ops___2 ip6_dst_ops;
-	struct netns_sysctl_ipv6 sysctl;
-	struct ipv6_devconf *devconf_all;
-	struct ipv6_devconf *devconf_dflt;
-	struct inet_peer_base *peers;
-	struct fqdir___2 *fqdir;
-	struct fib6_info *fib6_null_entry;
-	struct rt6_info *ip6_null_entry;
-	struct rt6_statistics *rt6_stats;
-	struct timer_list ip6_fib_timer;
-	struct hlist_head *fib_table_hash;
-	struct fib6_table *fib6_main_tbl;
-	struct list_head fib6_walkers;
-	rwlock_t fib6_walker_lock;
-	spinlock_t fib6_gc_lock;
-	atomic_t ip6_rt_gc_expire;
-	long unsigned int ip6_rt_last_gc;
-	unsigned char flowlabel_has_excl;
-	struct sock___2 *ndisc_sk;
-	struct sock___2 *tcp_sk;
-	struct sock___2 *igmp_sk;
-	struct sock___2 *mc_autojoin_sk;
-	struct hlist_head *inet6_addr_lst;
-	spinlock_t addrconf_hash_lock;
-	struct delayed_work addr_chk_work;
-	atomic_t dev_addr_genid;
-	atomic_t fib6_sernum;
-	struct seg6_pernet_data *seg6_data;
-	struct fib_notifier_ops___2 *notifier_ops;
-	struct fib_notifier_ops___2 *ip6mr_notifier_ops;
-	unsigned int ipmr_seq;
-	struct {
-		struct hlist_head head;
-		spinlock_t lock;
-		u32 seq;
-	} ip6addrlbl_table;
-	struct ioam6_pernet_data *ioam6_data;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct netns_bpf___2 {
-	struct bpf_prog_array___2 *run_array[2];
-	struct bpf_prog___2 *progs[2];
-	struct list_head links[2];
-};
-
-struct net___2 {
-	refcount_t passive;
-	spinlock_t rules_mod_lock;
-	unsigned int dev_base_seq;
-	u32 ifindex;
-	spinlock_t nsid_lock;
-	atomic_t fnhe_genid;
-	struct list_head list;
-	struct list_head exit_list;
-	struct llist_node defer_free_list;
-	struct llist_node cleanup_list;
-	struct user_namespace___2 *user_ns;
-	struct ucounts___2 *ucounts;
-	struct idr netns_ids;
-	struct ns_common___2 ns;
-	struct ref_tracker_dir refcnt_tracker;
-	struct ref_tracker_dir notrefcnt_tracker;
-	struct list_head dev_base_head;
-	struct proc_dir_entry *proc_net;
-	struct proc_dir_entry *proc_net_stat;
-	struct ctl_table_set sysctls;
-	struct sock___2 *rtnl;
-	struct sock___2 *genl_sock;
-	struct uevent_sock *uevent_sock;
-	struct hlist_head *dev_name_head;
-	struct hlist_head *dev_index_head;
-	struct xarray dev_by_index;
-	struct raw_notifier_head netdev_chain;
-	u32 hash_mix;
-	struct net_device___2 *loopback_dev;
-	struct list_head rules_ops;
-	struct netns_core core;
-	struct netns_mib mib;
-	struct netns_packet packet;
-	struct netns_unix unx;
-	struct netns_nexthop nexthop;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct netns_ipv4___2 ipv4;
-	struct netns_ipv6___2 ipv6;
-	struct net_generic *gen;
-	struct netns_bpf___2 bpf;
-	u64 net_cookie;
-	struct sock___2 *diag_nlsk;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
 struct netdev_tc_txq {
 	u16 count;
 	u16 offset;
@@ -56765,200 +54029,6 @@ struct net_device {
 	u8 priv[0];
 };
 
-typedef rx_handler_result_t rx_handler_func_t___2(struct sk_buff___2 **);
-
-struct net_device_ops___2;
-
-struct netdev_queue___2;
-
-struct rtnl_link_ops___2;
-
-struct net_device___2 {
-	__u8 __cacheline_group_begin__net_device_read_tx[0];
-	union {
-		struct {
-			long unsigned int priv_flags: 32;
-			long unsigned int lltx: 1;
-		};
-		struct {
-			long unsigned int priv_flags: 32;
-			long unsigned int lltx: 1;
-		} priv_flags_fast;
-	};
-	const struct net_device_ops___2 *netdev_ops;
-	const struct header_ops___2 *header_ops;
-	struct netdev_queue___2 *_tx;
-	netdev_features_t gso_partial_features;
-	unsigned int real_num_tx_queues;
-	unsigned int gso_max_size;
-	unsigned int gso_ipv4_max_size;
-	u16 gso_max_segs;
-	s16 num_tc;
-	unsigned int mtu;
-	short unsigned int needed_headroom;
-	struct netdev_tc_txq tc_to_txq[16];
-	struct xps_dev_maps *xps_maps[2];
-	struct bpf_mprog_entry *tcx_egress;
-	__u8 __cacheline_group_end__net_device_read_tx[0];
-	__u8 __cacheline_group_begin__net_device_read_txrx[0];
-	union {
-		struct pcpu_lstats *lstats;
-		struct pcpu_sw_netstats *tstats;
-		struct pcpu_dstats *dstats;
-	};
-	long unsigned int state;
-	unsigned int flags;
-	short unsigned int hard_header_len;
-	enum netdev_stat_type pcpu_stat_type: 8;
-	netdev_features_t features;
-	struct inet6_dev *ip6_ptr;
-	__u8 __cacheline_group_end__net_device_read_txrx[0];
-	__u8 __cacheline_group_begin__net_device_read_rx[0];
-	struct bpf_prog___2 *xdp_prog;
-	struct list_head ptype_specific;
-	int ifindex;
-	unsigned int real_num_rx_queues;
-	struct netdev_rx_queue *_rx;
-	long unsigned int gro_flush_timeout;
-	u32 napi_defer_hard_irqs;
-	unsigned int gro_max_size;
-	unsigned int gro_ipv4_max_size;
-	rx_handler_func_t___2 *rx_handler;
-	void *rx_handler_data;
-	possible_net_t nd_net;
-	struct bpf_mprog_entry *tcx_ingress;
-	__u8 __cacheline_group_end__net_device_read_rx[0];
-	char name[16];
-	struct netdev_name_node *name_node;
-	struct dev_ifalias *ifalias;
-	long unsigned int mem_end;
-	long unsigned int mem_start;
-	long unsigned int base_addr;
-	struct list_head dev_list;
-	struct list_head napi_list;
-	struct list_head unreg_list;
-	struct list_head close_list;
-	struct list_head ptype_all;
-	struct {
-		struct list_head upper;
-		struct list_head lower;
-	} adj_list;
-	xdp_features_t xdp_features;
-	const struct xdp_metadata_ops *xdp_metadata_ops;
-	const struct xsk_tx_metadata_ops *xsk_tx_metadata_ops;
-	short unsigned int gflags;
-	short unsigned int needed_tailroom;
-	netdev_features_t hw_features;
-	netdev_features_t wanted_features;
-	netdev_features_t vlan_features;
-	netdev_features_t hw_enc_features;
-	netdev_features_t mpls_features;
-	netdev_features_t mangleid_features;
-	unsigned int min_mtu;
-	unsigned int max_mtu;
-	short unsigned int type;
-	unsigned char min_header_len;
-	unsigned char name_assign_type;
-	int group;
-	struct net_device_stats stats;
-	struct net_device_core_stats *core_stats;
-	atomic_t carrier_up_count;
-	atomic_t carrier_down_count;
-	const struct ethtool_ops___2 *ethtool_ops;
-	const struct ndisc_ops *ndisc_ops;
-	unsigned int operstate;
-	unsigned char link_mode;
-	unsigned char if_port;
-	unsigned char dma;
-	unsigned char perm_addr[32];
-	unsigned char addr_assign_type;
-	unsigned char addr_len;
-	unsigned char upper_level;
-	unsigned char lower_level;
-	short unsigned int neigh_priv_len;
-	short unsigned int dev_id;
-	short unsigned int dev_port;
-	int irq;
-	u32 priv_len;
-	spinlock_t addr_list_lock;
-	struct netdev_hw_addr_list uc;
-	struct netdev_hw_addr_list mc;
-	struct netdev_hw_addr_list dev_addrs;
-	struct kset___2 *queues_kset;
-	unsigned int promiscuity;
-	unsigned int allmulti;
-	bool uc_promisc;
-	struct in_device *ip_ptr;
-	const unsigned char *dev_addr;
-	unsigned int num_rx_queues;
-	unsigned int xdp_zc_max_segs;
-	struct netdev_queue___2 *ingress_queue;
-	unsigned char broadcast[32];
-	struct cpu_rmap *rx_cpu_rmap;
-	struct hlist_node index_hlist;
-	unsigned int num_tx_queues;
-	struct Qdisc *qdisc;
-	unsigned int tx_queue_len;
-	spinlock_t tx_global_lock;
-	struct xdp_dev_bulk_queue *xdp_bulkq;
-	struct timer_list watchdog_timer;
-	int watchdog_timeo;
-	spinlock_t watchdog_lock;
-	bool watchdog_ref_held;
-	u32 proto_down_reason;
-	struct list_head todo_list;
-	int *pcpu_refcnt;
-	struct ref_tracker_dir refcnt_tracker;
-	struct list_head link_watch_list;
-	u8 reg_state;
-	bool dismantle;
-	enum {
-		RTNL_LINK_INITIALIZED___2 = 0,
-		RTNL_LINK_INITIALIZING___2 = 1,
-	} rtnl_link_state: 16;
-	bool needs_free_netdev;
-	void (*priv_destructor)(struct net_device___2 *);
-	void *ml_priv;
-	enum netdev_ml_priv_type ml_priv_type;
-	struct device___2 dev;
-	const struct attribute_group___2 *sysfs_groups[4];
-	const struct attribute_group___2 *sysfs_rx_queue_group;
-	const struct rtnl_link_ops___2 *rtnl_link_ops;
-	const struct netdev_stat_ops *stat_ops;
-	const struct netdev_queue_mgmt_ops *queue_mgmt_ops;
-	unsigned int tso_max_size;
-	u16 tso_max_segs;
-	u8 prio_tc_map[16];
-	struct phy_link_topology *link_topo;
-	struct phy_device *phydev;
-	struct sfp_bus *sfp_bus;
-	struct lock_class_key *qdisc_tx_busylock;
-	bool proto_down;
-	bool threaded;
-	long unsigned int see_all_hwtstamp_requests: 1;
-	long unsigned int change_proto_down: 1;
-	long unsigned int netns_immutable: 1;
-	long unsigned int fcoe_mtu: 1;
-	struct list_head net_notifier_list;
-	const struct udp_tunnel_nic_info *udp_tunnel_nic_info;
-	struct udp_tunnel_nic *udp_tunnel_nic;
-	struct ethtool_netdev_state *ethtool;
-	struct bpf_xdp_entity___2 xdp_state[3];
-	u8 dev_addr_shadow[32];
-	netdevice_tracker linkwatch_dev_tracker;
-	netdevice_tracker watchdog_dev_tracker;
-	netdevice_tracker dev_registered_tracker;
-	struct rtnl_hw_stats64 *offload_xstats_l3;
-	struct devlink_port *devlink_port;
-	struct hlist_head page_pools;
-	struct dim_irq_moder *irq_moder;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	u8 priv[0];
-};
-
 struct net_device_core_stats {
 	long unsigned int rx_dropped;
 	long unsigned int tx_dropped;
@@ -57067,97 +54137,6 @@ struct net_device_ops {
 	int (*ndo_hwtstamp_set)(struct net_device *, struct kernel_hwtstamp_config *, struct netlink_ext_ack *);
 };
 
-struct netdev_bpf___2;
-
-struct net_device_path_ctx___2;
-
-struct net_device_path___2;
-
-struct net_device_ops___2 {
-	int (*ndo_init)(struct net_device___2 *);
-	void (*ndo_uninit)(struct net_device___2 *);
-	int (*ndo_open)(struct net_device___2 *);
-	int (*ndo_stop)(struct net_device___2 *);
-	netdev_tx_t (*ndo_start_xmit)(struct sk_buff___2 *, struct net_device___2 *);
-	netdev_features_t (*ndo_features_check)(struct sk_buff___2 *, struct net_device___2 *, netdev_features_t);
-	u16 (*ndo_select_queue)(struct net_device___2 *, struct sk_buff___2 *, struct net_device___2 *);
-	void (*ndo_change_rx_flags)(struct net_device___2 *, int);
-	void (*ndo_set_rx_mode)(struct net_device___2 *);
-	int (*ndo_set_mac_address)(struct net_device___2 *, void *);
-	int (*ndo_validate_addr)(struct net_device___2 *);
-	int (*ndo_do_ioctl)(struct net_device___2 *, struct ifreq *, int);
-	int (*ndo_eth_ioctl)(struct net_device___2 *, struct ifreq *, int);
-	int (*ndo_siocbond)(struct net_device___2 *, struct ifreq *, int);
-	int (*ndo_siocwandev)(struct net_device___2 *, struct if_settings *);
-	int (*ndo_siocdevprivate)(struct net_device___2 *, struct ifreq *, void *, int);
-	int (*ndo_set_config)(struct net_device___2 *, struct ifmap *);
-	int (*ndo_change_mtu)(struct net_device___2 *, int);
-	int (*ndo_neigh_setup)(struct net_device___2 *, struct neigh_parms___2 *);
-	void (*ndo_tx_timeout)(struct net_device___2 *, unsigned int);
-	void (*ndo_get_stats64)(struct net_device___2 *, struct rtnl_link_stats64 *);
-	bool (*ndo_has_offload_stats)(const struct net_device___2 *, int);
-	int (*ndo_get_offload_stats)(int, const struct net_device___2 *, void *);
-	struct net_device_stats * (*ndo_get_stats)(struct net_device___2 *);
-	int (*ndo_vlan_rx_add_vid)(struct net_device___2 *, __be16, u16);
-	int (*ndo_vlan_rx_kill_vid)(struct net_device___2 *, __be16, u16);
-	int (*ndo_set_vf_mac)(struct net_device___2 *, int, u8 *);
-	int (*ndo_set_vf_vlan)(struct net_device___2 *, int, u16, u8, __be16);
-	int (*ndo_set_vf_rate)(struct net_device___2 *, int, int, int);
-	int (*ndo_set_vf_spoofchk)(struct net_device___2 *, int, bool);
-	int (*ndo_set_vf_trust)(struct net_device___2 *, int, bool);
-	int (*ndo_get_vf_config)(struct net_device___2 *, int, struct ifla_vf_info *);
-	int (*ndo_set_vf_link_state)(struct net_device___2 *, int, int);
-	int (*ndo_get_vf_stats)(struct net_device___2 *, int, struct ifla_vf_stats *);
-	int (*ndo_set_vf_port)(struct net_device___2 *, int, struct nlattr **);
-	int (*ndo_get_vf_port)(struct net_device___2 *, int, struct sk_buff___2 *);
-	int (*ndo_get_vf_guid)(struct net_device___2 *, int, struct ifla_vf_guid *, struct ifla_vf_guid *);
-	int (*ndo_set_vf_guid)(struct net_device___2 *, int, u64, int);
-	int (*ndo_set_vf_rss_query_en)(struct net_device___2 *, int, bool);
-	int (*ndo_setup_tc)(struct net_device___2 *, enum tc_setup_type, void *);
-	int (*ndo_rx_flow_steer)(struct net_device___2 *, const struct sk_buff___2 *, u16, u32);
-	int (*ndo_add_slave)(struct net_device___2 *, struct net_device___2 *, struct netlink_ext_ack *);
-	int (*ndo_del_slave)(struct net_device___2 *, struct net_device___2 *);
-	struct net_device___2 * (*ndo_get_xmit_slave)(struct net_device___2 *, struct sk_buff___2 *, bool);
-	struct net_device___2 * (*ndo_sk_get_lower_dev)(struct net_device___2 *, struct sock___2 *);
-	netdev_features_t (*ndo_fix_features)(struct net_device___2 *, netdev_features_t);
-	int (*ndo_set_features)(struct net_device___2 *, netdev_features_t);
-	int (*ndo_neigh_construct)(struct net_device___2 *, struct neighbour___2 *);
-	void (*ndo_neigh_destroy)(struct net_device___2 *, struct neighbour___2 *);
-	int (*ndo_fdb_add)(struct ndmsg *, struct nlattr **, struct net_device___2 *, const unsigned char *, u16, u16, struct netlink_ext_ack *);
-	int (*ndo_fdb_del)(struct ndmsg *, struct nlattr **, struct net_device___2 *, const unsigned char *, u16, struct netlink_ext_ack *);
-	int (*ndo_fdb_del_bulk)(struct nlmsghdr *, struct net_device___2 *, struct netlink_ext_ack *);
-	int (*ndo_fdb_dump)(struct sk_buff___2 *, struct netlink_callback___2 *, struct net_device___2 *, struct net_device___2 *, int *);
-	int (*ndo_fdb_get)(struct sk_buff___2 *, struct nlattr **, struct net_device___2 *, const unsigned char *, u16, u32, u32, struct netlink_ext_ack *);
-	int (*ndo_mdb_add)(struct net_device___2 *, struct nlattr **, u16, struct netlink_ext_ack *);
-	int (*ndo_mdb_del)(struct net_device___2 *, struct nlattr **, struct netlink_ext_ack *);
-	int (*ndo_mdb_del_bulk)(struct net_device___2 *, struct nlattr **, struct netlink_ext_ack *);
-	int (*ndo_mdb_dump)(struct net_device___2 *, struct sk_buff___2 *, struct netlink_callback___2 *);
-	int (*ndo_mdb_get)(struct net_device___2 *, struct nlattr **, u32, u32, struct netlink_ext_ack *);
-	int (*ndo_bridge_setlink)(struct net_device___2 *, struct nlmsghdr *, u16, struct netlink_ext_ack *);
-	int (*ndo_bridge_getlink)(struct sk_buff___2 *, u32, u32, struct net_device___2 *, u32, int);
-	int (*ndo_bridge_dellink)(struct net_device___2 *, struct nlmsghdr *, u16);
-	int (*ndo_change_carrier)(struct net_device___2 *, bool);
-	int (*ndo_get_phys_port_id)(struct net_device___2 *, struct netdev_phys_item_id *);
-	int (*ndo_get_port_parent_id)(struct net_device___2 *, struct netdev_phys_item_id *);
-	int (*ndo_get_phys_port_name)(struct net_device___2 *, char *, size_t);
-	void * (*ndo_dfwd_add_station)(struct net_device___2 *, struct net_device___2 *);
-	void (*ndo_dfwd_del_station)(struct net_device___2 *, void *);
-	int (*ndo_set_tx_maxrate)(struct net_device___2 *, int, u32);
-	int (*ndo_get_iflink)(const struct net_device___2 *);
-	int (*ndo_fill_metadata_dst)(struct net_device___2 *, struct sk_buff___2 *);
-	void (*ndo_set_rx_headroom)(struct net_device___2 *, int);
-	int (*ndo_bpf)(struct net_device___2 *, struct netdev_bpf___2 *);
-	int (*ndo_xdp_xmit)(struct net_device___2 *, int, struct xdp_frame **, u32);
-	struct net_device___2 * (*ndo_xdp_get_xmit_slave)(struct net_device___2 *, struct xdp_buff *);
-	int (*ndo_xsk_wakeup)(struct net_device___2 *, u32, u32);
-	int (*ndo_tunnel_ctl)(struct net_device___2 *, struct ip_tunnel_parm_kern *, int);
-	struct net_device___2 * (*ndo_get_peer_dev)(struct net_device___2 *);
-	int (*ndo_fill_forward_path)(struct net_device_path_ctx___2 *, struct net_device_path___2 *);
-	ktime_t (*ndo_get_tstamp)(struct net_device___2 *, const struct skb_shared_hwtstamps *, bool);
-	int (*ndo_hwtstamp_get)(struct net_device___2 *, struct kernel_hwtstamp_config *);
-	int (*ndo_hwtstamp_set)(struct net_device___2 *, struct kernel_hwtstamp_config *, struct netlink_ext_ack *);
-};
-
 struct net_device_path {
 	enum net_device_path_type type;
 	const struct net_device *dev;
@@ -57191,51 +54170,8 @@ struct net_device_path {
 	};
 };
 
-struct net_device_path___2 {
-	enum net_device_path_type type;
-	const struct net_device___2 *dev;
-	union {
-		struct {
-			u16 id;
-			__be16 proto;
-			u8 h_dest[6];
-		} encap;
-		struct {
-			enum {
-				DEV_PATH_BR_VLAN_KEEP___2 = 0,
-				DEV_PATH_BR_VLAN_TAG___2 = 1,
-				DEV_PATH_BR_VLAN_UNTAG___2 = 2,
-				DEV_PATH_BR_VLAN_UNTAG_HW___2 = 3,
-			} vlan_mode;
-			u16 vlan_id;
-			__be16 vlan_proto;
-		} bridge;
-		struct {
-			int port;
-			u16 proto;
-		} dsa;
-		struct {
-			u8 wdma_idx;
-			u8 queue;
-			u16 wcid;
-			u8 bss;
-			u8 amsdu;
-		} mtk_wdma;
-	};
-};
-
 struct net_device_path_ctx {
 	const struct net_device *dev;
-	u8 daddr[6];
-	int num_vlans;
-	struct {
-		u16 id;
-		__be16 proto;
-	} vlan[2];
-};
-
-struct net_device_path_ctx___2 {
-	const struct net_device___2 *dev;
 	u8 daddr[6];
 	int num_vlans;
 	struct {
@@ -57423,24 +54359,6 @@ struct netdev_bpf {
 	};
 };
 
-struct netdev_bpf___2 {
-	enum bpf_netdev_command command;
-	union {
-		struct {
-			u32 flags;
-			struct bpf_prog___2 *prog;
-			struct netlink_ext_ack *extack;
-		};
-		struct {
-			struct bpf_offloaded_map___2 *offmap;
-		};
-		struct {
-			struct xsk_buff_pool *pool;
-			u16 queue_id;
-		} xsk;
-	};
-};
-
 struct netdev_hw_addr {
 	struct list_head list;
 	struct rb_node node;
@@ -57569,29 +54487,6 @@ struct netdev_queue {
 	long unsigned int trans_start;
 	long unsigned int state;
 	struct napi_struct *napi;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct netdev_queue___2 {
-	struct net_device___2 *dev;
-	netdevice_tracker dev_tracker;
-	struct Qdisc *qdisc;
-	struct Qdisc *qdisc_sleeping;
-	struct kobject___2 kobj;
-	long unsigned int tx_maxrate;
-	atomic_long_t trans_timeout;
-	struct net_device___2 *sb_dev;
-	long: 64;
-	long: 64;
-	struct dql dql;
-	spinlock_t _xmit_lock;
-	int xmit_lock_owner;
-	long unsigned int trans_start;
-	long unsigned int state;
-	struct napi_struct___2 *napi;
 	long: 64;
 	long: 64;
 	long: 64;
@@ -57897,27 +54792,6 @@ struct netlink_callback {
 	int (*done)(struct netlink_callback *);
 	void *data;
 	struct module *module;
-	struct netlink_ext_ack *extack;
-	u16 family;
-	u16 answer_flags;
-	u32 min_dump_alloc;
-	unsigned int prev_seq;
-	unsigned int seq;
-	int flags;
-	bool strict_check;
-	union {
-		u8 ctx[48];
-		long int args[6];
-	};
-};
-
-struct netlink_callback___2 {
-	struct sk_buff___2 *skb;
-	const struct nlmsghdr *nlh;
-	int (*dump)(struct sk_buff___2 *, struct netlink_callback___2 *);
-	int (*done)(struct netlink_callback___2 *);
-	void *data;
-	struct module___2 *module;
 	struct netlink_ext_ack *extack;
 	u16 family;
 	u16 answer_flags;
@@ -58455,18 +55329,6 @@ struct nsproxy {
 	struct cgroup_namespace *cgroup_ns;
 };
 
-struct nsproxy___2 {
-	refcount_t count;
-	struct uts_namespace *uts_ns;
-	struct ipc_namespace *ipc_ns;
-	struct mnt_namespace *mnt_ns;
-	struct pid_namespace *pid_ns_for_children;
-	struct net___2 *net_ns;
-	struct time_namespace *time_ns;
-	struct time_namespace *time_ns_for_children;
-	struct cgroup_namespace___2 *cgroup_ns;
-};
-
 struct nsset {
 	unsigned int flags;
 	struct nsproxy *nsproxy;
@@ -58529,16 +55391,6 @@ struct nvs_region {
 struct obj_cgroup {
 	struct percpu_ref refcnt;
 	struct mem_cgroup *memcg;
-	atomic_t nr_charged_bytes;
-	union {
-		struct list_head list;
-		struct callback_head rcu;
-	};
-};
-
-struct obj_cgroup___2 {
-	struct percpu_ref refcnt;
-	struct mem_cgroup___2 *memcg;
 	atomic_t nr_charged_bytes;
 	union {
 		struct list_head list;
@@ -59440,8 +56292,6 @@ struct packet_sock {
 
 typedef struct page *pgtable_t;
 
-typedef struct page___2 *pgtable_t___2;
-
 struct printf_spec;
 
 struct page_flags_fields {
@@ -59450,12 +56300,6 @@ struct page_flags_fields {
 	int mask;
 	const struct printf_spec *spec;
 	const char *name;
-};
-
-struct page_frag___2 {
-	struct page___2 *page;
-	__u32 offset;
-	__u32 size;
 };
 
 struct page_pool_params_fast {
@@ -60588,18 +57432,6 @@ struct percpu_rw_semaphore {
 	atomic_t block;
 };
 
-struct rcuwait___2 {
-	struct task_struct___2 *task;
-};
-
-struct percpu_rw_semaphore___2 {
-	struct rcu_sync rss;
-	unsigned int *read_count;
-	struct rcuwait___2 writer;
-	wait_queue_head_t waiters;
-	atomic_t block;
-};
-
 struct perf_addr_filter {
 	struct list_head entry;
 	struct path path;
@@ -61354,109 +58186,8 @@ struct pglist_data {
 	long: 64;
 };
 
-struct zone___2 {
-	long unsigned int _watermark[4];
-	long unsigned int watermark_boost;
-	long unsigned int nr_reserved_highatomic;
-	long unsigned int nr_free_highatomic;
-	long int lowmem_reserve[3];
-	struct pglist_data___2 *zone_pgdat;
-	struct per_cpu_pages *per_cpu_pageset;
-	struct per_cpu_zonestat *per_cpu_zonestats;
-	int pageset_high_min;
-	int pageset_high_max;
-	int pageset_batch;
-	long unsigned int zone_start_pfn;
-	atomic_long_t managed_pages;
-	long unsigned int spanned_pages;
-	long unsigned int present_pages;
-	const char *name;
-	int initialized;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad1_;
-	struct free_area free_area[11];
-	long unsigned int flags;
-	spinlock_t lock;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad2_;
-	long unsigned int percpu_drift_mark;
-	long unsigned int compact_cached_free_pfn;
-	long unsigned int compact_cached_migrate_pfn[2];
-	long unsigned int compact_init_migrate_pfn;
-	long unsigned int compact_init_free_pfn;
-	unsigned int compact_considered;
-	unsigned int compact_defer_shift;
-	int compact_order_failed;
-	bool compact_blockskip_flush;
-	bool contiguous;
-	long: 0;
-	struct cacheline_padding _pad3_;
-	atomic_long_t vm_stat[10];
-	atomic_long_t vm_numa_event[0];
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
-struct zoneref___2 {
-	struct zone___2 *zone;
-	int zone_idx;
-};
-
-struct zonelist___2 {
-	struct zoneref___2 _zonerefs[4];
-};
-
-struct pglist_data___2 {
-	struct zone___2 node_zones[3];
-	struct zonelist___2 node_zonelists[1];
-	int nr_zones;
-	long unsigned int node_start_pfn;
-	long unsigned int node_present_pages;
-	long unsigned int node_spanned_pages;
-	int node_id;
-	wait_queue_head_t kswapd_wait;
-	wait_queue_head_t pfmemalloc_wait;
-	wait_queue_head_t reclaim_wait[4];
-	atomic_t nr_writeback_throttled;
-	long unsigned int nr_reclaim_start;
-	struct task_struct___2 *kswapd;
-	int kswapd_order;
-	enum zone_type kswapd_highest_zoneidx;
-	int kswapd_failures;
-	int kcompactd_max_order;
-	enum zone_type kcompactd_highest_zoneidx;
-	wait_queue_head_t kcompactd_wait;
-	struct task_struct___2 *kcompactd;
-	bool proactive_compact_trigger;
-	long unsigned int totalreserve_pages;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct cacheline_padding _pad1_;
-	struct deferred_split deferred_split_queue;
-	struct lruvec___2 __lruvec;
-	long unsigned int flags;
-	long: 64;
-	struct cacheline_padding _pad2_;
-	struct per_cpu_nodestat *per_cpu_nodestats;
-	atomic_long_t vm_stat[44];
-	long: 64;
-	long: 64;
-	long: 64;
-};
-
 struct phc_vclocks_reply_data {
-	struct ethnl_reply_data___2 base;
+	struct ethnl_reply_data base;
 	int num;
 	int *index;
 };
@@ -61662,19 +58393,6 @@ struct pid {
 	unsigned int level;
 	spinlock_t lock;
 	struct dentry *stashed;
-	u64 ino;
-	struct hlist_head tasks[4];
-	struct hlist_head inodes;
-	wait_queue_head_t wait_pidfd;
-	struct callback_head rcu;
-	struct upid numbers[0];
-};
-
-struct pid___2 {
-	refcount_t count;
-	unsigned int level;
-	spinlock_t lock;
-	struct dentry___2 *stashed;
 	u64 ino;
 	struct hlist_head tasks[4];
 	struct hlist_head inodes;
@@ -61916,17 +58634,6 @@ struct pneigh_entry {
 	u32 key[0];
 };
 
-struct pneigh_entry___2 {
-	struct pneigh_entry___2 *next;
-	possible_net_t net;
-	struct net_device___2 *dev;
-	netdevice_tracker dev_tracker;
-	u32 flags;
-	u8 protocol;
-	bool permanent;
-	u32 key[0];
-};
-
 struct pnp_protocol;
 
 struct pnp_id;
@@ -62122,13 +58829,6 @@ struct poll_table_page {
 	struct poll_table_page *next;
 	struct poll_table_entry *entry;
 	struct poll_table_entry entries[0];
-};
-
-typedef void (*poll_queue_proc___2)(struct file___2 *, wait_queue_head_t *, struct poll_table_struct___2 *);
-
-struct poll_table_struct___2 {
-	poll_queue_proc___2 _qproc;
-	__poll_t _key;
 };
 
 struct poll_wqueues {
@@ -62978,72 +59678,6 @@ struct proto {
 	int (*diag_destroy)(struct sock *, int);
 };
 
-struct socket___2;
-
-struct proto___2 {
-	void (*close)(struct sock___2 *, long int);
-	int (*pre_connect)(struct sock___2 *, struct sockaddr *, int);
-	int (*connect)(struct sock___2 *, struct sockaddr *, int);
-	int (*disconnect)(struct sock___2 *, int);
-	struct sock___2 * (*accept)(struct sock___2 *, struct proto_accept_arg *);
-	int (*ioctl)(struct sock___2 *, int, int *);
-	int (*init)(struct sock___2 *);
-	void (*destroy)(struct sock___2 *);
-	void (*shutdown)(struct sock___2 *, int);
-	int (*setsockopt)(struct sock___2 *, int, int, sockptr_t, unsigned int);
-	int (*getsockopt)(struct sock___2 *, int, int, char *, int *);
-	void (*keepalive)(struct sock___2 *, int);
-	int (*sendmsg)(struct sock___2 *, struct msghdr___2 *, size_t);
-	int (*recvmsg)(struct sock___2 *, struct msghdr___2 *, size_t, int, int *);
-	void (*splice_eof)(struct socket___2 *);
-	int (*bind)(struct sock___2 *, struct sockaddr *, int);
-	int (*bind_add)(struct sock___2 *, struct sockaddr *, int);
-	int (*backlog_rcv)(struct sock___2 *, struct sk_buff___2 *);
-	bool (*bpf_bypass_getsockopt)(int, int);
-	void (*release_cb)(struct sock___2 *);
-	int (*hash)(struct sock___2 *);
-	void (*unhash)(struct sock___2 *);
-	void (*rehash)(struct sock___2 *);
-	int (*get_port)(struct sock___2 *, short unsigned int);
-	void (*put_port)(struct sock___2 *);
-	int (*psock_update_sk_prot)(struct sock___2 *, struct sk_psock *, bool);
-	unsigned int inuse_idx;
-	bool (*stream_memory_free)(const struct sock___2 *, int);
-	bool (*sock_is_readable)(struct sock___2 *);
-	void (*enter_memory_pressure)(struct sock___2 *);
-	void (*leave_memory_pressure)(struct sock___2 *);
-	atomic_long_t *memory_allocated;
-	int *per_cpu_fw_alloc;
-	struct percpu_counter *sockets_allocated;
-	long unsigned int *memory_pressure;
-	long int *sysctl_mem;
-	int *sysctl_wmem;
-	int *sysctl_rmem;
-	u32 sysctl_wmem_offset;
-	u32 sysctl_rmem_offset;
-	int max_header;
-	bool no_autobind;
-	struct kmem_cache *slab;
-	unsigned int obj_size;
-	unsigned int ipv6_pinfo_offset;
-	slab_flags_t slab_flags;
-	unsigned int useroffset;
-	unsigned int usersize;
-	unsigned int *orphan_count;
-	struct request_sock_ops *rsk_prot;
-	struct timewait_sock_ops *twsk_prot;
-	union {
-		struct inet_hashinfo *hashinfo;
-		struct udp_table *udp_table;
-		struct raw_hashinfo *raw_hash;
-		struct smc_hashinfo *smc_hash;
-	} h;
-	struct module___2 *owner;
-	char name[32];
-	struct list_head node;
-	int (*diag_destroy)(struct sock___2 *, int);
-};
-
 struct proto_accept_arg {
 	int flags;
 	int err;
@@ -63088,45 +59722,6 @@ struct proto_ops {
 	int (*read_skb)(struct sock *, skb_read_actor_t);
 	int (*sendmsg_locked)(struct sock *, struct msghdr *, size_t);
 	int (*set_rcvlowat)(struct sock *, int);
-};
-
-typedef int (*sk_read_actor_t___2)(read_descriptor_t *, struct sk_buff___2 *, unsigned int, size_t);
-
-typedef int (*skb_read_actor_t___2)(struct sock___2 *, struct sk_buff___2 *);
-
-struct sockopt___2;
-
-typedef struct sockopt___2 sockopt_t___2;
-
-struct proto_ops___2 {
-	int family;
-	struct module___2 *owner;
-	int (*release)(struct socket___2 *);
-	int (*bind)(struct socket___2 *, struct sockaddr *, int);
-	int (*connect)(struct socket___2 *, struct sockaddr *, int, int);
-	int (*socketpair)(struct socket___2 *, struct socket___2 *);
-	int (*accept)(struct socket___2 *, struct socket___2 *, struct proto_accept_arg *);
-	int (*getname)(struct socket___2 *, struct sockaddr *, int);
-	__poll_t (*poll)(struct file___2 *, struct socket___2 *, struct poll_table_struct___2 *);
-	int (*ioctl)(struct socket___2 *, unsigned int, long unsigned int);
-	int (*gettstamp)(struct socket___2 *, void *, bool, bool);
-	int (*listen)(struct socket___2 *, int);
-	int (*shutdown)(struct socket___2 *, int);
-	int (*setsockopt)(struct socket___2 *, int, int, sockptr_t, unsigned int);
-	int (*getsockopt)(struct socket___2 *, int, int, char *, int *);
-	int (*getsockopt_iter)(struct socket___2 *, int, int, sockopt_t___2 *);
-	void (*show_fdinfo)(struct seq_file___2 *, struct socket___2 *);
-	int (*sendmsg)(struct socket___2 *, struct msghdr___2 *, size_t);
-	int (*recvmsg)(struct socket___2 *, struct msghdr___2 *, size_t, int);
-	int (*mmap)(struct file___2 *, struct socket___2 *, struct vm_area_struct___2 *);
-	ssize_t (*splice_read)(struct socket___2 *, loff_t *, struct pipe_inode_info *, size_t, unsigned int);
-	void (*splice_eof)(struct socket___2 *);
-	int (*set_peek_off)(struct sock___2 *, int);
-	int (*peek_len)(struct socket___2 *);
-	int (*read_sock)(struct sock___2 *, read_descriptor_t *, sk_read_actor_t___2);
-	int (*read_skb)(struct sock___2 *, skb_read_actor_t___2);
-	int (*sendmsg_locked)(struct sock___2 *, struct msghdr___2 *, size_t);
-	int (*set_rcvlowat)(struct sock___2 *, int);
 };
 
 struct prt_quirk {
@@ -63612,29 +60207,11 @@ struct quota_format_ops {
 	int (*get_next_id)(struct super_block *, struct kqid *);
 };
 
-struct quota_format_ops___2 {
-	int (*check_quota_file)(struct super_block___2 *, int);
-	int (*read_file_info)(struct super_block___2 *, int);
-	int (*write_file_info)(struct super_block___2 *, int);
-	int (*free_file_info)(struct super_block___2 *, int);
-	int (*read_dqblk)(struct dquot___2 *);
-	int (*commit_dqblk)(struct dquot___2 *);
-	int (*release_dqblk)(struct dquot___2 *);
-	int (*get_next_id)(struct super_block___2 *, struct kqid *);
-};
-
 struct quota_format_type {
 	int qf_fmt_id;
 	const struct quota_format_ops *qf_ops;
 	struct module *qf_owner;
 	struct quota_format_type *qf_next;
-};
-
-struct quota_format_type___2 {
-	int qf_fmt_id;
-	const struct quota_format_ops___2 *qf_ops;
-	struct module___2 *qf_owner;
-	struct quota_format_type___2 *qf_next;
 };
 
 struct quota_info {
@@ -63643,14 +60220,6 @@ struct quota_info {
 	struct inode *files[3];
 	struct mem_dqinfo info[3];
 	const struct quota_format_ops *ops[3];
-};
-
-struct quota_info___2 {
-	unsigned int flags;
-	struct rw_semaphore dqio_sem;
-	struct inode___2 *files[3];
-	struct mem_dqinfo___2 info[3];
-	const struct quota_format_ops___2 *ops[3];
 };
 
 struct quotactl_ops {
@@ -63665,20 +60234,6 @@ struct quotactl_ops {
 	int (*set_dqblk)(struct super_block *, struct kqid, struct qc_dqblk *);
 	int (*get_state)(struct super_block *, struct qc_state *);
 	int (*rm_xquota)(struct super_block *, unsigned int);
-};
-
-struct quotactl_ops___2 {
-	int (*quota_on)(struct super_block___2 *, int, int, const struct path___2 *);
-	int (*quota_off)(struct super_block___2 *, int);
-	int (*quota_enable)(struct super_block___2 *, unsigned int);
-	int (*quota_disable)(struct super_block___2 *, unsigned int);
-	int (*quota_sync)(struct super_block___2 *, int);
-	int (*set_info)(struct super_block___2 *, int, struct qc_info *);
-	int (*get_dqblk)(struct super_block___2 *, struct kqid, struct qc_dqblk *);
-	int (*get_nextdqblk)(struct super_block___2 *, struct kqid *, struct qc_dqblk *);
-	int (*set_dqblk)(struct super_block___2 *, struct kqid, struct qc_dqblk *);
-	int (*get_state)(struct super_block___2 *, struct qc_state *);
-	int (*rm_xquota)(struct super_block___2 *, unsigned int);
 };
 
 struct ra_msg {
@@ -65329,35 +61884,6 @@ struct rtnl_link_ops {
 	int (*fill_linkxstats)(struct sk_buff *, const struct net_device *, int *, int);
 };
 
-struct rtnl_link_ops___2 {
-	struct list_head list;
-	const char *kind;
-	size_t priv_size;
-	struct net_device___2 * (*alloc)(struct nlattr **, const char *, unsigned char, unsigned int, unsigned int);
-	void (*setup)(struct net_device___2 *);
-	bool netns_refund;
-	unsigned int maxtype;
-	const struct nla_policy *policy;
-	int (*validate)(struct nlattr **, struct nlattr **, struct netlink_ext_ack *);
-	int (*newlink)(struct net___2 *, struct net_device___2 *, struct nlattr **, struct nlattr **, struct netlink_ext_ack *);
-	int (*changelink)(struct net_device___2 *, struct nlattr **, struct nlattr **, struct netlink_ext_ack *);
-	void (*dellink)(struct net_device___2 *, struct list_head *);
-	size_t (*get_size)(const struct net_device___2 *);
-	int (*fill_info)(struct sk_buff___2 *, const struct net_device___2 *);
-	size_t (*get_xstats_size)(const struct net_device___2 *);
-	int (*fill_xstats)(struct sk_buff___2 *, const struct net_device___2 *);
-	unsigned int (*get_num_tx_queues)(void);
-	unsigned int (*get_num_rx_queues)(void);
-	unsigned int slave_maxtype;
-	const struct nla_policy *slave_policy;
-	int (*slave_changelink)(struct net_device___2 *, struct net_device___2 *, struct nlattr **, struct nlattr **, struct netlink_ext_ack *);
-	size_t (*get_slave_size)(const struct net_device___2 *, const struct net_device___2 *);
-	int (*fill_slave_info)(struct sk_buff___2 *, const struct net_device___2 *, const struct net_device___2 *);
-	struct net___2 * (*get_link_net)(const struct net_device___2 *);
-	size_t (*get_linkxstats_size)(const struct net_device___2 *, int);
-	int (*fill_linkxstats)(struct sk_buff___2 *, const struct net_device___2 *, int *, int);
-};
-
 struct rtnl_link_stats {
 	__u32 rx_packets;
 	__u32 tx_packets;
@@ -65523,13 +62049,6 @@ struct sb_writers {
 	struct percpu_rw_semaphore rw_sem[3];
 };
 
-struct sb_writers___2 {
-	short unsigned int frozen;
-	int freeze_kcount;
-	int freeze_ucount;
-	struct percpu_rw_semaphore___2 rw_sem[3];
-};
-
 struct sbitmap_word {
 	long unsigned int word;
 	long: 64;
@@ -65659,36 +62178,6 @@ struct sched_clock_data {
 	u64 tick_raw;
 	u64 tick_gtod;
 	u64 clock;
-};
-
-struct sched_dl_entity___2;
-
-typedef struct task_struct___2 * (*dl_server_pick_f___2)(struct sched_dl_entity___2 *);
-
-struct sched_dl_entity___2 {
-	struct rb_node rb_node;
-	u64 dl_runtime;
-	u64 dl_deadline;
-	u64 dl_period;
-	u64 dl_bw;
-	u64 dl_density;
-	s64 runtime;
-	u64 deadline;
-	unsigned int flags;
-	unsigned int dl_throttled: 1;
-	unsigned int dl_yielded: 1;
-	unsigned int dl_non_contending: 1;
-	unsigned int dl_overrun: 1;
-	unsigned int dl_server: 1;
-	unsigned int dl_server_active: 1;
-	unsigned int dl_defer: 1;
-	unsigned int dl_defer_armed: 1;
-	unsigned int dl_defer_running: 1;
-	struct hrtimer dl_timer;
-	struct hrtimer inactive_timer;
-	struct rq *rq;
-	dl_server_pick_f___2 server_pick_task;
-	struct sched_dl_entity___2 *pi_se;
 };
 
 struct sched_group;
@@ -66072,21 +62561,6 @@ struct send_signal_irq_work {
 	enum pid_type type;
 };
 
-struct seq_file___2 {
-	char *buf;
-	size_t size;
-	size_t from;
-	size_t count;
-	size_t pad_until;
-	loff_t index;
-	loff_t read_pos;
-	struct mutex lock;
-	const struct seq_operations___2 *op;
-	int poll_event;
-	const struct file___2 *file;
-	void *private;
-};
-
 struct seq_operations {
 	void * (*start)(struct seq_file *, loff_t *);
 	void (*stop)(struct seq_file *, void *);
@@ -66094,12 +62568,11 @@ struct seq_operations {
 	int (*show)(struct seq_file *, void *);
 };
 
-struct seq_operations___2 {
-	void * (*start)(struct seq_file___2 *, loff_t *);
-	void (*stop)(struct seq_file___2 *, void *);
-	void * (*next)(struct seq_file___2 *, void *, loff_t *);
-	int (*show)(struct seq_file___2 *, void *);
+struct seqcount_mutex {
+	seqcount_t seqcount;
 };
+
+typedef struct seqcount_mutex seqcount_mutex_t;
 
 struct seqcount_rwlock {
 	seqcount_t seqcount;
@@ -66468,32 +62941,9 @@ struct shrink_control {
 	struct mem_cgroup *memcg;
 };
 
-struct shrink_control___2 {
-	gfp_t gfp_mask;
-	int nid;
-	long unsigned int nr_to_scan;
-	long unsigned int nr_scanned;
-	struct mem_cgroup___2 *memcg;
-};
-
 struct shrinker {
 	long unsigned int (*count_objects)(struct shrinker *, struct shrink_control *);
 	long unsigned int (*scan_objects)(struct shrinker *, struct shrink_control *);
-	long int batch;
-	int seeks;
-	unsigned int flags;
-	refcount_t refcount;
-	struct completion done;
-	struct callback_head rcu;
-	void *private_data;
-	struct list_head list;
-	int id;
-	atomic_long_t *nr_deferred;
-};
-
-struct shrinker___2 {
-	long unsigned int (*count_objects)(struct shrinker___2 *, struct shrink_control___2 *);
-	long unsigned int (*scan_objects)(struct shrinker___2 *, struct shrink_control___2 *);
 	long int batch;
 	int seeks;
 	unsigned int flags;
@@ -66623,68 +63073,6 @@ struct signal_struct {
 	struct rw_semaphore exec_update_lock;
 };
 
-struct signal_struct___2 {
-	refcount_t sigcnt;
-	atomic_t live;
-	int nr_threads;
-	int quick_threads;
-	struct list_head thread_head;
-	wait_queue_head_t wait_chldexit;
-	struct task_struct___2 *curr_target;
-	struct sigpending shared_pending;
-	struct hlist_head multiprocess;
-	int group_exit_code;
-	int notify_count;
-	struct task_struct___2 *group_exec_task;
-	int group_stop_count;
-	unsigned int flags;
-	struct core_state___2 *core_state;
-	unsigned int is_child_subreaper: 1;
-	unsigned int has_child_subreaper: 1;
-	unsigned int next_posix_timer_id;
-	struct hlist_head posix_timers;
-	struct hrtimer real_timer;
-	ktime_t it_real_incr;
-	struct cpu_itimer it[2];
-	struct thread_group_cputimer cputimer;
-	struct posix_cputimers posix_cputimers;
-	struct pid___2 *pids[4];
-	struct pid___2 *tty_old_pgrp;
-	int leader;
-	struct tty_struct *tty;
-	seqlock_t stats_lock;
-	u64 utime;
-	u64 stime;
-	u64 cutime;
-	u64 cstime;
-	u64 gtime;
-	u64 cgtime;
-	struct prev_cputime prev_cputime;
-	long unsigned int nvcsw;
-	long unsigned int nivcsw;
-	long unsigned int cnvcsw;
-	long unsigned int cnivcsw;
-	long unsigned int min_flt;
-	long unsigned int maj_flt;
-	long unsigned int cmin_flt;
-	long unsigned int cmaj_flt;
-	long unsigned int inblock;
-	long unsigned int oublock;
-	long unsigned int cinblock;
-	long unsigned int coublock;
-	long unsigned int maxrss;
-	long unsigned int cmaxrss;
-	struct task_io_accounting ioac;
-	long long unsigned int sum_sched_runtime;
-	struct rlimit rlim[16];
-	bool oom_flag_origin;
-	short int oom_score_adj;
-	short int oom_score_adj_min;
-	struct mm_struct___2 *oom_mm;
-	struct mutex cred_guard_mutex;
-	struct rw_semaphore exec_update_lock;
-};
-
 struct signalfd_ctx {
 	sigset_t sigmask;
 };
@@ -66755,195 +63143,6 @@ struct sit_net {
 	struct ip_tunnel *tunnels_wc[1];
 	struct ip_tunnel **tunnels[4];
 	struct net_device *fb_tunnel_dev;
-};
-
-struct sk_buff___2 {
-	union {
-		struct {
-			struct sk_buff___2 *next;
-			struct sk_buff___2 *prev;
-			union {
-				struct net_device___2 *dev;
-				long unsigned int dev_scratch;
-			};
-		};
-		struct rb_node rbnode;
-		struct list_head list;
-		struct llist_node ll_node;
-	};
-	struct sock___2 *sk;
-	union {
-		ktime_t tstamp;
-		u64 skb_mstamp_ns;
-	};
-	char cb[48];
-	union {
-		struct {
-			long unsigned int _skb_refdst;
-			void (*destructor)(struct sk_buff___2 *);
-		};
-		struct list_head tcp_tsorted_anchor;
-		long unsigned int _sk_redir;
-	};
-	unsigned int len;
-	unsigned int data_len;
-	__u16 mac_len;
-	__u16 hdr_len;
-	__u16 queue_mapping;
-	__u8 __cloned_offset[0];
-	__u8 cloned: 1;
-	__u8 nohdr: 1;
-	__u8 fclone: 2;
-	__u8 peeked: 1;
-	__u8 head_frag: 1;
-	__u8 pfmemalloc: 1;
-	__u8 pp_recycle: 1;
-	union {
-		struct {
-			__u8 __pkt_type_offset[0];
-			__u8 pkt_type: 3;
-			__u8 ignore_df: 1;
-			__u8 dst_pending_confirm: 1;
-			__u8 ip_summed: 2;
-			__u8 ooo_okay: 1;
-			__u8 __mono_tc_offset[0];
-			__u8 tstamp_type: 2;
-			__u8 tc_at_ingress: 1;
-			__u8 tc_skip_classify: 1;
-			__u8 remcsum_offload: 1;
-			__u8 csum_complete_sw: 1;
-			__u8 csum_level: 2;
-			__u8 inner_protocol_type: 1;
-			__u8 l4_hash: 1;
-			__u8 sw_hash: 1;
-			__u8 wifi_acked_valid: 1;
-			__u8 wifi_acked: 1;
-			__u8 no_fcs: 1;
-			__u8 encapsulation: 1;
-			__u8 encap_hdr_csum: 1;
-			__u8 csum_valid: 1;
-			__u8 ndisc_nodetype: 2;
-			__u8 redirected: 1;
-			__u8 nf_skip_egress: 1;
-			__u8 slow_gro: 1;
-			__u8 unreadable: 1;
-			int: 1;
-			__u8 tc_depth: 2;
-			__u16 tc_index;
-			u16 alloc_cpu;
-			union {
-				__wsum csum;
-				struct {
-					__u16 csum_start;
-					__u16 csum_offset;
-				};
-			};
-			__u32 priority;
-			int skb_iif;
-			__u32 hash;
-			union {
-				u32 vlan_all;
-				struct {
-					__be16 vlan_proto;
-					__u16 vlan_tci;
-				};
-			};
-			union {
-				unsigned int napi_id;
-				unsigned int sender_cpu;
-			};
-			union {
-				__u32 mark;
-				__u32 reserved_tailroom;
-			};
-			union {
-				__be16 inner_protocol;
-				__u8 inner_ipproto;
-			};
-			__u16 inner_transport_header;
-			__u16 inner_network_header;
-			__u16 inner_mac_header;
-			__be16 protocol;
-			__u16 transport_header;
-			__u16 network_header;
-			__u16 mac_header;
-		};
-		struct {
-			__u8 __pkt_type_offset[0];
-			__u8 pkt_type: 3;
-			__u8 ignore_df: 1;
-			__u8 dst_pending_confirm: 1;
-			__u8 ip_summed: 2;
-			__u8 ooo_okay: 1;
-			__u8 __mono_tc_offset[0];
-			__u8 tstamp_type: 2;
-			__u8 tc_at_ingress: 1;
-			__u8 tc_skip_classify: 1;
-			__u8 remcsum_offload: 1;
-			__u8 csum_complete_sw: 1;
-			__u8 csum_level: 2;
-			__u8 inner_protocol_type: 1;
-			__u8 l4_hash: 1;
-			__u8 sw_hash: 1;
-			__u8 wifi_acked_valid: 1;
-			__u8 wifi_acked: 1;
-			__u8 no_fcs: 1;
-			__u8 encapsulation: 1;
-			__u8 encap_hdr_csum: 1;
-			__u8 csum_valid: 1;
-			__u8 ndisc_nodetype: 2;
-			__u8 redirected: 1;
-			__u8 nf_skip_egress: 1;
-			__u8 slow_gro: 1;
-			__u8 unreadable: 1;
-			int: 1;
-			__u8 tc_depth: 2;
-			__u16 tc_index;
-			u16 alloc_cpu;
-			union {
-				__wsum csum;
-				struct {
-					__u16 csum_start;
-					__u16 csum_offset;
-				};
-			};
-			__u32 priority;
-			int skb_iif;
-			__u32 hash;
-			union {
-				u32 vlan_all;
-				struct {
-					__be16 vlan_proto;
-					__u16 vlan_tci;
-				};
-			};
-			union {
-				unsigned int napi_id;
-				unsigned int sender_cpu;
-			};
-			union {
-				__u32 mark;
-				__u32 reserved_tailroom;
-			};
-			union {
-				__be16 inner_protocol;
-				__u8 inner_ipproto;
-			};
-			__u16 inner_transport_header;
-			__u16 inner_network_header;
-			__u16 inner_mac_header;
-			__be16 protocol;
-			__u16 transport_header;
-			__u16 network_header;
-			__u16 mac_header;
-		} headers;
-	};
-	sk_buff_data_t tail;
-	sk_buff_data_t end;
-	unsigned char *head;
-	unsigned char *data;
-	unsigned int truesize;
-	refcount_t users;
 };
 
 struct sk_buff__safe_rcu_or_null {
@@ -67223,194 +63422,6 @@ struct so_timestamping {
 	int bind_phc;
 };
 
-struct sock_common___2 {
-	union {
-		__addrpair skc_addrpair;
-		struct {
-			__be32 skc_daddr;
-			__be32 skc_rcv_saddr;
-		};
-	};
-	union {
-		unsigned int skc_hash;
-		__u16 skc_u16hashes[2];
-	};
-	union {
-		__portpair skc_portpair;
-		struct {
-			__be16 skc_dport;
-			__u16 skc_num;
-		};
-	};
-	short unsigned int skc_family;
-	volatile unsigned char skc_state;
-	unsigned char skc_reuse: 4;
-	unsigned char skc_reuseport: 1;
-	unsigned char skc_ipv6only: 1;
-	unsigned char skc_net_refcnt: 1;
-	int skc_bound_dev_if;
-	union {
-		struct hlist_node skc_bind_node;
-		struct hlist_node skc_portaddr_node;
-	};
-	struct proto___2 *skc_prot;
-	possible_net_t skc_net;
-	struct in6_addr skc_v6_daddr;
-	struct in6_addr skc_v6_rcv_saddr;
-	atomic64_t skc_cookie;
-	union {
-		long unsigned int skc_flags;
-		struct sock___2 *skc_listener;
-		struct inet_timewait_death_row *skc_tw_dr;
-	};
-	int skc_dontcopy_begin[0];
-	union {
-		struct hlist_node skc_node;
-		struct hlist_nulls_node skc_nulls_node;
-	};
-	short unsigned int skc_tx_queue_mapping;
-	short unsigned int skc_rx_queue_mapping;
-	union {
-		int skc_incoming_cpu;
-		u32 skc_rcv_wnd;
-		u32 skc_tw_rcv_nxt;
-	};
-	refcount_t skc_refcnt;
-	int skc_dontcopy_end[0];
-	union {
-		u32 skc_rxhash;
-		u32 skc_window_clamp;
-		u32 skc_tw_snd_nxt;
-	};
-};
-
-struct sock_cgroup_data___2 {
-	struct cgroup___2 *cgroup;
-};
-
-struct socket_wq___2;
-
-struct sock___2 {
-	struct sock_common___2 __sk_common;
-	__u8 __cacheline_group_begin__sock_write_rx[0];
-	atomic_t sk_drops;
-	__s32 sk_peek_off;
-	struct sk_buff_head___2 sk_error_queue;
-	struct sk_buff_head___2 sk_receive_queue;
-	struct {
-		atomic_t rmem_alloc;
-		int len;
-		struct sk_buff___2 *head;
-		struct sk_buff___2 *tail;
-	} sk_backlog;
-	__u8 __cacheline_group_end__sock_write_rx[0];
-	__u8 __cacheline_group_begin__sock_read_rx[0];
-	struct dst_entry___2 *sk_rx_dst;
-	int sk_rx_dst_ifindex;
-	u32 sk_rx_dst_cookie;
-	unsigned int sk_ll_usec;
-	unsigned int sk_napi_id;
-	u16 sk_busy_poll_budget;
-	u8 sk_prefer_busy_poll;
-	u8 sk_userlocks;
-	int sk_rcvbuf;
-	struct sk_filter *sk_filter;
-	union {
-		struct socket_wq___2 *sk_wq;
-		struct socket_wq___2 *sk_wq_raw;
-	};
-	void (*sk_data_ready)(struct sock___2 *);
-	long int sk_rcvtimeo;
-	int sk_rcvlowat;
-	__u8 __cacheline_group_end__sock_read_rx[0];
-	__u8 __cacheline_group_begin__sock_read_rxtx[0];
-	int sk_err;
-	struct socket___2 *sk_socket;
-	struct mem_cgroup___2 *sk_memcg;
-	__u8 __cacheline_group_end__sock_read_rxtx[0];
-	__u8 __cacheline_group_begin__sock_write_rxtx[0];
-	socket_lock_t sk_lock;
-	u32 sk_reserved_mem;
-	int sk_forward_alloc;
-	u32 sk_tsflags;
-	__u8 __cacheline_group_end__sock_write_rxtx[0];
-	__u8 __cacheline_group_begin__sock_write_tx[0];
-	int sk_write_pending;
-	atomic_t sk_omem_alloc;
-	int sk_sndbuf;
-	int sk_wmem_queued;
-	refcount_t sk_wmem_alloc;
-	long unsigned int sk_tsq_flags;
-	union {
-		struct sk_buff___2 *sk_send_head;
-		struct rb_root tcp_rtx_queue;
-	};
-	struct sk_buff_head___2 sk_write_queue;
-	u32 sk_dst_pending_confirm;
-	u32 sk_pacing_status;
-	struct page_frag___2 sk_frag;
-	union {
-		struct timer_list sk_timer;
-		struct timer_list mptcp_retransmit_timer;
-	};
-	long unsigned int sk_pacing_rate;
-	atomic_t sk_zckey;
-	atomic_t sk_tskey;
-	__u8 __cacheline_group_end__sock_write_tx[0];
-	__u8 __cacheline_group_begin__sock_read_tx[0];
-	long unsigned int sk_max_pacing_rate;
-	long int sk_sndtimeo;
-	u32 sk_priority;
-	u32 sk_mark;
-	struct dst_entry___2 *sk_dst_cache;
-	netdev_features_t sk_route_caps;
-	u16 sk_gso_type;
-	u16 sk_gso_max_segs;
-	unsigned int sk_gso_max_size;
-	gfp_t sk_allocation;
-	u32 sk_txhash;
-	u8 sk_pacing_shift;
-	bool sk_use_task_frag;
-	__u8 __cacheline_group_end__sock_read_tx[0];
-	u8 sk_gso_disabled: 1;
-	u8 sk_kern_sock: 1;
-	u8 sk_no_check_tx: 1;
-	u8 sk_no_check_rx: 1;
-	u8 sk_shutdown;
-	u16 sk_type;
-	u16 sk_protocol;
-	long unsigned int sk_lingertime;
-	struct proto___2 *sk_prot_creator;
-	rwlock_t sk_callback_lock;
-	int sk_err_soft;
-	u32 sk_ack_backlog;
-	u32 sk_max_ack_backlog;
-	kuid_t sk_uid;
-	spinlock_t sk_peer_lock;
-	int sk_bind_phc;
-	struct pid___2 *sk_peer_pid;
-	const struct cred___2 *sk_peer_cred;
-	ktime_t sk_stamp;
-	int sk_disconnects;
-	u8 sk_txrehash;
-	u8 sk_clockid;
-	u8 sk_txtime_deadline_mode: 1;
-	u8 sk_txtime_report_errors: 1;
-	u8 sk_txtime_unused: 6;
-	void *sk_user_data;
-	struct sock_cgroup_data___2 sk_cgrp_data;
-	void (*sk_state_change)(struct sock___2 *);
-	void (*sk_write_space)(struct sock___2 *);
-	void (*sk_error_report)(struct sock___2 *);
-	int (*sk_backlog_rcv)(struct sock___2 *, struct sk_buff___2 *);
-	void (*sk_destruct)(struct sock___2 *);
-	struct sock_reuseport *sk_reuseport_cb;
-	struct bpf_local_storage *sk_bpf_storage;
-	struct callback_head sk_rcu;
-	netns_tracker ns_tracker;
-	struct xarray sk_user_frags;
-};
-
 struct sock_bh_locked {
 	struct sock *sock;
 	local_lock_t bh_lock;
@@ -67550,27 +63561,6 @@ struct socket {
 	struct socket_wq wq;
 };
 
-struct socket_wq___2 {
-	wait_queue_head_t wait;
-	struct fasync_struct___2 *fasync_list;
-	long unsigned int flags;
-	struct callback_head rcu;
-	long: 64;
-};
-
-struct socket___2 {
-	socket_state state;
-	short int type;
-	long unsigned int flags;
-	struct file___2 *file;
-	struct sock___2 *sk;
-	const struct proto_ops___2 *ops;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct socket_wq___2 wq;
-};
-
 struct socket__safe_trusted_or_null {
 	struct sock *sk;
 };
@@ -67596,12 +63586,6 @@ struct sockmap_link {
 struct sockopt {
 	struct iov_iter iter_in;
 	struct iov_iter iter_out;
-	int optlen;
-};
-
-struct sockopt___2 {
-	struct iov_iter___2 iter_in;
-	struct iov_iter___2 iter_out;
 	int optlen;
 };
 
@@ -67939,26 +63923,9 @@ struct static_call_key {
 	};
 };
 
-struct static_call_mod___2;
-
-struct static_call_key___2 {
-	void *func;
-	union {
-		long unsigned int type;
-		struct static_call_mod___2 *mods;
-		struct static_call_site *sites;
-	};
-};
-
 struct static_call_mod {
 	struct static_call_mod *next;
 	struct module *mod;
-	struct static_call_site *sites;
-};
-
-struct static_call_mod___2 {
-	struct static_call_mod___2 *next;
-	struct module___2 *mod;
 	struct static_call_site *sites;
 };
 
@@ -68236,79 +64203,6 @@ struct super_block {
 	long: 64;
 };
 
-struct super_operations___2;
-
-struct super_block___2 {
-	struct list_head s_list;
-	dev_t s_dev;
-	unsigned char s_blocksize_bits;
-	long unsigned int s_blocksize;
-	loff_t s_maxbytes;
-	struct file_system_type___2 *s_type;
-	const struct super_operations___2 *s_op;
-	const struct dquot_operations___2 *dq_op;
-	const struct quotactl_ops___2 *s_qcop;
-	const struct export_operations *s_export_op;
-	long unsigned int s_flags;
-	long unsigned int s_iflags;
-	long unsigned int s_magic;
-	struct dentry___2 *s_root;
-	struct rw_semaphore s_umount;
-	int s_count;
-	atomic_t s_active;
-	const struct xattr_handler * const *s_xattr;
-	struct hlist_bl_head s_roots;
-	struct list_head s_mounts;
-	struct block_device___2 *s_bdev;
-	struct file___2 *s_bdev_file;
-	struct backing_dev_info___2 *s_bdi;
-	struct mtd_info *s_mtd;
-	struct hlist_node s_instances;
-	unsigned int s_quota_types;
-	struct quota_info___2 s_dquot;
-	struct sb_writers___2 s_writers;
-	void *s_fs_info;
-	u32 s_time_gran;
-	time64_t s_time_min;
-	time64_t s_time_max;
-	u32 s_fsnotify_mask;
-	struct fsnotify_sb_info *s_fsnotify_info;
-	char s_id[32];
-	uuid_t s_uuid;
-	u8 s_uuid_len;
-	char s_sysfs_name[37];
-	unsigned int s_max_links;
-	struct mutex s_vfs_rename_mutex;
-	const char *s_subtype;
-	const struct dentry_operations___2 *s_d_op;
-	struct shrinker___2 *s_shrink;
-	atomic_long_t s_remove_count;
-	int s_readonly_remount;
-	errseq_t s_wb_err;
-	struct workqueue_struct *s_dio_done_wq;
-	struct hlist_head s_pins;
-	struct user_namespace___2 *s_user_ns;
-	struct list_lru s_dentry_lru;
-	struct list_lru s_inode_lru;
-	struct callback_head rcu;
-	struct work_struct destroy_work;
-	struct mutex s_sync_lock;
-	int s_stack_depth;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	spinlock_t s_inode_list_lock;
-	struct list_head s_inodes;
-	spinlock_t s_inode_wblist_lock;
-	struct list_head s_inodes_wb;
-	long: 64;
-	long: 64;
-};
-
 struct super_operations {
 	struct inode * (*alloc_inode)(struct super_block *);
 	void (*destroy_inode)(struct inode *);
@@ -68333,32 +64227,6 @@ struct super_operations {
 	long int (*nr_cached_objects)(struct super_block *, struct shrink_control *);
 	long int (*free_cached_objects)(struct super_block *, struct shrink_control *);
 	void (*shutdown)(struct super_block *);
-};
-
-struct super_operations___2 {
-	struct inode___2 * (*alloc_inode)(struct super_block___2 *);
-	void (*destroy_inode)(struct inode___2 *);
-	void (*free_inode)(struct inode___2 *);
-	void (*dirty_inode)(struct inode___2 *, int);
-	int (*write_inode)(struct inode___2 *, struct writeback_control___2 *);
-	int (*drop_inode)(struct inode___2 *);
-	void (*evict_inode)(struct inode___2 *);
-	void (*put_super)(struct super_block___2 *);
-	int (*sync_fs)(struct super_block___2 *, int);
-	int (*freeze_super)(struct super_block___2 *, enum freeze_holder);
-	int (*freeze_fs)(struct super_block___2 *);
-	int (*thaw_super)(struct super_block___2 *, enum freeze_holder);
-	int (*unfreeze_fs)(struct super_block___2 *);
-	int (*statfs)(struct dentry___2 *, struct kstatfs *);
-	int (*remount_fs)(struct super_block___2 *, int *, char *);
-	void (*umount_begin)(struct super_block___2 *);
-	int (*show_options)(struct seq_file___2 *, struct dentry___2 *);
-	int (*show_devname)(struct seq_file___2 *, struct dentry___2 *);
-	int (*show_path)(struct seq_file___2 *, struct dentry___2 *);
-	int (*show_stats)(struct seq_file___2 *, struct dentry___2 *);
-	long int (*nr_cached_objects)(struct super_block___2 *, struct shrink_control___2 *);
-	long int (*free_cached_objects)(struct super_block___2 *, struct shrink_control___2 *);
-	void (*shutdown)(struct super_block___2 *);
 };
 
 struct swait_queue {
@@ -68631,11 +64499,6 @@ struct sysctl_alias {
 struct sysfs_ops {
 	ssize_t (*show)(struct kobject *, struct attribute *, char *);
 	ssize_t (*store)(struct kobject *, struct attribute *, const char *, size_t);
-};
-
-struct sysfs_ops___2 {
-	ssize_t (*show)(struct kobject___2 *, struct attribute *, char *);
-	ssize_t (*store)(struct kobject___2 *, struct attribute *, const char *, size_t);
 };
 
 struct sysinfo {
@@ -68966,198 +64829,6 @@ struct task_struct {
 	refcount_t rcu_users;
 	int pagefault_disabled;
 	struct task_struct *oom_reaper_list;
-	struct timer_list oom_reaper_timer;
-	struct vm_struct *stack_vm_area;
-	refcount_t stack_refcount;
-	struct bpf_local_storage *bpf_storage;
-	struct bpf_run_ctx *bpf_ctx;
-	struct bpf_net_context *bpf_net_context;
-	struct llist_head kretprobe_instances;
-	struct llist_head rethooks;
-	struct callback_head l1d_flush_kill;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	long: 64;
-	struct thread_struct thread;
-};
-
-struct task_struct___2 {
-	struct thread_info thread_info;
-	unsigned int __state;
-	unsigned int saved_state;
-	void *stack;
-	refcount_t usage;
-	unsigned int flags;
-	unsigned int ptrace;
-	int on_cpu;
-	struct __call_single_node wake_entry;
-	unsigned int wakee_flips;
-	long unsigned int wakee_flip_decay_ts;
-	struct task_struct___2 *last_wakee;
-	int recent_used_cpu;
-	int wake_cpu;
-	int on_rq;
-	int prio;
-	int static_prio;
-	int normal_prio;
-	unsigned int rt_priority;
-	struct sched_entity se;
-	struct sched_rt_entity rt;
-	struct sched_dl_entity___2 dl;
-	struct sched_dl_entity___2 *dl_server;
-	const struct sched_class *sched_class;
-	struct task_group *sched_task_group;
-	long: 64;
-	struct sched_statistics stats;
-	unsigned int policy;
-	long unsigned int max_allowed_capacity;
-	int nr_cpus_allowed;
-	const cpumask_t *cpus_ptr;
-	cpumask_t *user_cpus_ptr;
-	cpumask_t cpus_mask;
-	void *migration_pending;
-	short unsigned int migration_disabled;
-	short unsigned int migration_flags;
-	int trc_reader_nesting;
-	int trc_ipi_to_cpu;
-	union rcu_special trc_reader_special;
-	struct list_head trc_holdout_list;
-	struct list_head trc_blkd_node;
-	int trc_blkd_cpu;
-	struct sched_info sched_info;
-	struct list_head tasks;
-	struct plist_node pushable_tasks;
-	struct rb_node pushable_dl_tasks;
-	struct mm_struct___2 *mm;
-	struct mm_struct___2 *active_mm;
-	struct address_space___2 *faults_disabled_mapping;
-	int exit_state;
-	int exit_code;
-	int exit_signal;
-	int pdeath_signal;
-	long unsigned int jobctl;
-	unsigned int personality;
-	unsigned int sched_reset_on_fork: 1;
-	unsigned int sched_contributes_to_load: 1;
-	unsigned int sched_migrated: 1;
-	unsigned int sched_task_hot: 1;
-	long: 28;
-	unsigned int sched_remote_wakeup: 1;
-	unsigned int sched_rt_mutex: 1;
-	unsigned int user_dumpable: 1;
-	unsigned int in_execve: 1;
-	unsigned int in_iowait: 1;
-	unsigned int restore_sigmask: 1;
-	unsigned int no_cgroup_migration: 1;
-	unsigned int frozen: 1;
-	unsigned int in_eventfd: 1;
-	unsigned int reported_split_lock: 1;
-	long unsigned int atomic_flags;
-	struct restart_block restart_block;
-	pid_t pid;
-	pid_t tgid;
-	struct task_struct___2 *real_parent;
-	struct task_struct___2 *parent;
-	struct list_head children;
-	struct list_head sibling;
-	struct task_struct___2 *group_leader;
-	struct list_head ptraced;
-	struct list_head ptrace_entry;
-	struct pid___2 *thread_pid;
-	struct hlist_node pid_links[4];
-	struct list_head thread_node;
-	struct completion *vfork_done;
-	int *set_child_tid;
-	int *clear_child_tid;
-	void *worker_private;
-	u64 utime;
-	u64 stime;
-	u64 gtime;
-	struct prev_cputime prev_cputime;
-	long unsigned int nvcsw;
-	long unsigned int nivcsw;
-	u64 start_time;
-	u64 start_boottime;
-	long unsigned int min_flt;
-	long unsigned int maj_flt;
-	struct posix_cputimers posix_cputimers;
-	struct posix_cputimers_work posix_cputimers_work;
-	const struct cred___2 *ptracer_cred;
-	const struct cred___2 *real_cred;
-	const struct cred___2 *cred;
-	char comm[16];
-	struct nameidata *nameidata;
-	struct sysv_sem sysvsem;
-	struct sysv_shm sysvshm;
-	struct fs_struct *fs;
-	struct files_struct *files;
-	struct nsproxy___2 *nsproxy;
-	struct signal_struct___2 *signal;
-	struct sighand_struct *sighand;
-	sigset_t blocked;
-	sigset_t real_blocked;
-	sigset_t saved_sigmask;
-	struct sigpending pending;
-	long unsigned int sas_ss_sp;
-	size_t sas_ss_size;
-	unsigned int sas_ss_flags;
-	struct callback_head *task_works;
-	struct seccomp seccomp;
-	struct syscall_user_dispatch syscall_dispatch;
-	u64 parent_exec_id;
-	u64 self_exec_id;
-	spinlock_t alloc_lock;
-	raw_spinlock_t pi_lock;
-	struct wake_q_node wake_q;
-	struct rb_root_cached pi_waiters;
-	struct task_struct___2 *pi_top_task;
-	struct rt_mutex_waiter *pi_blocked_on;
-	void *journal_info;
-	struct bio_list *bio_list;
-	struct blk_plug *plug;
-	struct reclaim_state *reclaim_state;
-	struct io_context *io_context;
-	struct capture_control *capture_control;
-	long unsigned int ptrace_message;
-	kernel_siginfo_t *last_siginfo;
-	struct task_io_accounting ioac;
-	struct css_set___2 *cgroups;
-	struct list_head cg_list;
-	struct robust_list_head *robust_list;
-	struct list_head pi_state_list;
-	struct futex_pi_state *pi_state_cache;
-	struct mutex futex_exit_mutex;
-	unsigned int futex_state;
-	u8 perf_recursion[4];
-	struct perf_event_context *perf_event_ctxp;
-	struct mutex perf_event_mutex;
-	struct list_head perf_event_list;
-	struct tlbflush_unmap_batch tlb_ubc;
-	struct pipe_inode_info *splice_pipe;
-	struct page_frag___2 task_frag;
-	int nr_dirtied;
-	int nr_dirtied_pause;
-	long unsigned int dirty_paused_when;
-	u64 timer_slack_ns;
-	u64 default_timer_slack_ns;
-	int curr_ret_stack;
-	int curr_ret_depth;
-	long unsigned int *ret_stack;
-	long long unsigned int ftrace_timestamp;
-	atomic_t trace_overrun;
-	atomic_t tracing_graph_pause;
-	long unsigned int trace_recursion;
-	unsigned int memcg_nr_pages_over_high;
-	struct mem_cgroup___2 *active_memcg;
-	struct obj_cgroup___2 *objcg;
-	struct uprobe_task *utask;
-	struct kmap_ctrl kmap_ctrl;
-	struct callback_head rcu;
-	refcount_t rcu_users;
-	int pagefault_disabled;
-	struct task_struct___2 *oom_reaper_list;
 	struct timer_list oom_reaper_timer;
 	struct vm_struct *stack_vm_area;
 	refcount_t stack_refcount;
@@ -75414,18 +71085,6 @@ struct tracepoint {
 	struct tracepoint_func *funcs;
 };
 
-struct tracepoint___2 {
-	const char *name;
-	struct static_key key;
-	struct static_call_key___2 *static_call_key;
-	void *static_call_tramp;
-	void *iterator;
-	void *probestub;
-	int (*regfunc)(void);
-	void (*unregfunc)(void);
-	struct tracepoint_func *funcs;
-};
-
 struct traceprobe_parse_context {
 	struct trace_event_call *event;
 	const char *funcname;
@@ -75886,14 +71545,6 @@ struct uart_state {
 	struct uart_port *uart_port;
 };
 
-struct ubuf_info_ops___2;
-
-struct ubuf_info___2 {
-	const struct ubuf_info_ops___2 *ops;
-	refcount_t refcnt;
-	u8 flags;
-};
-
 struct ubuf_info_msgzc {
 	struct ubuf_info ubuf;
 	union {
@@ -75916,11 +71567,6 @@ struct ubuf_info_ops {
 	int (*link_skb)(struct sk_buff *, struct ubuf_info *);
 };
 
-struct ubuf_info_ops___2 {
-	void (*complete)(struct sk_buff___2 *, struct ubuf_info___2 *, bool);
-	int (*link_skb)(struct sk_buff___2 *, struct ubuf_info___2 *);
-};
-
 struct ucode_cpu_info {
 	struct cpu_signature cpu_sig;
 	void *mc;
@@ -75937,15 +71583,6 @@ struct ucode_patch {
 struct ucounts {
 	struct hlist_node node;
 	struct user_namespace *ns;
-	kuid_t uid;
-	atomic_t count;
-	atomic_long_t ucount[10];
-	atomic_long_t rlimit[4];
-};
-
-struct ucounts___2 {
-	struct hlist_node node;
-	struct user_namespace___2 *ns;
 	kuid_t uid;
 	atomic_t count;
 	atomic_long_t ucount[10];
@@ -76480,25 +72117,6 @@ struct user_namespace {
 	long int rlimit_max[4];
 };
 
-struct user_namespace___2 {
-	struct uid_gid_map uid_map;
-	struct uid_gid_map gid_map;
-	struct uid_gid_map projid_map;
-	struct user_namespace___2 *parent;
-	int level;
-	kuid_t owner;
-	kgid_t group;
-	struct ns_common___2 ns;
-	long unsigned int flags;
-	bool parent_could_setfcap;
-	struct work_struct work;
-	struct ctl_table_set set;
-	struct ctl_table_header *sysctls;
-	struct ucounts___2 *ucounts;
-	long int ucount_max[10];
-	long int rlimit_max[4];
-};
-
 struct user_regset;
 
 typedef int user_regset_get2_fn(struct task_struct *, const struct user_regset *, struct membuf);
@@ -76864,13 +72482,6 @@ struct vfs_ns_cap_data {
 		__le32 inheritable;
 	} data[2];
 	__le32 rootid;
-};
-
-struct vfsmount___2 {
-	struct dentry___2 *mnt_root;
-	struct super_block___2 *mnt_sb;
-	int mnt_flags;
-	struct mnt_idmap *mnt_idmap;
 };
 
 struct vga_arb_user_card {
@@ -77274,37 +72885,6 @@ struct vlan_hdr {
 	__be16 h_vlan_encapsulated_proto;
 };
 
-struct vm_area_struct___2 {
-	union {
-		struct {
-			long unsigned int vm_start;
-			long unsigned int vm_end;
-		};
-		struct callback_head vm_rcu;
-	};
-	struct mm_struct___2 *vm_mm;
-	pgprot_t vm_page_prot;
-	union {
-		const vm_flags_t vm_flags;
-		vm_flags_t __vm_flags;
-	};
-	bool detached;
-	unsigned int vm_lock_seq;
-	struct vma_lock *vm_lock;
-	struct {
-		struct rb_node rb;
-		long unsigned int rb_subtree_last;
-	} shared;
-	struct list_head anon_vma_chain;
-	struct anon_vma *anon_vma;
-	const struct vm_operations_struct___2 *vm_ops;
-	long unsigned int vm_pgoff;
-	struct file___2 *vm_file;
-	void *vm_private_data;
-	atomic_long_t swap_readahead_info;
-	struct vm_userfaultfd_ctx vm_userfaultfd_ctx;
-};
-
 struct vm_fault {
 	const struct {
 		struct vm_area_struct *vma;
@@ -77327,28 +72907,6 @@ struct vm_fault {
 	pgtable_t prealloc_pte;
 };
 
-struct vm_fault___2 {
-	const struct {
-		struct vm_area_struct___2 *vma;
-		gfp_t gfp_mask;
-		long unsigned int pgoff;
-		long unsigned int address;
-		long unsigned int real_address;
-	};
-	enum fault_flag flags;
-	pmd_t *pmd;
-	pud_t *pud;
-	union {
-		pte_t orig_pte;
-		pmd_t orig_pmd;
-	};
-	struct page___2 *cow_page;
-	struct page___2 *page;
-	pte_t *pte;
-	spinlock_t *ptl;
-	pgtable_t___2 prealloc_pte;
-};
-
 struct vm_operations_struct {
 	void (*open)(struct vm_area_struct *);
 	void (*close)(struct vm_area_struct *);
@@ -77364,23 +72922,6 @@ struct vm_operations_struct {
 	int (*access)(struct vm_area_struct *, long unsigned int, void *, int, int);
 	const char * (*name)(struct vm_area_struct *);
 	struct page * (*find_special_page)(struct vm_area_struct *, long unsigned int);
-};
-
-struct vm_operations_struct___2 {
-	void (*open)(struct vm_area_struct___2 *);
-	void (*close)(struct vm_area_struct___2 *);
-	int (*may_split)(struct vm_area_struct___2 *, long unsigned int);
-	int (*mremap)(struct vm_area_struct___2 *);
-	int (*mprotect)(struct vm_area_struct___2 *, long unsigned int, long unsigned int, long unsigned int);
-	vm_fault_t (*fault)(struct vm_fault___2 *);
-	vm_fault_t (*huge_fault)(struct vm_fault___2 *, unsigned int);
-	vm_fault_t (*map_pages)(struct vm_fault___2 *, long unsigned int, long unsigned int);
-	long unsigned int (*pagesize)(struct vm_area_struct___2 *);
-	vm_fault_t (*page_mkwrite)(struct vm_fault___2 *);
-	vm_fault_t (*pfn_mkwrite)(struct vm_fault___2 *);
-	int (*access)(struct vm_area_struct___2 *, long unsigned int, void *, int, int);
-	const char * (*name)(struct vm_area_struct___2 *);
-	struct page___2 * (*find_special_page)(struct vm_area_struct___2 *, long unsigned int);
 };
 
 struct vm_special_mapping {
@@ -78066,27 +73607,6 @@ struct writeback_control {
 	struct swap_iocb **swap_plug;
 	struct list_head *list;
 	struct folio_batch fbatch;
-	long unsigned int index;
-	int saved_err;
-};
-
-struct writeback_control___2 {
-	long int nr_to_write;
-	long int pages_skipped;
-	loff_t range_start;
-	loff_t range_end;
-	enum writeback_sync_modes sync_mode;
-	unsigned int for_kupdate: 1;
-	unsigned int for_background: 1;
-	unsigned int tagged_writepages: 1;
-	unsigned int for_reclaim: 1;
-	unsigned int range_cyclic: 1;
-	unsigned int for_sync: 1;
-	unsigned int unpinned_netfs_wb: 1;
-	unsigned int no_cgroup_owner: 1;
-	struct swap_iocb **swap_plug;
-	struct list_head *list;
-	struct folio_batch___2 fbatch;
 	long unsigned int index;
 	int saved_err;
 };
@@ -81019,8 +76539,6 @@ typedef int wait_bit_action_f(struct wait_bit_key *, int);
 
 typedef int (*writepage_t)(struct folio *, struct writeback_control *, void *);
 
-struct bpf_iter_aux_info;
-
 struct audit_buffer;
 
 struct audit_context;
@@ -81030,8 +76548,6 @@ struct bpf_iter;
 struct dax_dev;
 
 struct fsverity_info;
-
-struct genl_info;
 
 struct hugepage_subpool;
 

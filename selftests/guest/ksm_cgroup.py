@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Per-cgroup KSM (ksmctl cgroup, bpf/cgroup.bpf.c), in the guest, as KTAP.
+"""Per-cgroup KSM in the guest, as KTAP: the kernel's memory.ksm_merge,
+memory.ksm_domain and memory.ksm_max_pages, set through ksmctl or directly.
 
 The workers are unmodified unless a case says so: they never madvise, so
 what merges does because of the cgroup's setting. Tenants are cgroups
-under /sys/fs/cgroup/ksmtest/.
+under /sys/fs/cgroup/ksmtest/, with the memory controller enabled. Whether
+two processes share memory is read from the PFNs of their regions
+(/proc/PID/pagemap), and every worker checks its own pages at the end.
+
+Names on the command line (without "case_") run only those cases.
 """
 import os
+import subprocess
 import sys
 import time
 
@@ -15,24 +21,91 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 from ksm_guest import *  # noqa: E402,F401,F403
 
 ROOT = "ksmtest"
+MERGE, DOMAIN, MAX = "memory.ksm_merge", "memory.ksm_domain", "memory.ksm_max_pages"
+
+
+def enable_memory(parent):
+    """Give the children of @parent the memory controller, hence the KSM files."""
+    write(f"{parent}/cgroup.subtree_control", "+memory")
 
 
 def setup(*names):
-    """Fresh cgroups ROOT/NAME..., no policy, ksmd fast."""
+    """Fresh cgroups ROOT/NAME... with the memory controller, no policy, ksmd fast."""
     clean_slate()
     if os.path.exists(f"{CGROUP}/{ROOT}"):
         remove_cgroup(f"{CGROUP}/{ROOT}")
-    write(f"{make_cgroup(ROOT)}/cgroup.subtree_control", "")
-    return [make_cgroup(f"{ROOT}/{n}") for n in names]
+    root = make_cgroup(ROOT)
+    enable_memory(CGROUP)
+    enable_memory(root)
+    cgs = [make_cgroup(f"{ROOT}/{n}") for n in names]
+    for c in cgs:
+        expect(files(c) == ("inherit", "inherit"), f"{c} starts with {files(c)}")
+    return cgs
+
+
+def sub(parent, name):
+    """A child cgroup of @parent with the memory controller."""
+    enable_memory(parent)
+    return make_cgroup(f"{os.path.relpath(parent, CGROUP)}/{name}")
 
 
 def cg(path):
     return "/" + os.path.relpath(path, CGROUP)
 
 
+def files(c):
+    """What the kernel says the cgroup sets: (merge, domain)."""
+    return read(f"{c}/{MERGE}"), read(f"{c}/{DOMAIN}")
+
+
+def pairs_merge_apart(a, b, seed, then=None):
+    """Two processes in each of cgroups @a and @b, same content: each pair
+    merges, no frame is shared across, every page intact; then() runs while
+    they hold their memory."""
+    wa = [Worker(seed, a, plain=True), Worker(seed, a, plain=True)]
+    wb = [Worker(seed, b, plain=True), Worker(seed, b, plain=True)]
+    try:
+        wait_shared(*wa)
+        wait_shared(*wb)
+        wait_scans(2)
+        expect_apart(wa, wb, what="isolated cgroups")
+        verify(*wa, *wb)
+        if then:
+            then()
+    finally:
+        stop(*wa, *wb)
+
+
+def le_hex(value, size):
+    return [f"{b:02x}" for b in value.to_bytes(size, "little")]
+
+
+def ksm_stat(c):
+    """memory.ksm_stat of the cgroup, as {key: value} (numbers as int)."""
+    out = {}
+    for line in read(f"{c}/memory.ksm_stat").splitlines():
+        k, v = line.split()
+        out[k] = int(v) if v.isdigit() else v
+    return out
+
+
+def cgset(c, *settings):
+    return ksmctl("cgroup", "set", cg(c), *settings)[1]
+
+
+def show(c=None):
+    """ksmctl cgroup show, as {path: row}."""
+    return {r["cgroup"]: r for r in ksmctl_json("cgroup", "show", *([cg(c)] if c else []))}
+
+
 def stop(*workers):
     for w in workers:
         w.stop()
+
+
+def verify(*workers):
+    for w in workers:
+        w.verify()
 
 
 def merging_never(workers, seconds=3):
@@ -50,188 +123,428 @@ def shared(a, b):
         return False
 
 
-def wait_shared(*workers):
-    """All of @workers (same seed) map their regions at the same PFNs.
+def wait_shared(*procs):
+    """All of @procs (same seed) map their regions at the same PFNs.
 
     A process KSM merges as a whole (merge=on) merges more than its region,
     so /proc/PID/ksm_merging_pages says little: the PFNs say it exactly.
     """
-    wait_for(lambda: all(shared(workers[0], w) for w in workers[1:]),
-             lambda: "regions shared: " + ", ".join(
-                 f"{w.pid}:{shared(workers[0], w)}" for w in workers[1:]))
+    wait_for(lambda: all(shared(procs[0], p) for p in procs[1:]),
+             lambda: f"regions shared with {procs[0].state()}: " + "; ".join(
+                 f"{p.state()}, shared {shared(procs[0], p)}" for p in procs[1:]))
 
+
+def frames(*procs):
+    out = set()
+    for p in procs:
+        out |= p.pfns()
+    return out
+
+
+def expect_apart(*groups, what="groups"):
+    """No frame of one group of processes is a frame of another."""
+    for i, g in enumerate(groups):
+        for h in groups[i + 1:]:
+            common = frames(*g) & frames(*h)
+            expect(not common, f"{len(common)} frames shared between {what} "
+                   f"{[p.pid for p in g]} and {[p.pid for p in h]}")
+
+
+def expect_unmerged(procs):
+    """None of @procs merges, and no two share a frame."""
+    wait_for(lambda: all(p.merging() == 0 for p in procs),
+             lambda: "unmerged: " + ", ".join(f"{p.pid} merges {p.merging()}" for p in procs))
+    expect_apart(*[[p] for p in procs], what="processes")
+
+
+# --- merge= ---
 
 def case_merge_on_enrolls_unmodified_processes():
     a, = setup("a")
     ws = [Worker(1, a, plain=True), Worker(1, a, plain=True)]
     try:
         merging_never(ws)
-        out = ksmctl("cgroup", "set", cg(a), "merge=on")[1]
-        expect("2 running processes changed" in out, f"set said: {out!r}")
+        out = cgset(a, "merge=on")
+        expect(out.strip() == f"cgroup {cg(a)}: merge=on domain=inherit max-pages=max",
+               f"set said: {out!r}")
+        expect(files(a) == ("on", "inherit"), f"the kernel has {files(a)}")
         wait_shared(*ws)
         # Started in the cgroup later (moved in, then exec), and moved in later.
         ws.append(Worker(1, a, plain=True))
         ws.append(Worker(1, plain=True))
         ws[-1].move(a)
         wait_shared(*ws)
+        verify(*ws)
+        expect(policy_name() == "none", f"a policy was loaded: {policy_name()}")
     finally:
         stop(*ws)
 
 
-def case_isolated_domains_share_nothing():
-    a, b = setup("a", "b")
-    for c in (a, b):
-        ksmctl("cgroup", "set", cg(c), "merge=on", "domain=isolated")
-    ws = [Worker(2, a, plain=True), Worker(2, a, plain=True),
-          Worker(2, b, plain=True), Worker(2, b, plain=True)]
+def case_merge_off_beats_madvise_and_prctl_and_unmerges():
+    a, = setup("a")
+    # These ask for merging themselves, two ways.
+    ws = [Worker(4, a), Worker(4, a), Worker(4, a, mode="prctl"), Worker(4, a, mode="prctl")]
     try:
-        wait_shared(ws[0], ws[1])
-        wait_shared(ws[2], ws[3])
+        wait_shared(*ws)
+        cgset(a, "merge=off")
+        expect(files(a) == ("off", "inherit"), f"the kernel has {files(a)}")
+        expect_unmerged(ws)
+        # Asking again, in it from the start, changes nothing.
+        ws += [Worker(4, a), Worker(4, a, mode="prctl")]
         wait_scans(2)
-        pa = {ws[0].pfn(i) for i in range(PAGES)}
-        pb = {ws[2].pfn(i) for i in range(PAGES)}
-        expect(not pa & pb, f"{len(pa & pb)} PFNs shared across isolated cgroups")
-    finally:
-        stop(*ws)
-
-
-def case_named_domain_joins_cgroups():
-    a, b = setup("a", "b")
-    for c in (a, b):
-        ksmctl("cgroup", "set", cg(c), "merge=on", "domain=tenant-1")
-    ws = [Worker(3, a, plain=True), Worker(3, b, plain=True)]
-    try:
-        wait_shared(*ws)
-        show = {r["cgroup"]: r for r in ksmctl_json("cgroup", "show")}
-        expect(show[cg(a)]["setting"]["domain"] == "tenant-1" and
-               show[cg(a)]["setting"]["domain_id"] == show[cg(b)]["setting"]["domain_id"],
-               f"cgroup show: {show}")
-    finally:
-        stop(*ws)
-
-
-def case_merge_off_overrides_madvise_and_unmerges():
-    a, = setup("a")
-    ws = [Worker(4, a), Worker(4, a)]		# these madvise themselves
-    try:
-        wait_shared(*ws)
-        out = ksmctl("cgroup", "set", cg(a), "merge=off")[1]
-        expect("2 running processes changed" in out, f"set said: {out!r}")
-        wait_for(lambda: all(w.merging() == 0 for w in ws), "the cgroup to be unmerged")
-        merging_never(ws)
-    finally:
-        stop(*ws)
-
-
-def case_max_pages_holds():
-    a, = setup("a")
-    cap = 16
-    ksmctl("cgroup", "set", cg(a), "merge=on", f"max-pages={cap}")
-    ws = [Worker(5, a, plain=True), Worker(5, a, plain=True)]
-    try:
-        wait_for(lambda: sum(w.merging() for w in ws) >= cap, "merging up to the cap")
-        wait_scans(4)
-        total = sum(w.merging() for w in ws)
-        expect(total <= cap, f"{total} pages merged, cap {cap}")
-        ksmctl("cgroup", "set", cg(a), "max-pages=none")
-        wait_shared(*ws)
+        merging_never(ws, 0)
+        expect_unmerged(ws)
+        verify(*ws)
     finally:
         stop(*ws)
 
 
 def case_inherit_follows_the_hierarchy():
-    parent, = setup("p")
-    child = make_cgroup(f"{ROOT}/p/c")
-    ksmctl("cgroup", "set", cg(parent), "merge=on")
-    ws = [Worker(6, child, plain=True), Worker(6, child, plain=True)]
+    p, = setup("p")
+    c = sub(p, "c")
+    cgset(p, "merge=on")
+    ws = [Worker(6, c, plain=True), Worker(6, c, plain=True)]
     try:
         wait_shared(*ws)
-        eff = ksmctl_json("cgroup", "show", cg(child))[0]
-        expect(eff["setting"]["merge"] == "inherit" and eff["effective"]["merge"] == "on",
-               f"cgroup show: {eff}")
-        # The child says off: it overrides the parent.
-        ksmctl("cgroup", "set", cg(child), "merge=off")
-        wait_for(lambda: all(w.merging() == 0 for w in ws), "the child to be unmerged")
+        row = show(c)[cg(c)]
+        expect(row["setting"]["merge"] == "inherit" and row["effective"]["merge"] == "on" and
+               row["effective"]["merge_from"] == cg(p), f"cgroup show: {row}")
+        # The child says off: off wins.
+        cgset(c, "merge=off")
+        expect(files(c)[0] == "off", f"the kernel has {files(c)}")
+        expect_unmerged(ws)
+        # Back to inherit: the parent's on again.
+        cgset(c, "merge=inherit")
+        wait_shared(*ws)
+        # off above beats on below.
+        cgset(p, "merge=off")
+        cgset(c, "merge=on")
+        expect_unmerged(ws)
+        merging_never(ws)
+        row = show(c)[cg(c)]
+        expect(row["setting"]["merge"] == "on" and row["effective"]["merge"] == "off" and
+               row["effective"]["merge_from"] == cg(p), f"cgroup show: {row}")
+        verify(*ws)
     finally:
         stop(*ws)
 
 
-def case_moving_a_process_changes_its_treatment():
-    on, off = setup("on", "off")
-    ksmctl("cgroup", "set", cg(on), "merge=on")
-    ksmctl("cgroup", "set", cg(off), "merge=off")
-    ws = [Worker(7, on, plain=True), Worker(7, on, plain=True)]
+# --- domain= ---
+
+def case_isolated_domains_share_nothing():
+    a, b = setup("a", "b")
+    for c in (a, b):
+        cgset(c, "merge=on", "domain=isolated")
+        expect(files(c) == ("on", "isolated"), f"the kernel has {files(c)}")
+    pairs_merge_apart(a, b, 2)
+
+
+def case_named_domain_joins_cgroups():
+    a, b, c = setup("a", "b", "c")
+    for x in (a, b):
+        cgset(x, "merge=on", "domain=tenant-1")
+    cgset(c, "merge=on", "domain=isolated")
+    expect(files(a) == ("on", "tenant-1") and files(b) == ("on", "tenant-1"),
+           f"the kernel has {files(a)}, {files(b)}")
+    joined = [Worker(3, a, plain=True), Worker(3, b, plain=True)]
+    alone = [Worker(3, c, plain=True), Worker(3, c, plain=True)]
     try:
+        wait_shared(*joined)
+        wait_shared(*alone)
+        wait_scans(2)
+        expect_apart(joined, alone, what="a named domain and an isolated cgroup")
+        rows = show()
+        for x in (a, b):
+            r = rows[cg(x)]
+            expect(r["setting"]["domain"] == "tenant-1" and
+                   r["effective"]["domain"] == "tenant-1" and
+                   r["effective"]["domain_from"] == cg(x), f"cgroup show: {r}")
+        verify(*joined, *alone)
+    finally:
+        stop(*joined, *alone)
+
+
+def case_a_child_of_an_isolated_cgroup_cannot_widen():
+    p, o1, o2, o3 = setup("p", "o1", "o2", "o3")
+    c0, c1, c2 = sub(p, "c0"), sub(p, "c1"), sub(p, "c2")
+    cgset(p, "merge=on", "domain=isolated")
+    cgset(c1, "domain=shared")		# ignored: it stays in p's domain
+    cgset(c2, "domain=wide")		# a name below p isolates c2 alone
+    cgset(o1, "merge=on")		# the shared domain
+    cgset(o2, "merge=on", "domain=wide")
+    cgset(o3, "merge=on", "domain=wide")
+    expect(files(c1) == ("inherit", "shared") and files(c2) == ("inherit", "wide"),
+           f"the kernel has {files(c1)}, {files(c2)}")
+    inside = [Worker(5, c0, plain=True), Worker(5, c1, plain=True)]
+    named_inside = [Worker(5, c2, plain=True), Worker(5, c2, plain=True)]
+    shared_out = [Worker(5, o1, plain=True), Worker(5, o1, plain=True)]
+    named_out = [Worker(5, o2, plain=True), Worker(5, o3, plain=True)]
+    ws = inside + named_inside + shared_out + named_out
+    try:
+        for g in (inside, named_inside, shared_out, named_out):
+            wait_shared(*g)
+        wait_scans(2)
+        expect_apart(inside, named_inside, shared_out, named_out, what="domains")
+        rows = show()
+        expect(rows[cg(c1)]["effective"]["domain"] == "isolated" and
+               rows[cg(c1)]["effective"]["domain_from"] == cg(p), f"{rows[cg(c1)]}")
+        expect(rows[cg(c2)]["effective"]["domain"] == "isolated" and
+               rows[cg(c2)]["effective"]["domain_from"] == cg(c2), f"{rows[cg(c2)]}")
+        expect(rows[cg(o2)]["effective"]["domain"] == "wide", f"{rows[cg(o2)]}")
+        verify(*ws)
+    finally:
+        stop(*ws)
+
+
+def case_moving_a_process_between_domains():
+    a, b, off = setup("a", "b", "off")
+    for c in (a, b):
+        cgset(c, "merge=on", "domain=isolated")
+    cgset(off, "merge=off")
+    a1, a2, b1 = Worker(7, a, plain=True), Worker(7, a, plain=True), Worker(7, b, plain=True)
+    ws = [a1, a2, b1]
+    try:
+        wait_shared(a1, a2)
+        # A child forked now maps the merged pages of its parent.
+        child = a1.fork()
+        expect(shared(a1, child), "the forked child does not map its parent's pages")
+        a2.move(b)
+        child.move(b)
+        wait_scans(2)
+        expect_apart([a1], [a2, child, b1], what="the old domain and the moved processes")
+        # They merge in their new domain, and still not with the old one.
+        wait_shared(b1, a2, child)
+        wait_scans(1)
+        expect_apart([a1], [a2, child, b1], what="the old domain and the new one")
+        verify(a1, a2, b1, child)
+        # Into a cgroup that merges nothing: unmerged.
+        child.move(off)
+        wait_scans(2)
+        expect(child.merging() == 0, f"the child merges {child.merging()} pages in 'off'")
+        expect_apart([child], [a1], [a2, b1], what="the 'off' child and the others")
+        verify(a1, a2, b1, child)
+    finally:
+        stop(*ws)
+
+
+def case_isolation_holds_whatever_the_policy():
+    a, b = setup("a", "b")
+    for c in (a, b):
+        cgset(c, "merge=on", "domain=isolated")
+    wa = [Worker(20, a, plain=True), Worker(20, a, plain=True)]
+    wb = [Worker(20, b, plain=True), Worker(20, b, plain=True)]
+    ws = wa + wb
+
+    def check(state):
+        wait_scans(2)
+        wait_shared(*wa)
+        wait_shared(*wb)
+        try:
+            expect_apart(wa, wb, what="isolated cgroups")
+        except Failed as e:
+            raise Failed(f"{state}: {e}")
+        verify(*ws)
+        expect(files(a) == ("on", "isolated") and files(b) == ("on", "isolated"),
+               f"{state}: the kernel has {files(a)}, {files(b)}")
+
+    try:
+        check("no policy")
+        ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+        check("the default policy (everyone in policy domain 0)")
+        # A policy that puts both tenants in one domain of its own.
+        ksmctl("policy", "replace", TEST_POLICIES, "--map", "domains_by_tgid")
+        for w in ws:
+            subprocess.run([BPFTOOL, "map", "update", "pinned", f"{PIN}/policy_maps/domains",
+                            "key", "hex", *le_hex(w.pid, 4), "value", "hex", *le_hex(7, 8)],
+                           check=True, capture_output=True)
+        check("every process in policy domain 7")
+        ksmctl("policy", "replace", TEST_POLICIES, "--map", "error_test")
+        wait_for(lambda: "gives up" in read(f"{KSM}/policy_exit"), "the policy to be ejected")
+        check("an ejected policy")
+        ksmctl("policy", "unload")
+        check("unloaded")
+    finally:
+        stop(*ws)
+
+
+def case_kernel_files_alone_isolate_without_ksmctl_or_bpf():
+    a, b = setup("a", "b")
+    expect(policy_name() == "none", f"a policy is attached: {policy_name()}")
+    for c in (a, b):
+        subprocess.run(["sh", "-c", f"echo on > {c}/{MERGE} && echo isolated > {c}/{DOMAIN}"],
+                       check=True)
+    # The kernel itself refuses what ksmctl would.
+    bad = subprocess.run(["sh", "-c", f"echo no/slash > {a}/{DOMAIN}"], capture_output=True)
+    expect(bad.returncode != 0 and files(a) == ("on", "isolated"),
+           f"the kernel took a bad domain: {files(a)}")
+    def no_bpf():
+        pins = os.listdir(PIN) if os.path.exists(PIN) else []
+        expect(policy_name() == "none" and not pins, f"BPF was used: {policy_name()}, {pins}")
+
+    pairs_merge_apart(a, b, 21, then=no_bpf)
+
+
+# --- ksmctl's settings over time ---
+
+def case_settings_outlive_ksmctl_and_the_policy():
+    a, b = setup("a", "b")
+    cgset(a, "merge=on", "domain=isolated", "max-pages=100000")
+    cgset(b, "merge=on", "domain=isolated")
+    expect(policy_name() == "none", f"setting loaded a policy: {policy_name()}")
+    row = show(a)[cg(a)]
+    expect(row["setting"] == {"merge": "on", "domain": "isolated", "max_pages": "100000"},
+           f"cgroup show: {row}")
+    # A policy comes and goes; the settings are the kernel's and stay.
+    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+    ksmctl("policy", "unload")
+    expect(files(a) == ("on", "isolated") and files(b) == ("on", "isolated") and
+           read(f"{a}/{MAX}") == "100000", f"the kernel has {files(a)}, {files(b)}")
+    row = show(a)[cg(a)]
+    expect(row["setting"] == {"merge": "on", "domain": "isolated", "max_pages": "100000"} and
+           row["effective"]["merge"] == "on" and row["effective"]["domain"] == "isolated",
+           f"cgroup show after the policy: {row}")
+    # Processes started now are enrolled and kept apart by the kernel alone.
+    pairs_merge_apart(a, b, 22)
+
+
+def case_max_pages_holds():
+    p, = setup("p")
+    a = sub(p, "a")
+    cap = 16
+    # The parent's cap binds its child; the child's own is larger.
+    cgset(p, f"max-pages={cap}")
+    out = cgset(a, "merge=on", "max-pages=1000")
+    expect(policy_name() == "none" and read(f"{p}/{MAX}") == str(cap) and
+           read(f"{a}/{MAX}") == "1000", f"set said {out!r}, policy {policy_name()}")
+    ws = [Worker(5, a, plain=True), Worker(5, a, plain=True)]
+    try:
+        wait_for(lambda: sum(w.merging() for w in ws) >= cap - 1, "merging up to the cap")
+        wait_scans(4)
+        total = sum(w.merging() for w in ws)
+        st, pst = ksm_stat(a), ksm_stat(p)
+        # Pairs merge two pages at once, joins one: the cap may leave one free.
+        expect(cap - 1 <= total <= cap, f"{total} pages merged, cap {cap}")
+        expect(st["merging_pages"] == total and pst["merging_pages"] == total,
+               f"memory.ksm_stat says {st['merging_pages']} ({pst['merging_pages']} above), "
+               f"the processes {total}")
+        expect(pst["max_pages_denied"] > 0, f"no merge refused: {pst}")
+        row = show(a)[cg(a)]
+        expect(row["setting"]["max_pages"] == "1000" and
+               row["effective"]["max_pages"] == str(cap) and
+               row["effective"]["max_pages_from"] == cg(p) and
+               row["stat"]["merging_pages"] == total, f"cgroup show: {row}")
+        cgset(p, "max-pages=max")
         wait_shared(*ws)
-        ws[1].move(off)
-        wait_for(lambda: ws[1].merging() == 0, "the moved process to be unmerged")
-        merging_never(ws[1:])
-        ws[1].move(on)
-        wait_shared(*ws)
+        expect(show(a)[cg(a)]["effective"]["max_pages"] == "1000", "the child's cap not shown")
+        verify(*ws)
     finally:
         stop(*ws)
 
 
 def case_cgroup_stats_are_kept_incrementally():
     a, = setup("a")
-    ksmctl("cgroup", "set", cg(a), "merge=on")
+    ksmctl("stats", "enable")
+    cgset(a, "merge=on")
     ws = [Worker(8, a, plain=True), Worker(8, a, plain=True)]
+
+    def row():
+        return {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}.get(cg(a), {})
+
     try:
         wait_shared(*ws)
         wait_scans(2)
-        row = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
-        expect(row["pages_sharing"] == sum(w.merging() for w in ws), f"cgroup row {row}")
-        expect(row["bytes_saved"] > 0 and row["pages_merged"] >= 2 * PAGES, f"{row}")
+        r = row()
+        expect(r.get("pages_sharing") == sum(w.merging() for w in ws), f"cgroup row {r}")
+        expect(r["bytes_saved"] > 0 and r["pages_merged"] >= 2 * PAGES, f"{r}")
         ws[0].write()
-        wait_for(lambda: {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
-                 ["cow_writes"] >= 1, lambda: f"the COW to be counted: "
-                 f"{[r for r in ksmctl_json('stats', 'cgroup') if r['cgroup'] == cg(a)]}")
+        wait_for(lambda: row().get("cow_writes", 0) >= 1,
+                 lambda: f"the COW to be counted: {row()}")
+        ws[0].verify()
         ws[0].stop()
         wait_scans(2)
-        row = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
-        expect(row["pages_sharing"] == ws[1].merging(), f"after an exit: {row}")
+        r = row()
+        expect(r.get("pages_sharing") == ws[1].merging(), f"after an exit: {r}")
+        ws[1].verify()
     finally:
         stop(*ws)
 
 
 def case_removing_a_cgroup_releases_its_state():
     a, = setup("a")
-    ksmctl("cgroup", "set", cg(a), "merge=on", "domain=isolated", "max-pages=1000")
+    ksmctl("stats", "enable")
+    cgset(a, "merge=on", "domain=solo", "max-pages=1000")
+    ident = show(a)[cg(a)]["id"]
     ws = [Worker(9, a, plain=True), Worker(9, a, plain=True)]
     try:
         wait_shared(*ws)
+        verify(*ws)
     finally:
         stop(*ws)
-    ident = ksmctl_json("cgroup", "show", cg(a))[0]["id"]
     os.rmdir(a)
-    wait_for(lambda: all(r["id"] != ident for r in ksmctl_json("cgroup", "show")),
-             "the removed cgroup's settings to go", timeout=10)
+    expect(all(r["id"] != ident for r in show().values()), "the removed cgroup is shown")
     expect(all(r["cgroup_id"] != ident for r in ksmctl_json("stats", "cgroup")),
            "the removed cgroup's statistics stayed")
+    # A cgroup of the same name starts afresh; the name can be given again.
+    a = make_cgroup(f"{ROOT}/a")
+    expect(files(a) == ("inherit", "inherit") and read(f"{a}/{MAX}") == "max",
+           f"the new cgroup has {files(a)}, max-pages {read(f'{a}/{MAX}')}")
+    cgset(a, "domain=solo")
+    expect(files(a) == ("inherit", "solo"), f"the kernel has {files(a)}")
 
 
 def case_bad_settings_are_refused():
     a, = setup("a")
-    expect_error(["cgroup", "set", cg(a), "merge=maybe"], 2, ["merge"])
-    expect_error(["cgroup", "set", cg(a), "max-pages=0"], 2, ["max-pages"])
-    expect_error(["cgroup", "set", cg(a), "domain=no/slash"], 2, ["domain"])
-    expect_error(["cgroup", "set", cg(a), "colour=blue"], 2, ["colour"])
-    expect_error(["cgroup", "set", "/no/such/cgroup", "merge=on"], 2, ["not a cgroup"])
-    expect_error(["cgroup", "set", cg(a), "merge=on"], 4, ["permission denied"], user=NOBODY)
+    nomem = make_cgroup(f"{ROOT}/a2/inner")	# a2 does not give it the memory controller
+    cgset(a, "merge=on", "domain=t1")
+    before = files(a)
+
+    def refused(args, status, words, user=None):
+        expect_error(["cgroup", "set", *args], status, words, user=user)
+        expect(files(a) == before, f"ksmctl {' '.join(args)} changed {files(a)}")
+
+    refused([cg(a), "merge=maybe"], 2, ["merge", "maybe"])
+    refused([cg(a), "domain=no/slash"], 2, ["domain", "no/slash"])
+    refused([cg(a), "domain="], 2, ["domain"])
+    refused([cg(a), "domain=" + "x" * 64], 2, ["domain", "63"])
+    refused([cg(a), "domain=a b"], 2, ["domain"])
+    refused([cg(a), "max-pages=-1"], 2, ["max-pages"])
+    refused([cg(a), "max-pages=lots"], 2, ["max-pages"])
+    refused([cg(a), "max-pages=0"], 2, ["max-pages"])
+    refused([cg(a), "max-pages=inherit"], 2, ["max-pages"])
+    refused([cg(a), "max-pages=2251799813685248"], 2, ["max-pages"])
+    refused([cg(a), "colour=blue"], 2, ["colour"])
+    refused([cg(a), "merge=off", "domain=bad/x"], 2, ["domain"])	# all or nothing
+    refused([cg(a), "merge=on", "merge=off"], 2, ["twice"])
+    refused([cg(a)], 2, ["KEY=VALUE"])
+    refused(["/no/such/cgroup", "merge=on"], 2, ["not a cgroup"])
+    refused(["/", "merge=on"], 2, ["root cgroup"])
+    refused([cg(nomem), "merge=on"], 1, ["memory controller", "+memory",
+                                         f"{CGROUP}/{ROOT}/a2/cgroup.subtree_control"])
+    refused([cg(a), "merge=off"], 4, ["permission denied"], user=NOBODY)
+    refused([cg(a), "domain=isolated", "max-pages=5"], 4, ["permission denied"], user=NOBODY)
     nothing_left()
-    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
-    expect_error(["cgroup", "set", cg(a), "merge=on"], 1, ["default", "cgroup policy"])
-    ksmctl("policy", "unload")
+    # The kernel's own checks, whatever ksmctl does: values and the writer.
+    for f, v in ((MAX, "-1"), (MAX, "lots"), (MERGE, "maybe"), (DOMAIN, "a/b")):
+        r = subprocess.run(["sh", "-c", f"echo {v} > {a}/{f}"], capture_output=True)
+        expect(r.returncode != 0 and files(a) == before and read(f"{a}/{MAX}") == "max",
+               f"the kernel took {v} for {f}")
+    r = subprocess.run(["sh", "-c", f"echo off > {a}/{MERGE}"], capture_output=True,
+                       user=NOBODY, group=NOBODY, extra_groups=[])
+    expect(r.returncode != 0 and files(a) == before, "an unprivileged write went through")
 
 
 CASES = [
     case_merge_on_enrolls_unmodified_processes,
+    case_merge_off_beats_madvise_and_prctl_and_unmerges,
+    case_inherit_follows_the_hierarchy,
     case_isolated_domains_share_nothing,
     case_named_domain_joins_cgroups,
-    case_merge_off_overrides_madvise_and_unmerges,
+    case_a_child_of_an_isolated_cgroup_cannot_widen,
+    case_moving_a_process_between_domains,
+    case_isolation_holds_whatever_the_policy,
+    case_kernel_files_alone_isolate_without_ksmctl_or_bpf,
+    case_settings_outlive_ksmctl_and_the_policy,
     case_max_pages_holds,
-    case_inherit_follows_the_hierarchy,
-    case_moving_a_process_changes_its_treatment,
     case_cgroup_stats_are_kept_incrementally,
     case_removing_a_cgroup_releases_its_state,
     case_bad_settings_are_refused,

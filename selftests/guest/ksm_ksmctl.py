@@ -200,6 +200,20 @@ def case_stock_kernel_policy_commands_say_what_is_missing():
     st = ksmctl_json("status")
     expect(not st["policy"]["supported"] and st["run"] == "running", f"status: {st}")
     expect(not os.path.exists(f"{PIN}/policy"), "something was pinned")
+    # Per-cgroup KSM: the memory controller is there, the kernel's KSM files are not.
+    cg = make_cgroup("ksmctl-stock-cg")
+    write(f"{CGROUP}/cgroup.subtree_control", "+memory")
+    expect(os.path.exists(f"{cg}/memory.current") and
+           not os.path.exists(f"{cg}/memory.ksm_merge"), "memory.ksm_merge on a stock kernel?")
+    try:
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "merge=on"], 3, ["memory.ksm_merge"])
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "domain=isolated"], 3,
+                     ["memory.ksm_merge"])
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "max-pages=10"], 3,
+                     ["memory.ksm_merge"])
+        expect(ksmctl_json("cgroup", "show") == [], "cgroup show lists settings")
+    finally:
+        os.rmdir(cg)
 
 
 def case_stock_kernel_stats_and_knobs_work():

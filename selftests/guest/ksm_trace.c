@@ -209,10 +209,11 @@ static enum ktap_result policy_events(void)
 	KTAP_EXPECT(!trace_start(POLICY_EVENTS), "cannot start tracing: %s", strerror(errno));
 	skel = test_policies__open_and_load();
 	KTAP_EXPECT(skel, "cannot load the test policies");
-	KTAP_EXPECT(!region_map(&r, PAGES, 0xc002), "mmap failed");
-	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
+	/* Attached first: every page of the workers must meet the policy. */
 	link = bpf_map__attach_struct_ops(skel->maps.trust_stable);
 	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xc002), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
 	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "did not merge");
 	bpf_link__destroy(link);
 	link = NULL;

@@ -5,6 +5,7 @@ running cases as KTAP.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -30,22 +31,48 @@ PAGE = os.sysconf("SC_PAGESIZE")
 PAGES = 64
 NOBODY = 65534
 
-# A process that offers PAGES identical pages to KSM and obeys stdin:
-# "w" writes one byte of page 0 (a COW of a merged page), "q" exits.
+# A process with PAGES pages of content SEED that obeys stdin. It offers them to
+# KSM with madvise(MADV_MERGEABLE) (MODE "madvise", the default), with
+# prctl(PR_SET_MEMORY_MERGE) ("prctl"), or not at all ("plain"). Commands:
+# "w" writes one byte of page 0 (a COW of a merged page); "v" checks every
+# page holds what it wrote; "f" forks a child that keeps the mapping and
+# checks it on SIGUSR1, answering on the same stdout; "q" exits.
 WORKER = r"""
-import mmap, sys
+import ctypes, mmap, os, signal, sys
 pages, seed = int(sys.argv[1]), int(sys.argv[2])
-m = mmap.mmap(-1, pages * mmap.PAGESIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+mode = sys.argv[3] if len(sys.argv) > 3 else "madvise"
+ps = mmap.PAGESIZE
+m = mmap.mmap(-1, pages * ps, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+want = [bytes([(seed + i) % 251 + 1]) * ps for i in range(pages)]
 for i in range(pages):
-    m[i * mmap.PAGESIZE:(i + 1) * mmap.PAGESIZE] = bytes([(seed + i) % 251 + 1]) * mmap.PAGESIZE
-if len(sys.argv) < 4 or sys.argv[3] != "plain":
+    m[i * ps:(i + 1) * ps] = want[i]
+if mode == "madvise":
     m.madvise(mmap.MADV_MERGEABLE)
-import ctypes
+elif mode == "prctl":
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(67, 1, 0, 0, 0):          # PR_SET_MEMORY_MERGE
+        sys.exit(f"prctl: errno {ctypes.get_errno()}")
+
+def verify():
+    bad = [i for i in range(pages) if m[i * ps:(i + 1) * ps] != want[i]]
+    return "ok" if not bad else f"{len(bad)} pages differ, the first {bad[0]}"
+
 print("ready", ctypes.addressof(ctypes.c_char.from_buffer(m)), flush=True)
 for line in sys.stdin:
     if line.startswith("w"):
         m[0] = (m[0] + 1) % 256
+        want[0] = bytes([m[0]]) + want[0][1:]
         print("done", flush=True)
+    elif line.startswith("v"):
+        print("verified", os.getpid(), verify(), flush=True)
+    elif line.startswith("f"):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGUSR1,
+                          lambda *a: print("verified", os.getpid(), verify(), flush=True))
+            print("forked", os.getpid(), flush=True)
+            while True:
+                signal.pause()
     elif line.startswith("q"):
         break
 """
@@ -120,22 +147,11 @@ def wait_merged(*workers):
              lambda: "merging: " + ", ".join(f"{w.pid} merges {w.merging()}" for w in workers))
 
 
-class Worker:
-    """A process with PAGES pages of content @seed, madvised unless @plain.
+class Proc:
+    """A process mapping a worker's region at @addr: where its pages are."""
 
-    In @cgroup (a directory) from the start when given: the shell that runs it
-    moves itself there first, then execs the worker.
-    """
-
-    def __init__(self, seed, cgroup=None, plain=False):
-        argv = [sys.executable, "-c", WORKER, str(PAGES), str(seed)] + (["plain"] if plain else [])
-        if cgroup:
-            argv = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + argv
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.p.stdout.readline().split()
-        expect(line[:1] == ["ready"], "worker did not start")
-        self.addr = int(line[1])
-        self.pid = self.p.pid
+    def __init__(self, pid, addr):
+        self.pid, self.addr = pid, addr
 
     def pfn(self, page=0):
         """The PFN of one of its pages (pagemap: bits 0-54 when present)."""
@@ -144,6 +160,29 @@ class Worker:
             entry = int.from_bytes(f.read(8), "little")
         expect(entry >> 63, f"page {page} of {self.pid} not present")
         return entry & ((1 << 55) - 1)
+
+    def pfns(self):
+        return {self.pfn(i) for i in range(PAGES)}
+
+    def vm_flags(self):
+        """The VmFlags of its region's VMA ("mg": mergeable), for diagnostics."""
+        try:
+            with open(f"/proc/{self.pid}/smaps") as f:
+                inside = False
+                for line in f:
+                    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                        start, end = (int(x, 16) for x in line.split()[0].split("-"))
+                        inside = start <= self.addr < end
+                    elif inside and line.startswith("VmFlags:"):
+                        return line.split(":", 1)[1].split()
+        except OSError:
+            pass
+        return []
+
+    def state(self):
+        """What KSM did to it, for failure messages."""
+        return (f"{self.pid}: merging {self.merging()}, "
+                f"{'mergeable' if 'mg' in self.vm_flags() else 'not mergeable'}")
 
     def move(self, cgroup):
         write(f"{cgroup}/cgroup.procs", self.pid)
@@ -154,12 +193,57 @@ class Worker:
         except OSError:
             return -1
 
-    def write(self):
-        self.p.stdin.write("w\n")
+
+class Worker(Proc):
+    """A process with PAGES pages of content @seed, madvised unless @plain.
+
+    @mode: "madvise", "prctl" or "plain" (@plain is "plain"). In @cgroup (a
+    directory) from the start when given: the shell that runs it moves itself
+    there first, then execs the worker.
+    """
+
+    def __init__(self, seed, cgroup=None, plain=False, mode=None):
+        mode = mode or ("plain" if plain else "madvise")
+        argv = [sys.executable, "-c", WORKER, str(PAGES), str(seed), mode]
+        if cgroup:
+            argv = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + argv
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline().split()
+        expect(line[:1] == ["ready"], "worker did not start")
+        super().__init__(self.p.pid, int(line[1]))
+        self.children = []
+
+    def _command(self, cmd):
+        self.p.stdin.write(cmd + "\n")
         self.p.stdin.flush()
+
+    def _answer(self, pid):
+        line = self.p.stdout.readline().split(maxsplit=2)
+        expect(line[:2] == ["verified", str(pid)], f"{pid} answered {line}")
+        return line[2].strip()
+
+    def write(self):
+        self._command("w")
         expect(self.p.stdout.readline().strip() == "done", "worker did not write")
 
+    def verify(self):
+        """The worker reads its pages back: each must hold what it wrote."""
+        self._command("v")
+        res = self._answer(self.pid)
+        expect(res == "ok", f"worker {self.pid}: {res}")
+
+    def fork(self):
+        """A child of the worker, sharing its pages as fork leaves them."""
+        self._command("f")
+        line = self.p.stdout.readline().split()
+        expect(line[:1] == ["forked"], f"worker did not fork: {line}")
+        child = Child(int(line[1]), self)
+        self.children.append(child)
+        return child
+
     def stop(self):
+        for c in self.children:
+            c.stop()
         if self.p.poll() is None:
             try:
                 self.p.stdin.write("q\n")
@@ -167,6 +251,25 @@ class Worker:
             except OSError:
                 pass
             self.p.wait(timeout=30)
+
+
+class Child(Proc):
+    """A forked child of a Worker; it answers on its parent's stdout."""
+
+    def __init__(self, pid, parent):
+        super().__init__(pid, parent.addr)
+        self.parent = parent
+
+    def verify(self):
+        os.kill(self.pid, signal.SIGUSR1)
+        res = self.parent._answer(self.pid)
+        expect(res == "ok", f"child {self.pid}: {res}")
+
+    def stop(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def clean_slate(smart_scan=0):

@@ -7,20 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fake_files.h"
 #include "ksm_util.h"
 
 static char root[64];
 
 static void write_file(const char *knob, const char *text)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, knob);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
+	fake_file_write(root, knob, text);
 }
 
 static void fake_sysfs(void)

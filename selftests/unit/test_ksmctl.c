@@ -2,7 +2,8 @@
 /*
  * ksmctl without a kernel: command selection, argument errors, knob
  * validation and all-or-nothing writes (on a fake sysfs directory), cgroup
- * settings, and the statistics rows: sorting, filtering, aggregation, table
+ * settings: parsing, effective settings, set and restore (on a fake cgroup
+ * tree), and the statistics rows: sorting, filtering, aggregation, table
  * and JSON output.
  */
 #include <criterion/criterion.h>
@@ -12,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup_fs.h"
 #include "cgroup_settings.h"
+#include "fake_files.h"
 #include "knob.h"
 #include "ksmctl.h"
 #include "stats_table.h"
@@ -168,14 +171,7 @@ static char fake_sysfs[64];
 
 static void write_file(const char *name, const char *text)
 {
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", fake_sysfs, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
+	fake_file_write(fake_sysfs, name, text);
 }
 
 static void make_fake_sysfs(void)
@@ -387,7 +383,7 @@ Test(stats, json_output)
 
 /* --- cgroup settings --- */
 
-static int parse(struct ksm_cgroup_setting *s, unsigned int *mask, int argc, ...)
+static int parse(struct cgroup_setting *s, unsigned int *mask, int argc, ...)
 {
 	char *argv[8], err[256];
 	va_list ap;
@@ -402,59 +398,391 @@ static int parse(struct ksm_cgroup_setting *s, unsigned int *mask, int argc, ...
 
 Test(cgroup, parse_settings)
 {
-	struct ksm_cgroup_setting s;
+	struct cgroup_setting s;
 	unsigned int mask;
 
 	cr_assert_eq(parse(&s, &mask, 3, "merge=on", "domain=tenant-1", "max-pages=100"), 0);
-	cr_expect_eq(s.merge, KSM_CGROUP_MERGE_ON);
-	cr_expect_eq(s.domain_kind, KSM_CGROUP_DOMAIN_NAMED);
-	cr_expect_str_eq(s.domain_name, "tenant-1");
+	cr_expect_eq(s.merge, CGROUP_MERGE_ON);
+	cr_expect_eq(s.domain, CGROUP_DOMAIN_NAMED);
+	cr_expect_str_eq(s.name, "tenant-1");
 	cr_expect_eq(s.max_pages, 100);
 	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_DOMAIN | CGROUP_SET_MAX);
-	cr_assert_eq(parse(&s, &mask, 2, "merge=inherit", "max-pages=none"), 0);
-	cr_expect_eq(s.merge, KSM_CGROUP_MERGE_INHERIT);
-	cr_expect_eq(s.max_pages, KSM_CGROUP_NO_LIMIT);
+	cr_assert_eq(parse(&s, &mask, 2, "merge=off", "max-pages=max"), 0);
+	cr_expect_eq(s.merge, CGROUP_MERGE_OFF);
+	cr_expect_eq(s.max_pages, 0);
 	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_MAX);
+	cr_assert_eq(parse(&s, &mask, 1, "max-pages=2251799813685247"), 0);
+	cr_expect_eq(s.max_pages, 2251799813685247ULL);	/* PAGE_COUNTER_MAX */
+	cr_assert_eq(parse(&s, &mask, 3, "merge=inherit", "domain=inherit", "max-pages=max"), 0);
+	cr_expect(cgroup_setting_is_default(&s));
+	cr_assert_eq(parse(&s, &mask, 1, "domain=isolated"), 0);
+	cr_expect_eq(s.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_str_eq(cgroup_domain_text(&s), "isolated");
+	cr_assert_eq(parse(&s, &mask, 1, "domain=shared"), 0);
+	cr_expect_eq(s.domain, CGROUP_DOMAIN_SHARED);
+	cr_expect_eq(mask, CGROUP_SET_DOMAIN);
 }
 
 Test(cgroup, parse_refuses_bad_settings)
 {
-	struct ksm_cgroup_setting s;
+	struct cgroup_setting s;
 	unsigned int mask;
 
 	cr_expect_eq(parse(&s, &mask, 1, "merge=maybe"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "merge=ON"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "merge"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "merge="), -1);
 	cr_expect_eq(parse(&s, &mask, 2, "merge=on", "merge=off"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "max-pages=0"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "max-pages=-1"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=+5"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages= 5"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "max-pages=12k"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages="), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=none"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=inherit"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=2251799813685248"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=18446744073709551615"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "max-pages=18446744073709551616"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "domain=a/b"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "domain=0123456789012345678901234567890123"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "domain="), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "domain=a b"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "colour=blue"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "=on"), -1);
 }
 
-Test(cgroup, merge_into_stored_setting)
+Test(cgroup, domain_names_follow_the_kernel)
 {
-	struct ksm_cgroup_setting stored = {}, s;
-	unsigned int mask;
+	char name[80];
 
-	cr_assert_eq(parse(&s, &mask, 2, "merge=on", "domain=isolated"), 0);
-	cgroup_setting_merge(&stored, &s, mask, 1234);
-	cr_expect_eq(stored.domain, KSM_DOMAIN_ISOLATED | 1234);
-	/* Setting one attribute leaves the others. */
-	cr_assert_eq(parse(&s, &mask, 1, "max-pages=10"), 0);
-	cgroup_setting_merge(&stored, &s, mask, 1234);
-	cr_expect_eq(stored.merge, KSM_CGROUP_MERGE_ON);
-	cr_expect_eq(stored.max_pages, 10);
-	/* Named domains are the same for every cgroup naming them. */
-	cr_assert_eq(parse(&s, &mask, 1, "domain=t1"), 0);
-	cgroup_setting_merge(&stored, &s, mask, 1234);
-	cr_expect_eq(stored.domain, ksm_cgroup_domain_of_name("t1"));
-	cr_expect(stored.domain & KSM_DOMAIN_NAMED);
-	cr_expect_not(stored.domain & KSM_DOMAIN_ISOLATED);
-	/* All inherit: the entry can go. */
-	cr_assert_eq(parse(&s, &mask, 3, "merge=inherit", "domain=inherit", "max-pages=inherit"), 0);
-	cgroup_setting_merge(&stored, &s, mask, 1234);
-	cr_expect(cgroup_setting_empty(&stored));
+	cr_expect(cgroup_domain_name_valid("tenant-1"));
+	cr_expect(cgroup_domain_name_valid("a.b_c:d-E9"));
+	cr_expect(cgroup_domain_name_valid("Shared"));		/* keywords are exact */
+	cr_expect_not(cgroup_domain_name_valid("shared"));
+	cr_expect_not(cgroup_domain_name_valid("isolated"));
+	cr_expect_not(cgroup_domain_name_valid("inherit"));
+	cr_expect_not(cgroup_domain_name_valid(""));
+	cr_expect_not(cgroup_domain_name_valid("no/slash"));
+	cr_expect_not(cgroup_domain_name_valid("tab\there"));
+	cr_expect_not(cgroup_domain_name_valid("caf\xc3\xa9"));
+	memset(name, 'x', sizeof(name));
+	name[63] = '\0';
+	cr_expect(cgroup_domain_name_valid(name));		/* 63: the longest */
+	name[63] = 'x';
+	name[64] = '\0';
+	cr_expect_not(cgroup_domain_name_valid(name));
+}
+
+/* Settings of a path, root first: "merge domain" words per level ("-": inherit both). */
+static int levels_of(struct cgroup_setting *lv, int n, ...)
+{
+	va_list ap;
+
+	memset(lv, 0, n * sizeof(*lv));
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		char merge[16] = "", domain[64] = "";
+
+		sscanf(va_arg(ap, const char *), "%15s %63s", merge, domain);
+		if (strcmp(merge, "-"))
+			cr_assert_eq(cgroup_merge_parse(merge, &lv[i].merge), 0, "%s", merge);
+		if (*domain)
+			cr_assert_eq(cgroup_domain_parse(domain, &lv[i]), 0, "%s", domain);
+	}
+	va_end(ap);
+	return n;
+}
+
+Test(cgroup, effective_merge)
+{
+	struct cgroup_setting lv[4];
+	struct cgroup_effective e;
+
+	cgroup_effective(lv, levels_of(lv, 3, "-", "-", "-"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_INHERIT);
+	cr_expect_eq(e.merge_from, -1);
+	cgroup_effective(lv, levels_of(lv, 3, "-", "on", "inherit"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_ON);
+	cr_expect_eq(e.merge_from, 1);
+	/* off anywhere wins, above or below an on. */
+	cgroup_effective(lv, levels_of(lv, 4, "-", "off", "on", "-"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_OFF);
+	cr_expect_eq(e.merge_from, 1);
+	cgroup_effective(lv, levels_of(lv, 4, "-", "on", "off", "on"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_OFF);
+	cr_expect_eq(e.merge_from, 2);
+	/* The nearest on says where it comes from. */
+	cgroup_effective(lv, levels_of(lv, 4, "-", "on", "on", "-"), &e);
+	cr_expect_eq(e.merge_from, 2);
+	cgroup_effective(lv, 0, &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_INHERIT);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_SHARED);
+}
+
+Test(cgroup, effective_domain)
+{
+	struct cgroup_setting lv[5];
+	struct cgroup_effective e;
+
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- shared", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_SHARED);
+	cr_expect_eq(e.domain_from, -1);
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- isolated", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_eq(e.domain_from, 1);
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- t1", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_NAMED);
+	cr_expect_eq(e.domain_from, 1);
+	cr_expect_str_eq(lv[e.domain_from].name, "t1");
+	/* Below an isolated or named cgroup, shared does not widen... */
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- isolated", "- shared"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_eq(e.domain_from, 1);
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- t1", "- shared"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_NAMED);
+	cr_expect_eq(e.domain_from, 1);
+	/* ... and a name isolates where it is given. */
+	cgroup_effective(lv, levels_of(lv, 4, "-", "- isolated", "- t2", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_eq(e.domain_from, 2);
+	cgroup_effective(lv, levels_of(lv, 4, "-", "- t1", "- t1", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_eq(e.domain_from, 2);
+	/* The deepest isolated one is the domain. */
+	cgroup_effective(lv, levels_of(lv, 5, "-", "- t1", "- isolated", "- inherit", "-"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_ISOLATED);
+	cr_expect_eq(e.domain_from, 2);
+	/* A name under a shared one is the name. */
+	cgroup_effective(lv, levels_of(lv, 3, "-", "- shared", "- t3"), &e);
+	cr_expect_eq(e.domain, CGROUP_DOMAIN_NAMED);
+	cr_expect_eq(e.domain_from, 2);
+}
+
+Test(cgroup, effective_cap)
+{
+	struct cgroup_setting lv[4];
+	struct cgroup_effective e;
+
+	levels_of(lv, 4, "-", "-", "-", "-");
+	cgroup_effective(lv, 4, &e);
+	cr_expect_eq(e.max_pages, 0);
+	cr_expect_eq(e.max_from, -1);
+	lv[1].max_pages = 100;
+	cgroup_effective(lv, 4, &e);
+	cr_expect_eq(e.max_pages, 100);
+	cr_expect_eq(e.max_from, 1);
+	/* Every level's cap applies to its subtree: the smallest binds. */
+	lv[2].max_pages = 1000;
+	cgroup_effective(lv, 4, &e);
+	cr_expect_eq(e.max_pages, 100);
+	cr_expect_eq(e.max_from, 1);
+	lv[3].max_pages = 7;
+	cgroup_effective(lv, 4, &e);
+	cr_expect_eq(e.max_pages, 7);
+	cr_expect_eq(e.max_from, 3);
+}
+
+/* A fake cgroup2 tree: /a has the memory controller and KSM files, /b no memory
+ * controller, /c the memory controller of a kernel without KSM files. */
+static char fake_cg[64];
+
+static void cg_file(const char *name, const char *text)
+{
+	fake_file_write(fake_cg, name, text);
+}
+
+static void cg_dir(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", fake_cg, name);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s", path);
+}
+
+static void expect_cg_file(const char *name, const char *text)
+{
+	fake_file_expect(fake_cg, name, text);
+}
+
+static void make_fake_cgroups(void)
+{
+	snprintf(fake_cg, sizeof(fake_cg), "/tmp/ksmctl-cgroup-XXXXXX");
+	cr_assert_not_null(mkdtemp(fake_cg));
+	cgroup_root_dir = fake_cg;
+	cg_file("cgroup.controllers", "cpu memory pids\n");
+	cg_file("cgroup.subtree_control", "memory\n");
+	cg_dir("a");
+	cg_file("a/cgroup.controllers", "memory\n");
+	cg_file("a/memory.current", "0\n");
+	cg_file("a/memory.ksm_merge", "inherit\n");
+	cg_file("a/memory.ksm_domain", "inherit\n");
+	cg_file("a/memory.ksm_max_pages", "max\n");
+	cg_file("a/memory.ksm_stat", "merging_pages 12\nmax_pages_denied 3\nmerge on\n"
+		"domain 4\n");
+	cg_dir("a/b");
+	cg_file("a/b/cgroup.controllers", "\n");
+	cg_dir("notcg");
+}
+
+static void remove_fake_cgroups(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fake_cg);
+	cr_expect_eq(system(cmd), 0);
+	cgroup_root_dir = "/sys/fs/cgroup";
+}
+
+static void need_root(void)
+{
+	if (geteuid())
+		cr_skip_test("cgroup set needs root");
+}
+
+Test(cgroup, set_writes_the_kernel_files, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	need_root();
+	cr_expect_eq(run(do_cgroup, 5, "set", "/a", "merge=on", "domain=tenant:1", "max-pages=64"),
+		     EXIT_OK);
+	expect_cg_file("a/memory.ksm_merge", "on");
+	expect_cg_file("a/memory.ksm_domain", "tenant:1");
+	expect_cg_file("a/memory.ksm_max_pages", "64");
+	/* Absolute paths too; one attribute leaves the other. */
+	char abs[128];
+
+	snprintf(abs, sizeof(abs), "%s/a/", fake_cg);
+	cr_expect_eq(run(do_cgroup, 4, "set", abs, "merge=off", "max-pages=max"), EXIT_OK);
+	expect_cg_file("a/memory.ksm_merge", "off");
+	expect_cg_file("a/memory.ksm_domain", "tenant:1");
+	expect_cg_file("a/memory.ksm_max_pages", "max");
+}
+
+Test(cgroup, set_bad_input_writes_nothing, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain=no/slash"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain="), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=maybe", "domain=isolated"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "max-pages=-3"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "max-pages=lots"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 2, "set", "/a"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 3, "set", "/nonexistent", "merge=on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 3, "set", "/notcg", "merge=on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b/..", "merge=on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 2, "show", "/nonexistent"), EXIT_USAGE);
+	expect_cg_file("a/memory.ksm_merge", "inherit");
+	expect_cg_file("a/memory.ksm_domain", "inherit");
+	expect_cg_file("a/memory.ksm_max_pages", "max");
+}
+
+Test(cgroup, set_names_why_the_files_are_missing, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	need_root();
+	cr_expect_eq(run(do_cgroup, 3, "set", "/", "merge=on"), EXIT_USAGE);
+	/* /a/b: "+memory" is not in /a/cgroup.subtree_control. */
+	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b", "domain=isolated"), EXIT_FAIL);
+	/* The memory controller without the files: a kernel without the series. */
+	cg_file("a/b/memory.current", "0\n");
+	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b", "merge=on"), EXIT_UNSUPPORTED);
+}
+
+Test(cgroup, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	char path[128];
+
+	need_root();
+	/* Readable, but every write fails (EIO), as when the kernel refuses. */
+	snprintf(path, sizeof(path), "%s/a/memory.ksm_domain", fake_cg);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink("/proc/version", path), 0);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain=isolated"), EXIT_FAIL);
+	expect_cg_file("a/memory.ksm_merge", "inherit");
+	/* The last of three fails: the first two are put back. */
+	snprintf(path, sizeof(path), "%s/a/memory.ksm_domain", fake_cg);
+	cr_assert_eq(unlink(path), 0);
+	cg_file("a/memory.ksm_domain", "inherit\n");
+	snprintf(path, sizeof(path), "%s/a/memory.ksm_max_pages", fake_cg);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink("/proc/version", path), 0);
+	cr_expect_eq(run(do_cgroup, 5, "set", "/a", "merge=off", "domain=t2", "max-pages=9"),
+		     EXIT_FAIL);
+	expect_cg_file("a/memory.ksm_merge", "inherit");
+	expect_cg_file("a/memory.ksm_domain", "inherit");
+}
+
+static const char *json_str(json_object *o, const char *path)
+{
+	char key[64];
+	const char *dot;
+	json_object *v;
+
+	while ((dot = strchr(path, '.'))) {
+		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
+		if (!json_object_object_get_ex(o, key, &o))
+			return "(missing)";
+		path = dot + 1;
+	}
+	if (!json_object_object_get_ex(o, path, &v))
+		return "(missing)";
+	return v ? json_object_get_string(v) : "(null)";
+}
+
+Test(cgroup, show_lists_own_and_effective_settings, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	json_object *arr, *a, *c;
+	FILE *real_stdout = stdout;
+	char *text = NULL;
+	size_t len = 0;
+
+	cg_file("a/memory.ksm_merge", "on\n");
+	cg_file("a/memory.ksm_domain", "isolated\n");
+	cg_dir("a/c");
+	cg_file("a/c/cgroup.controllers", "\n");
+	cg_file("a/c/memory.current", "0\n");
+	cg_file("a/c/memory.ksm_merge", "inherit\n");
+	cg_file("a/c/memory.ksm_domain", "t1\n");
+	cg_file("a/c/memory.ksm_max_pages", "max\n");
+	/* glibc's stdout is a variable: catch what show prints. */
+	stdout = open_memstream(&text, &len);
+	cr_assert_not_null(stdout);
+	json_output = true;
+	cr_expect_eq(run(do_cgroup, 1, "show"), EXIT_OK);
+	json_output = false;
+	fclose(stdout);
+	stdout = real_stdout;
+	arr = json_tokener_parse(text);
+	cr_assert_not_null(arr, "output: %s", text);
+	/* /a and /a/c set something; /, /a/b and /notcg do not. */
+	cr_assert_eq(json_object_array_length(arr), 2, "%s", text);
+	a = json_object_array_get_idx(arr, 0);
+	c = json_object_array_get_idx(arr, 1);
+	if (!strcmp(json_str(a, "cgroup"), "/a/c")) {
+		json_object *t = a;
+
+		a = c;
+		c = t;
+	}
+	cr_expect_str_eq(json_str(a, "cgroup"), "/a");
+	cr_expect_str_eq(json_str(a, "setting.merge"), "on");
+	cr_expect_str_eq(json_str(a, "setting.domain"), "isolated");
+	cr_expect_str_eq(json_str(a, "setting.max_pages"), "max");
+	cr_expect_str_eq(json_str(a, "stat.merging_pages"), "12");
+	cr_expect_str_eq(json_str(a, "stat.max_pages_denied"), "3");
+	cr_expect_str_eq(json_str(a, "effective.domain_from"), "/a");
+	cr_expect_str_eq(json_str(c, "cgroup"), "/a/c");
+	cr_expect_str_eq(json_str(c, "setting.merge"), "inherit");
+	cr_expect_str_eq(json_str(c, "setting.domain"), "t1");
+	cr_expect_str_eq(json_str(c, "effective.merge"), "on");
+	cr_expect_str_eq(json_str(c, "effective.merge_from"), "/a");
+	/* A name below an isolated cgroup isolates it. */
+	cr_expect_str_eq(json_str(c, "effective.domain"), "isolated");
+	cr_expect_str_eq(json_str(c, "effective.domain_from"), "/a/c");
+	cr_expect_str_eq(json_str(c, "effective.max_pages"), "max");
+	cr_expect_str_eq(json_str(c, "effective.max_pages_from"), "(null)");
+	json_object_put(arr);
+	free(text);
 }

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksmctl cgroup: the cgroup v2 hierarchy under cgroup_root_dir: naming a
+ * cgroup, and the kernel's KSM files of a cgroup: memory.ksm_merge,
+ * memory.ksm_domain, memory.ksm_max_pages and memory.ksm_stat.
+ */
+#ifndef KSMCTL_CGROUP_FS_H
+#define KSMCTL_CGROUP_FS_H
+
+#include <limits.h>
+
+#include "cgroup_settings.h"
+
+#define CGROUP_MERGE_FILE "memory.ksm_merge"
+#define CGROUP_DOMAIN_FILE "memory.ksm_domain"
+#define CGROUP_MAX_FILE "memory.ksm_max_pages"
+#define CGROUP_STAT_FILE "memory.ksm_stat"
+
+/* memory.ksm_stat: what the kernel counts for a cgroup's subtree. */
+struct cgroup_ksm_stat {
+	__u64 merging_pages;		/* pages its processes have merged */
+	__u64 max_pages_denied;		/* merges its caps refused */
+};
+
+struct cgroup_ref {
+	char path[CGROUP_PATH_LEN];	/* under the root: "/a/b", or "/" */
+	char dir[PATH_MAX];		/* cgroup_root_dir + path */
+	__u64 id;			/* the inode of dir: the cgroup id */
+};
+
+/*
+ * @arg, absolute (under cgroup_root_dir) or relative to the root, into @c:
+ * 0, or EXIT_USAGE with a message if it is not a cgroup v2 directory.
+ */
+int cgroup_resolve(const char *arg, struct cgroup_ref *c);
+
+/*
+ * 0 when @c has the KSM files; else a message saying why not (the root
+ * cgroup, the memory controller not enabled for it, a kernel without them)
+ * and the exit code.
+ */
+int cgroup_ksm_files_check(const struct cgroup_ref *c);
+
+/*
+ * What @dir sets itself: 0, -ENOENT when it has no KSM files (all read as
+ * the defaults), or another -errno.
+ */
+int cgroup_ksm_read(const char *dir, struct cgroup_setting *s);
+/* memory.ksm_stat of @dir: 0 or -errno. */
+int cgroup_ksm_stat_read(const char *dir, struct cgroup_ksm_stat *st);
+
+/* One line of a cgroup file, without its newline; 0 or -errno. */
+int cgroup_file_read(const char *dir, const char *name, char *buf, size_t len);
+/* Write @value to a cgroup file as one write(); 0 or -errno (the kernel's answer). */
+int cgroup_file_write(const char *dir, const char *name, const char *value);
+
+/* Every cgroup directory, @fn(path under the root, arg); stops when it returns non-zero. */
+int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg);
+
+#endif /* KSMCTL_CGROUP_FS_H */
