@@ -48454,7 +48454,7 @@ struct ksignal {
 
 struct ksm_cgroup_work {
 	struct work_struct work;
-	struct mm_struct *mm;
+	struct task_struct *task;
 };
 
 struct ksm_domain {
@@ -62567,12 +62567,6 @@ struct seq_operations {
 	void * (*next)(struct seq_file *, void *, loff_t *);
 	int (*show)(struct seq_file *, void *);
 };
-
-struct seqcount_mutex {
-	seqcount_t seqcount;
-};
-
-typedef struct seqcount_mutex seqcount_mutex_t;
 
 struct seqcount_rwlock {
 	seqcount_t seqcount;
