@@ -146,7 +146,7 @@ def main():
             have = (spelled(ret), have_args)
             if have != (want_ret, want_args):
                 problems.append(f"kfunc {name}: declared {have[0]} ({', '.join(have[1])}), "
-                                f"the kernel has {want[0]} ({', '.join(want[1])})")
+                                f"the kernel has {want_ret} ({', '.join(want_args)})")
     for p in problems:
         print(f"vmlinux-btf: {p}", file=sys.stderr)
     if problems:

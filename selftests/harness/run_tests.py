@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -79,6 +80,47 @@ def check_docs(tally):
                        capture_output=True, text=True)
     sys.stdout.write(p.stderr)
     tally.add("ctl/ksmctl.bash-completion_parses", p.returncode == 0)
+
+
+def check_vmlinux_btf_checker(tally):
+    """scripts/check_vmlinux_btf.py passes what it must and catches what it must:
+    ___N copies are no difference, a changed series type or a wrong kfunc
+    prototype is, and each is named."""
+    script = os.path.join(TOP, "scripts", "check_vmlinux_btf.py")
+    bpftool = os.path.join(TOP, "build", "tools", "bin", "bpftool")
+    vmlinux = os.path.join(TOP, "build", "kernel-patched", "vmlinux")
+    names = ["vmlinux_btf_check_tolerates_dedup_copies",
+             "vmlinux_btf_check_names_a_changed_type",
+             "vmlinux_btf_check_names_a_wrong_kfunc"]
+    if not (os.path.exists(bpftool) and os.path.exists(vmlinux)):
+        for n in names:
+            tally.add(n, False, skipped=True)
+        return
+    with open(os.path.join(TOP, "vmlinux-btf", "vmlinux.h")) as f:
+        header = f.read()
+    sources = sorted(glob.glob(os.path.join(TOP, "bpf", "*.bpf.c")) +
+                     glob.glob(os.path.join(TOP, "include", "*.h")))
+
+    def check(text, extra_source=None):
+        with tempfile.TemporaryDirectory() as d:
+            h = os.path.join(d, "vmlinux.h")
+            with open(h, "w") as f:
+                f.write(text)
+            srcs = list(sources)
+            if extra_source:
+                srcs.append(os.path.join(d, "extra.bpf.c"))
+                with open(srcs[-1], "w") as f:
+                    f.write(extra_source)
+            p = subprocess.run([sys.executable, script, bpftool, vmlinux, h, *srcs],
+                               capture_output=True, text=True)
+            return p.returncode, p.stdout + p.stderr
+
+    status, out = check(header.replace("struct mm_struct ", "struct mm_struct___2 "))
+    tally.add(names[0], status == 0 and "match the kernel" in out)
+    status, out = check(header.replace("(*scan_mm)(", "(*scan_mm_renamed)(", 1))
+    tally.add(names[1], status == 1 and "struct ksm_policy_ops: defined differently" in out)
+    status, out = check(header, "extern u64 bpf_ksm_mm_tgid(struct mm_struct *mm) __ksym;\n")
+    tally.add(names[2], status == 1 and "kfunc bpf_ksm_mm_tgid: declared u64" in out)
 
 
 def parse_ktap(output, tally, programs):
@@ -163,6 +205,7 @@ def main():
     if not args.guest_only:
         run_unit_tests(tally)
         check_docs(tally)
+        check_vmlinux_btf_checker(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
         if not args.tests and args.variant == "patched":
