@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_fs.h"
 #include "ksmctl.h"
 #include "ksm_stats.bpf.skel.h"
 #include "stats_table.h"
@@ -34,7 +35,8 @@
 
 struct show_opts {
 	int pid;
-	const char *cgroup;
+	const char *cgroup;	/* under the cgroup2 root, as /proc/PID/cgroup says */
+	struct cgroup_ref cgroup_ref;
 	enum stats_sort sort;
 	size_t top;
 	unsigned int watch;
@@ -416,7 +418,12 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 			return usage_error("stats", "%s needs a value", opt);
 		i++;
 		if (!strcmp(opt, "--cgroup")) {
-			o->cgroup = val;
+			/* A path that names no cgroup would show an empty table. */
+			int err = cgroup_resolve(val, &o->cgroup_ref);
+
+			if (err)
+				return err;
+			o->cgroup = o->cgroup_ref.path;
 			continue;
 		}
 		if (!strcmp(opt, "--sort")) {

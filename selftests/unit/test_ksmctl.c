@@ -688,6 +688,15 @@ Test(cgroup, set_names_why_the_files_are_missing, .init = make_fake_cgroups,
 	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b", "merge=on"), EXIT_UNSUPPORTED);
 }
 
+Test(stats, cgroup_filter_must_name_a_cgroup, .init = make_fake_cgroups,
+     .fini = remove_fake_cgroups)
+{
+	/* Not an empty table and success: one error naming the path. */
+	cr_expect_eq(run(do_stats, 2, "--cgroup", "/nonexistent"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "--cgroup", "/notcg"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "cgroup", "--cgroup", "/a/b/.."), EXIT_USAGE);
+}
+
 Test(cgroup, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fake_cgroups,
      .fini = remove_fake_cgroups)
 {
