@@ -296,7 +296,7 @@ static int open_pinned(const char *name, int *fd)
 		    "'ksmctl stats enable'", path);
 }
 
-/* Every live process of the procs map, filtered; exited ones are dropped. */
+/* Every live process of the procs map, filtered; others are not shown. */
 static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
 {
 	struct stats_row *rows = NULL;
@@ -330,11 +330,13 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 		rows[n].pid = key;
 		rows[n].cgroup_id = st.cgroup_id;
 		rows[n].c = st.counters;
-		if (!fill_live(&rows[n])) {
-			/* Its exit was missed (stats started late): forget it. */
-			bpf_map_delete_elem(fd, &key);
+		/*
+		 * Not a live process here: gone, or of another PID namespace.
+		 * Reading never changes the map (a delete while walking it
+		 * also restarts the walk, showing rows twice).
+		 */
+		if (!fill_live(&rows[n]))
 			continue;
-		}
 		if (o->cgroup && !stats_cgroup_matches(rows[n].cgroup, o->cgroup))
 			continue;
 		n++;
