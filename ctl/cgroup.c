@@ -19,18 +19,12 @@
 #include "cgroup_settings.h"
 #include "ksmctl.h"
 
-static const char *dir_of(const char *path, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s", cgroup_root_dir, strcmp(path, "/") ? path : "");
-	return buf;
-}
-
 /* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
 static int load_setting(const char *path, struct cgroup_setting *s)
 {
 	char dir[PATH_MAX];
 
-	return cgroup_ksm_read(dir_of(path, dir, sizeof(dir)), s);
+	return cgroup_ksm_read(cgroup_dir_of(path, dir, sizeof(dir)), s);
 }
 
 /* The number of levels of @path, the root included: "/" 1, "/a/b" 3. */
@@ -103,7 +97,7 @@ static json_object *stat_json(const char *path)
 	char dir[PATH_MAX];
 	json_object *o;
 
-	if (cgroup_ksm_stat_read(dir_of(path, dir, sizeof(dir)), &st))
+	if (cgroup_ksm_stat_read(cgroup_dir_of(path, dir, sizeof(dir)), &st))
 		return NULL;
 	o = json_object_new_object();
 	json_object_object_add(o, "merging_pages", json_object_new_uint64(st.merging_pages));
@@ -129,11 +123,6 @@ static const char *eff_domain_text(const char *path, const struct cgroup_effecti
 	return named->name;
 }
 
-static const char *eff_max_text(const struct cgroup_effective *e, char *buf, size_t len)
-{
-	return cgroup_max_text(e->max_pages, buf, len);
-}
-
 static json_object *effective_json(const char *path, const struct cgroup_effective *e)
 {
 	json_object *o = json_object_new_object();
@@ -145,7 +134,7 @@ static json_object *effective_json(const char *path, const struct cgroup_effecti
 	json_object_object_add(o, "domain", json_object_new_string(eff_domain_text(path, e, &named)));
 	json_object_object_add(o, "domain_from", path_or_null(path, e->domain_from));
 	json_object_object_add(o, "max_pages", json_object_new_string(
-				       eff_max_text(e, buf, sizeof(buf))));
+				       cgroup_max_text(e->max_pages, buf, sizeof(buf))));
 	json_object_object_add(o, "max_pages_from", path_or_null(path, e->max_from));
 	return o;
 }
@@ -187,7 +176,7 @@ static void show_stat(const char *path)
 	struct cgroup_ksm_stat st;
 	char dir[PATH_MAX];
 
-	if (!cgroup_ksm_stat_read(dir_of(path, dir, sizeof(dir)), &st))
+	if (!cgroup_ksm_stat_read(cgroup_dir_of(path, dir, sizeof(dir)), &st))
 		printf("  merged:    %llu pages (%llu merges refused by caps)\n",
 		       (unsigned long long)st.merging_pages,
 		       (unsigned long long)st.max_pages_denied);
@@ -215,7 +204,7 @@ static void show_one(const struct cgroup_ref *c, json_object *arr)
 	printf(" domain=%s", dom);
 	if (e.domain == CGROUP_DOMAIN_NAMED)
 		printf(" (from %s)", level_path(c->path, e.domain_from, sub, sizeof(sub)));
-	printf(" max-pages=%s", eff_max_text(&e, max, sizeof(max)));
+	printf(" max-pages=%s", cgroup_max_text(e.max_pages, max, sizeof(max)));
 	if (e.max_from >= 0)
 		printf(" (from %s)", level_path(c->path, e.max_from, sub, sizeof(sub)));
 	printf("\n");
@@ -236,7 +225,7 @@ static int show_row(const char *path, void *arg)
 	struct stat st;
 	int err = load_setting(path, &s);
 
-	if (cgroup_setting_is_default(&s) || stat(dir_of(path, dir, sizeof(dir)), &st))
+	if (cgroup_setting_is_default(&s) || stat(cgroup_dir_of(path, dir, sizeof(dir)), &st))
 		return 0;
 	if (arr) {
 		json_object_array_add(arr, cgroup_json(path, st.st_ino, &s, err != -ENOENT));
@@ -247,7 +236,7 @@ static int show_row(const char *path, void *arg)
 	printf("%-32s %-8s %-16s %-10s merge=%s domain=%s max-pages=%s\n", path,
 	       cgroup_merge_text(s.merge), cgroup_domain_text(&s),
 	       cgroup_max_text(s.max_pages, max, sizeof(max)),
-	       eff_merge_text(&e), dom, eff_max_text(&e, emax, sizeof(emax)));
+	       eff_merge_text(&e), dom, cgroup_max_text(e.max_pages, emax, sizeof(emax)));
 	return 0;
 }
 

@@ -39,6 +39,12 @@ static bool has_dot_component(const char *path)
 	return false;
 }
 
+const char *cgroup_dir_of(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", cgroup_root_dir, strcmp(path, "/") ? path : "");
+	return buf;
+}
+
 /* The path under the root of a directory under it. */
 static const char *rel_path(const char *dir)
 {
@@ -63,7 +69,7 @@ int cgroup_resolve(const char *arg, struct cgroup_ref *c)
 	snprintf(c->path, sizeof(c->path), "/%s", rel);
 	for (n = strlen(c->path); n > 1 && c->path[n - 1] == '/'; n--)
 		c->path[n - 1] = '\0';
-	snprintf(c->dir, sizeof(c->dir), "%s%s", cgroup_root_dir, strcmp(c->path, "/") ? c->path : "");
+	cgroup_dir_of(c->path, c->dir, sizeof(c->dir));
 	/* Every cgroup v2 directory, the root too, has cgroup.controllers; v1 ones do not. */
 	if (has_dot_component(c->path) || stat(c->dir, &st) ||
 	    !S_ISDIR(st.st_mode) || !has_file(c->dir, "cgroup.controllers"))

@@ -33,6 +33,8 @@ struct cgroup_ref {
  * 0, or EXIT_USAGE with a message if it is not a cgroup v2 directory.
  */
 int cgroup_resolve(const char *arg, struct cgroup_ref *c);
+/* The directory of the cgroup at @path ("/a/b" under the root) into @buf. */
+const char *cgroup_dir_of(const char *path, char *buf, size_t len);
 
 /*
  * 0 when @c has the KSM files; else a message saying why not (the root
