@@ -163,6 +163,10 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 	else if (count > 1 && !o->map)
 		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with --map",
 			   o->file, count, names);
+	else if (!(bpf_map__map_flags(chosen) & BPF_F_LINK))
+		err = fail(EXIT_USAGE, "policy: %s: map '%s' is declared without a BPF link, which "
+			   "the kernel refuses (declare it with KSM_POLICY() from ksm_policy.bpf.h)",
+			   o->file, bpf_map__name(chosen));
 	else if (o->name)
 		err = set_policy_name(obj, chosen, o->name);
 	if (err) {

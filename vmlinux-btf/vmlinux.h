@@ -7813,6 +7813,12 @@ enum chacha_constants {
 	CHACHA_CONSTANT_TE_K = 1797285236,
 };
 
+enum class_stat_type {
+	ZS_OBJS_ALLOCATED = 12,
+	ZS_OBJS_INUSE = 13,
+	NR_CLASS_STAT_TYPES = 14,
+};
+
 enum cleanup_prefix_rt_t {
 	CLEANUP_PREFIX_RT_NOP = 0,
 	CLEANUP_PREFIX_RT_DEL = 1,
@@ -9684,6 +9690,14 @@ enum ftrace_ops_cmd {
 	FTRACE_OPS_CMD_DISABLE_SHARE_IPMODIFY_PEER = 2,
 };
 
+enum fullness_group {
+	ZS_INUSE_RATIO_0 = 0,
+	ZS_INUSE_RATIO_10 = 1,
+	ZS_INUSE_RATIO_99 = 10,
+	ZS_INUSE_RATIO_100 = 11,
+	NR_FULLNESS_GROUPS = 12,
+};
+
 enum fuse_dax_mode {
 	FUSE_DAX_INODE_DEFAULT = 0,
 	FUSE_DAX_ALWAYS = 1,
@@ -10587,6 +10601,7 @@ enum ksm_policy_exit_kind {
 	KSM_EXIT_ERROR = 3,
 	KSM_EXIT_BAD_VERDICT = 4,
 	KSM_EXIT_INIT_FAILED = 5,
+	KSM_EXIT_WATCHDOG = 6,
 };
 
 enum ksm_policy_state {
@@ -15631,8 +15646,9 @@ enum zone_stat_item {
 	NR_ZONE_WRITE_PENDING = 6,
 	NR_MLOCK = 7,
 	NR_BOUNCE = 8,
-	NR_FREE_CMA_PAGES = 9,
-	NR_VM_ZONE_STAT_ITEMS = 10,
+	NR_ZSPAGES = 9,
+	NR_FREE_CMA_PAGES = 10,
+	NR_VM_ZONE_STAT_ITEMS = 11,
 };
 
 enum zone_type {
@@ -15648,6 +15664,24 @@ enum zone_watermarks {
 	WMARK_HIGH = 2,
 	WMARK_PROMO = 3,
 	NR_WMARK = 4,
+};
+
+enum zram_pageflags {
+	ZRAM_SAME = 13,
+	ZRAM_WB = 14,
+	ZRAM_UNDER_WB = 15,
+	ZRAM_HUGE = 16,
+	ZRAM_IDLE = 17,
+	ZRAM_INCOMPRESSIBLE = 18,
+	ZRAM_COMP_PRIORITY_BIT1 = 19,
+	ZRAM_COMP_PRIORITY_BIT2 = 20,
+	__NR_ZRAM_PAGEFLAGS = 21,
+};
+
+enum zs_mapmode {
+	ZS_MM_RW = 0,
+	ZS_MM_RO = 1,
+	ZS_MM_WO = 2,
 };
 
 typedef _Bool bool;
@@ -48493,6 +48527,11 @@ struct ksm_policy_exit_info {
 	char msg[256];
 };
 
+struct ksm_policy_exit_record {
+	char name[64];
+	struct ksm_policy_exit_info info;
+};
+
 struct ksm_policy_merge_args {
 	long unsigned int addr;
 	u64 domain;
@@ -48554,6 +48593,9 @@ struct ksm_scan {
 	bool stable_verdict;
 	long unsigned int mm_pages_scanned;
 	long unsigned int mm_pages_skipped;
+	unsigned int skips;
+	unsigned int skip_limit;
+	bool drained;
 };
 
 struct ksm_stable_node {
@@ -50263,6 +50305,13 @@ struct linger {
 	int l_linger;
 };
 
+struct link_free {
+	union {
+		long unsigned int next;
+		long unsigned int handle;
+	};
+};
+
 struct link_mode_info {
 	int speed;
 	u8 lanes;
@@ -50820,6 +50869,13 @@ struct maple_subtree_state {
 struct maple_topiary {
 	struct maple_pnode *parent;
 	struct maple_enode *next;
+};
+
+struct mapping_area {
+	local_lock_t lock;
+	char *vm_buf;
+	char *vm_addr;
+	enum zs_mapmode vm_mm;
 };
 
 struct match_token {
@@ -57392,7 +57448,7 @@ struct per_cpu_pages {
 };
 
 struct per_cpu_zonestat {
-	s8 vm_stat_diff[10];
+	s8 vm_stat_diff[11];
 	s8 stat_threshold;
 };
 
@@ -58126,9 +58182,8 @@ struct zone {
 	bool contiguous;
 	long: 0;
 	struct cacheline_padding _pad3_;
-	atomic_long_t vm_stat[10];
+	atomic_long_t vm_stat[11];
 	atomic_long_t vm_numa_event[0];
-	long: 64;
 	long: 64;
 	long: 64;
 	long: 64;
@@ -62002,6 +62057,8 @@ struct rusage {
 
 typedef struct rw_semaphore *class_rwsem_read_t;
 
+typedef struct rw_semaphore *class_rwsem_write_t;
+
 struct rwsem_waiter {
 	struct list_head list;
 	struct task_struct *task;
@@ -63137,6 +63194,20 @@ struct sit_net {
 	struct ip_tunnel *tunnels_wc[1];
 	struct ip_tunnel **tunnels[4];
 	struct net_device *fb_tunnel_dev;
+};
+
+struct zs_size_stat {
+	long unsigned int objs[14];
+};
+
+struct size_class {
+	spinlock_t lock;
+	struct list_head fullness_list[12];
+	int size;
+	int objs_per_zspage;
+	int pages_per_zspage;
+	unsigned int index;
+	struct zs_size_stat stats;
 };
 
 struct sk_buff__safe_rcu_or_null {
@@ -74763,6 +74834,55 @@ struct zap_details {
 	zap_flags_t zap_flags;
 };
 
+struct zcomp_strm;
+
+struct zcomp_ops;
+
+struct zcomp_params;
+
+struct zcomp {
+	struct zcomp_strm *stream;
+	const struct zcomp_ops *ops;
+	struct zcomp_params *params;
+	struct hlist_node node;
+};
+
+struct zcomp_ctx {
+	void *context;
+};
+
+struct zcomp_req;
+
+struct zcomp_ops {
+	int (*compress)(struct zcomp_params *, struct zcomp_ctx *, struct zcomp_req *);
+	int (*decompress)(struct zcomp_params *, struct zcomp_ctx *, struct zcomp_req *);
+	int (*create_ctx)(struct zcomp_params *, struct zcomp_ctx *);
+	void (*destroy_ctx)(struct zcomp_ctx *);
+	int (*setup_params)(struct zcomp_params *);
+	void (*release_params)(struct zcomp_params *);
+	const char *name;
+};
+
+struct zcomp_params {
+	void *dict;
+	size_t dict_sz;
+	s32 level;
+	void *drv_data;
+};
+
+struct zcomp_req {
+	const unsigned char *src;
+	const size_t src_len;
+	unsigned char *dst;
+	size_t dst_len;
+};
+
+struct zcomp_strm {
+	local_lock_t lock;
+	void *buffer;
+	struct zcomp_ctx ctx;
+};
+
 union zen_patch_rev {
 	struct {
 		__u32 rev: 8;
@@ -74773,6 +74893,78 @@ union zen_patch_rev {
 		__u32 ext_fam: 8;
 	};
 	__u32 ucode_rev;
+};
+
+struct zram_stats {
+	atomic64_t compr_data_size;
+	atomic64_t failed_reads;
+	atomic64_t failed_writes;
+	atomic64_t notify_free;
+	atomic64_t same_pages;
+	atomic64_t huge_pages;
+	atomic64_t huge_pages_since;
+	atomic64_t pages_stored;
+	atomic_long_t max_used_pages;
+	atomic64_t writestall;
+	atomic64_t miss_free;
+};
+
+struct zram_table_entry;
+
+struct zs_pool;
+
+struct zram {
+	struct zram_table_entry *table;
+	struct zs_pool *mem_pool;
+	struct zcomp *comps[1];
+	struct zcomp_params params[1];
+	struct gendisk *disk;
+	struct rw_semaphore init_lock;
+	long unsigned int limit_pages;
+	struct zram_stats stats;
+	u64 disksize;
+	const char *comp_algs[1];
+	s8 num_active_comps;
+	bool claim;
+	atomic_t pp_in_progress;
+};
+
+struct zram_table_entry {
+	long unsigned int handle;
+	unsigned int flags;
+	spinlock_t lock;
+};
+
+struct zs_pool_stats {
+	atomic_long_t pages_compacted;
+};
+
+struct zs_pool {
+	const char *name;
+	struct size_class *size_class[255];
+	struct kmem_cache *handle_cachep;
+	struct kmem_cache *zspage_cachep;
+	atomic_long_t pages_allocated;
+	struct zs_pool_stats stats;
+	struct shrinker *shrinker;
+	struct work_struct free_work;
+	rwlock_t migrate_lock;
+	atomic_t compaction_in_progress;
+};
+
+struct zspage {
+	struct {
+		unsigned int huge: 1;
+		unsigned int fullness: 4;
+		unsigned int class: 9;
+		unsigned int magic: 8;
+	};
+	unsigned int inuse;
+	unsigned int freeobj;
+	struct page *first_page;
+	struct list_head list;
+	struct zs_pool *pool;
+	rwlock_t lock;
 };
 
 typedef acpi_status (*acpi_exception_handler)(acpi_status, acpi_name, u16, u32, void *);

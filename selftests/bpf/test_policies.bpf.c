@@ -91,6 +91,27 @@ s32 BPF_PROG(bad_verdict_page, struct ksm_policy_page_ctx *pctx)
 	return 7;
 }
 
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(skip_every_page, struct ksm_policy_page_ctx *pctx)
+{
+	__sync_fetch_and_add(&scan_page_calls, 1);
+	return KSM_PAGE_SKIP;
+}
+
+static long spin(u32 index, void *ctx)
+{
+	return 0;
+}
+
+/* Far too slow for a per-page hook: the watchdog must eject it. */
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(slow_page, struct ksm_policy_page_ctx *pctx)
+{
+	__sync_fetch_and_add(&scan_page_calls, 1);
+	bpf_loop(1 << 22, spin, NULL, 0);
+	return KSM_PAGE_DEFAULT;
+}
+
 SEC("struct_ops/pass_start")
 void BPF_PROG(count_pass, struct ksm_policy_pass *pass)
 {
@@ -118,6 +139,13 @@ SEC("struct_ops/init")
 s32 BPF_PROG(failing_init)
 {
 	return -22;	/* -EINVAL */
+}
+
+SEC("struct_ops/init")
+s32 BPF_PROG(erring_init)
+{
+	ksm_policy_error("test init gives up");
+	return 0;
 }
 
 SEC("struct_ops/exit")
@@ -185,4 +213,27 @@ KSM_POLICY(pace) = {
 KSM_POLICY(init_fail) = {
 	.init = (void *)failing_init,
 	.name = "init_fail",
+};
+
+KSM_POLICY(init_error) = {
+	.init = (void *)erring_init,
+	.pass_start = (void *)count_pass,
+	.name = "init_error",
+};
+
+KSM_POLICY(skip_pages) = {
+	.scan_page = (void *)skip_every_page,
+	.name = "skip_pages",
+};
+
+KSM_POLICY(slow) = {
+	.scan_page = (void *)slow_page,
+	.exit = (void *)record_exit,
+	.name = "slow",
+};
+
+/* Attached by a map update, without a link: the kernel refuses it. */
+SEC(".struct_ops") struct ksm_policy_ops unlinked = {
+	.pass_start = (void *)count_pass,
+	.name = "unlinked",
 };

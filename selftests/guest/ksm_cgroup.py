@@ -327,6 +327,37 @@ def case_moving_a_process_between_domains():
         stop(*ws)
 
 
+def case_a_swapped_ksm_page_is_copied_into_another_domain():
+    """A merged page paged out while a pipe holds its frame stays in the swap
+    cache, still a ksm page. Faulted back by its process after a move to
+    another domain it is copied, never mapped again; in its own domain the
+    same frame comes back (the control: it shows the page was in the cache)."""
+    swap_on()
+    a, b = setup("a", "b")
+    cgset(a, "merge=on")
+    cgset(b, "merge=on", "domain=isolated")
+    for moved in (False, True):
+        w1, w2 = Worker(23, a, plain=True), Worker(23, a, plain=True)
+        try:
+            wait_shared(w1, w2)
+            ksm_frame = w1.pfn(0)
+            w2.stop()
+            w1.swap_out_pinned()
+            if moved:
+                w1.move(b)
+            wait_scans(2)
+            expect(w1.swapped(0), "page 0 was faulted back before the process touched it")
+            w1.verify()
+            back = w1.pfn(0)
+            if moved:
+                expect(back != ksm_frame, "the moved process maps its old domain's ksm page")
+            else:
+                expect(back == ksm_frame, "page 0 came back in another frame: the ksm page "
+                       "did not stay in the swap cache, so nothing was tested")
+        finally:
+            stop(w1, w2)
+
+
 def case_isolation_holds_whatever_the_policy():
     a, b = setup("a", "b")
     for c in (a, b):
@@ -541,6 +572,7 @@ CASES = [
     case_named_domain_joins_cgroups,
     case_a_child_of_an_isolated_cgroup_cannot_widen,
     case_moving_a_process_between_domains,
+    case_a_swapped_ksm_page_is_copied_into_another_domain,
     case_isolation_holds_whatever_the_policy,
     case_kernel_files_alone_isolate_without_ksmctl_or_bpf,
     case_settings_outlive_ksmctl_and_the_policy,

@@ -32,6 +32,8 @@ def case_bad_input_is_refused_whole():
     expect_error(["policy", "load", f"{BPF}/ksm_stats.bpf.o"], 2, ["no ksm_policy_ops"])
     expect_error(["policy", "load", TEST_POLICIES], 2, ["--map", "skip_all"])
     expect_error(["policy", "load", TEST_POLICIES, "--map", "nope"], 2, ["nope"])
+    expect_error(["policy", "load", TEST_POLICIES, "--map", "unlinked"], 2,
+                 ["unlinked", "BPF link", "KSM_POLICY()"])
     expect_error(["policy", "load", f"{BPF}/default.bpf.o", "--name", "x" * 64], 2, ["--name"])
     expect_error(["policy", "unload"], 1, ["no policy"])
     expect_error(["policy", "frobnicate"], 2, ["frobnicate"])

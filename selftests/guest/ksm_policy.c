@@ -25,6 +25,7 @@
 #define KSM_EXIT_REPLACED	2
 #define KSM_EXIT_ERROR		3
 #define KSM_EXIT_BAD_VERDICT	4
+#define KSM_EXIT_WATCHDOG	6
 
 static struct test_policies *skel;
 
@@ -275,7 +276,7 @@ out:
  * says why, and KSM carries on merging.
  */
 static enum ktap_result ejected(struct bpf_map *map, const char *want_exit,
-				unsigned int want_kind, uint64_t seed)
+				size_t want_len, unsigned int want_kind, uint64_t seed)
 {
 	enum ktap_result result = KTAP_PASS;
 	struct ksm_knobs knobs = {0};
@@ -294,7 +295,8 @@ static enum ktap_result ejected(struct bpf_map *map, const char *want_exit,
 	KTAP_EXPECT(!ksm_read_text("policy_exit", exit_text, sizeof(exit_text)),
 		    "no policy_exit");
 	ktap_diag("policy_exit: %s", exit_text);
-	KTAP_EXPECT(!strcmp(exit_text, want_exit), "want \"%s\"", want_exit);
+	KTAP_EXPECT(want_len ? !strncmp(exit_text, want_exit, want_len) :
+		    !strcmp(exit_text, want_exit), "want \"%s\"", want_exit);
 	KTAP_EXPECT(skel->bss->exit_kind == want_kind, "exit() saw kind %u, want %u",
 		    skel->bss->exit_kind, want_kind);
 	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "no merging after the ejection");
@@ -316,7 +318,7 @@ static enum ktap_result error_kfunc_ejects(void)
 
 	if (open_policies(NULL))
 		return KTAP_FAIL;
-	r = ejected(skel->maps.error_test, "error_test: error: test policy gives up",
+	r = ejected(skel->maps.error_test, "error_test: error: test policy gives up", 0,
 		    KSM_EXIT_ERROR, 0xb008);
 	close_policies();
 	return r;
@@ -329,10 +331,72 @@ static enum ktap_result invalid_verdict_ejects(void)
 	if (open_policies(NULL))
 		return KTAP_FAIL;
 	r = ejected(skel->maps.bad_verdict,
-		    "bad_verdict: invalid verdict: scan_page() returned 7",
+		    "bad_verdict: invalid verdict: scan_page() returned 7", 0,
 		    KSM_EXIT_BAD_VERDICT, 0xb009);
 	close_policies();
 	return r;
+}
+
+/* A policy whose programs hold ksmd over a second in one batch is ejected. */
+static enum ktap_result watchdog_ejects_a_slow_policy(void)
+{
+	static const char want[] = "slow: watchdog: ran ";
+	enum ktap_result r;
+
+	if (open_policies(NULL))
+		return KTAP_FAIL;
+	r = ejected(skel->maps.slow, want, strlen(want), KSM_EXIT_WATCHDOG, 0xb00c);
+	close_policies();
+	return r;
+}
+
+static unsigned long long skipped_pages(void)
+{
+	return __atomic_load_n(&skel->bss->scan_page_calls, __ATOMIC_RELAXED);
+}
+
+/*
+ * Pages a policy skips count against pages_to_scan, as scanned pages do:
+ * with batches of 100 pages a second apart, the policy never sees more than
+ * a batch's worth at a time, however large the process. (Were skips free,
+ * one batch would walk all of it under one mmap_lock hold.)
+ */
+static enum ktap_result skipped_pages_count_against_the_batch(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[1] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	unsigned long long last = 0, now, most = 0;
+	unsigned long t0;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!ksm_write("pages_to_scan", 100) && !ksm_write("sleep_millisecs", 1000),
+		    "cannot slow ksmd down");
+	KTAP_EXPECT(!region_map(&r, 4096, 0xb00d), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.skip_pages);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	for (t0 = ksm_now_ms(); ksm_now_ms() - t0 < 4000; usleep(50000)) {
+		now = skipped_pages();
+		if (now - last > most)
+			most = now - last;
+		last = now;
+	}
+	ktap_diag("%llu pages skipped in 4 s, at most %llu between two looks 50 ms apart",
+		  last, most);
+	KTAP_EXPECT(last >= 100, "the policy saw only %llu pages", last);
+	KTAP_EXPECT(most <= 200, "%llu pages skipped within 50 ms: skips are free", most);
+	KTAP_EXPECT(worker_cmd(&w[0], WC_CHECK, 0) == 1, "the worker reads wrong bytes");
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 1);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
 }
 
 /* One policy at a time: a second attach fails with EBUSY. */
@@ -386,6 +450,98 @@ out:
 	region_unmap(&r);
 	close_policies();
 	ksm_test_end(&knobs);
+	return result;
+}
+
+/*
+ * bpf_ksm_policy_error() in the init() of a replacement fails that update
+ * alone: the live policy stays, is not ejected, and is not told anything.
+ */
+static enum ktap_result error_in_init_spares_the_live_policy(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[1] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	char exit_text[300];
+	__u64 passes;
+	int err;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00f), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.count_a);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	err = bpf_link__update_map(link, skel->maps.init_error);
+	KTAP_EXPECT(err == -EINVAL, "update: %s", err ? strerror(-err) : "succeeded");
+	KTAP_EXPECT(policy_is("count_a"), "count_a is no longer the policy");
+	KTAP_EXPECT(!ksm_read_text("policy_exit", exit_text, sizeof(exit_text)) &&
+		    !strcmp(exit_text, "init_error: error: test init gives up (in init())"),
+		    "policy_exit: %s", exit_text);
+	/* count_a goes on: its pass_start() runs, and it was never told to stop. */
+	passes = skel->bss->passes;
+	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
+	KTAP_EXPECT(policy_is("count_a"), "count_a was ejected later");
+	KTAP_EXPECT(skel->bss->passes > passes, "count_a's pass_start() stopped running");
+	KTAP_EXPECT(skel->bss->exit_kind == 0, "count_a was told it stopped (kind %u)",
+		    skel->bss->exit_kind);
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 1);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/* An ejected policy's link can still be updated to another policy. */
+static enum ktap_result replace_after_an_ejection(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[1] = {0};
+	struct region r = {0};
+	struct bpf_link *link = NULL;
+	int err;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00e), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.error_test);
+	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!ksm_wait_until(policy_gone, NULL, MERGE_MAX_SCANS, MERGE_TIMEOUT_MS),
+		    "the policy was not ejected");
+	err = bpf_link__update_map(link, skel->maps.count_b);
+	KTAP_EXPECT(!err, "update after the ejection: %s", strerror(-err));
+	KTAP_EXPECT(policy_is("count_b"), "count_b is not the policy");
+	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
+	KTAP_EXPECT(skel->bss->passes > 0, "count_b's pass_start() never ran");
+out:
+	bpf_link__destroy(link);
+	workers_stop(w, 1);
+	region_unmap(&r);
+	close_policies();
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/* Without a BPF link (a plain struct_ops map update) the attach is refused. */
+static enum ktap_result attach_without_a_link_refused(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct bpf_link *link = NULL;
+
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = bpf_map__attach_struct_ops(skel->maps.unlinked);
+	KTAP_EXPECT(!link && errno == EOPNOTSUPP, "attach: %s",
+		    link ? "succeeded" : strerror(errno));
+	KTAP_EXPECT(policy_is("none"), "a policy is attached");
+out:
+	bpf_link__destroy(link);
+	close_policies();
 	return result;
 }
 
@@ -509,6 +665,11 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(zero_only_policy),
 	KTAP_CASE(error_kfunc_ejects),
 	KTAP_CASE(invalid_verdict_ejects),
+	KTAP_CASE(watchdog_ejects_a_slow_policy),
+	KTAP_CASE(skipped_pages_count_against_the_batch),
+	KTAP_CASE(error_in_init_spares_the_live_policy),
+	KTAP_CASE(replace_after_an_ejection),
+	KTAP_CASE(attach_without_a_link_refused),
 	KTAP_CASE(second_attach_fails),
 	KTAP_CASE(replace_swaps_policies),
 	KTAP_CASE(pass_hooks_pace_ksmd),

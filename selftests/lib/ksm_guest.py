@@ -36,12 +36,17 @@ NOBODY = 65534
 # prctl(PR_SET_MEMORY_MERGE) ("prctl"), or not at all ("plain"). Commands:
 # "w" writes one byte of page 0 (a COW of a merged page); "v" checks every
 # page holds what it wrote; "f" forks a child that keeps the mapping and
-# checks it on SIGUSR1, answering on the same stdout; "q" exits.
+# checks it on SIGUSR1, answering on the same stdout; "s" pins page 0's frame
+# in a pipe (vmsplice) and pages it out (MADV_PAGEOUT): reclaim cannot free a
+# frame with a reference, so it stays in the swap cache while the process maps
+# a swap entry; "q" exits.
 WORKER = r"""
 import ctypes, mmap, os, signal, sys
 pages, seed = int(sys.argv[1]), int(sys.argv[2])
 mode = sys.argv[3] if len(sys.argv) > 3 else "madvise"
 ps = mmap.PAGESIZE
+libc = ctypes.CDLL(None, use_errno=True)
+pinned = []
 m = mmap.mmap(-1, pages * ps, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 want = [bytes([(seed + i) % 251 + 1]) * ps for i in range(pages)]
 for i in range(pages):
@@ -49,7 +54,6 @@ for i in range(pages):
 if mode == "madvise":
     m.madvise(mmap.MADV_MERGEABLE)
 elif mode == "prctl":
-    libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(67, 1, 0, 0, 0):          # PR_SET_MEMORY_MERGE
         sys.exit(f"prctl: errno {ctypes.get_errno()}")
 
@@ -73,6 +77,15 @@ for line in sys.stdin:
             print("forked", os.getpid(), flush=True)
             while True:
                 signal.pause()
+    elif line.startswith("s"):
+        class iovec(ctypes.Structure):
+            _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+        rfd, wfd = os.pipe()
+        pinned.append((rfd, wfd))
+        iov = iovec(ctypes.addressof(ctypes.c_char.from_buffer(m)), ps)
+        spliced = libc.vmsplice(wfd, ctypes.byref(iov), 1, 0)
+        m.madvise(21, 0, ps)                     # MADV_PAGEOUT
+        print("swapped", spliced, flush=True)
     elif line.startswith("q"):
         break
 """
@@ -164,6 +177,12 @@ class Proc:
     def pfns(self):
         return {self.pfn(i) for i in range(PAGES)}
 
+    def swapped(self, page=0):
+        """Is the page swapped out (pagemap bit 62)?"""
+        with open(f"/proc/{self.pid}/pagemap", "rb") as f:
+            f.seek((self.addr // PAGE + page) * 8)
+            return bool(int.from_bytes(f.read(8), "little") >> 62 & 1)
+
     def vm_flags(self):
         """The VmFlags of its region's VMA ("mg": mergeable), for diagnostics."""
         try:
@@ -232,6 +251,13 @@ class Worker(Proc):
         res = self._answer(self.pid)
         expect(res == "ok", f"worker {self.pid}: {res}")
 
+    def swap_out_pinned(self):
+        """Page 0 out to swap, its frame kept in the swap cache by a pipe."""
+        self._command("s")
+        line = self.p.stdout.readline().split()
+        expect(line == ["swapped", str(PAGE)], f"worker could not pin page 0: {line}")
+        expect(self.swapped(0), f"page 0 of {self.pid} was not swapped out")
+
     def fork(self):
         """A child of the worker, sharing its pages as fork leaves them."""
         self._command("f")
@@ -289,6 +315,18 @@ def clean_slate(smart_scan=0):
     write(f"{KSM}/pages_to_scan", 4096)
     write(f"{KSM}/sleep_millisecs", 10)
     write(f"{KSM}/run", 1)
+
+
+def swap_on(size="64M"):
+    """A swap device on zram, once per boot (the test kernels build zram in)."""
+    with open("/proc/swaps") as f:
+        if "/dev/zram0" in f.read():
+            return
+    expect(os.path.exists("/sys/block/zram0"), "no zram device: the kernel lacks CONFIG_ZRAM")
+    write("/sys/block/zram0/disksize", size)
+    for cmd in (["mkswap", "/dev/zram0"], ["swapon", "/dev/zram0"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        expect(r.returncode == 0, f"{' '.join(cmd)}: {r.stderr.strip()}")
 
 
 def nothing_left():
