@@ -16,6 +16,9 @@
 #include <bpf/bpf_tracing.h>
 #include "ksm_stats.h"
 
+/* What bpf_map_update_elem() returns for a full map (no errno.h here). */
+#define E2BIG 7
+
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
@@ -32,16 +35,38 @@ struct {
 	__type(value, struct ksm_cgroup_stats);
 } cgroups SEC(".maps");
 
-/* The entry of a process or a cgroup, made on its first event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ksm_stats_totals);
+} totals SEC(".maps");
+
+/* One more in the totals' field at @offset. */
+static __always_inline void totals_inc(__u64 offset)
+{
+	__u32 zero = 0;
+	char *t = bpf_map_lookup_elem(&totals, &zero);
+
+	if (t)
+		__sync_fetch_and_add((__u64 *)(t + offset), 1);
+}
+
+/*
+ * The entry of a process or a cgroup, made on its first event. A full map
+ * is counted (another CPU may have made the entry meanwhile: that is no
+ * drop).
+ */
 static struct ksm_proc_stats *proc_entry(__u32 tgid, __u64 now)
 {
-	struct ksm_proc_stats *st, zero = {};
+	struct ksm_proc_stats *st, fresh = { .first_seen_ns = now };
 
 	if (!tgid)
 		return NULL;
 	st = bpf_map_lookup_elem(&procs, &tgid);
 	if (!st) {
-		bpf_map_update_elem(&procs, &tgid, &zero, BPF_NOEXIST);
+		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_NOEXIST) == -E2BIG)
+			totals_inc(offsetof(struct ksm_stats_totals, procs_dropped));
 		st = bpf_map_lookup_elem(&procs, &tgid);
 		if (!st)
 			return NULL;
@@ -58,7 +83,8 @@ static struct ksm_cgroup_stats *cgroup_entry(__u64 cgroup_id, __u64 now)
 		return NULL;
 	st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
 	if (!st) {
-		bpf_map_update_elem(&cgroups, &cgroup_id, &zero, BPF_NOEXIST);
+		if (bpf_map_update_elem(&cgroups, &cgroup_id, &zero, BPF_NOEXIST) == -E2BIG)
+			totals_inc(offsetof(struct ksm_stats_totals, cgroups_dropped));
 		st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
 		if (!st)
 			return NULL;
@@ -73,17 +99,16 @@ struct targets {
 	struct ksm_counters *cgroup;
 };
 
-static struct targets targets_of(__u32 tgid, __u64 cgroup_id)
+/* The event's cgroup gets its counts; the process's cgroup_id is ksm_mm_scanned()'s. */
+static __always_inline struct targets targets_of(__u32 tgid, __u64 cgroup_id)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct ksm_proc_stats *p = proc_entry(tgid, now);
 	struct ksm_cgroup_stats *c = cgroup_entry(cgroup_id, now);
 	struct targets t = {};
 
-	if (p) {
-		p->cgroup_id = cgroup_id;
+	if (p)
 		t.proc = &p->counters;
-	}
 	if (c)
 		t.cgroup = &c->counters;
 	return t;
@@ -101,20 +126,6 @@ static struct targets targets_of(__u32 tgid, __u64 cgroup_id)
 			__sync_fetch_and_add(&(t).cgroup->field, n);	\
 	})
 
-/* Add @merging pages and @profit bytes (either may be negative) to a cgroup's sums. */
-static void cgroup_add_sharing(__u64 cgroup_id, __s64 merging, __s64 profit)
-{
-	struct ksm_cgroup_stats *cg;
-
-	if (!cgroup_id || (!merging && !profit))
-		return;
-	cg = bpf_map_lookup_elem(&cgroups, &cgroup_id);
-	if (!cg)
-		return;
-	__sync_fetch_and_add(&cg->merging_pages, merging);
-	__sync_fetch_and_add(&cg->profit, profit);
-}
-
 SEC("tracepoint/ksm/ksm_mm_scanned")
 int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 {
@@ -129,8 +140,6 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	__u32 tgid = e->tgid;
 	struct targets t;
 
-	barrier_var(merging);
-	barrier_var(profit);
 	st = proc_entry(tgid, now);
 	cg = cgroup_entry(cgroup_id, now);
 	t.proc = st ? &st->counters : NULL;
@@ -144,12 +153,6 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	}
 	if (!st)	/* its owner is gone: nothing to follow */
 		return 0;
-	/* The cgroup sums follow the process, also when it moved. */
-	if (st->cgroup_id != cgroup_id) {
-		cgroup_add_sharing(st->cgroup_id, -st->merging_pages, -st->profit);
-		st->merging_pages = st->profit = 0;
-	}
-	cgroup_add_sharing(cgroup_id, merging - st->merging_pages, profit - st->profit);
 	st->cgroup_id = cgroup_id;
 	st->domain = domain;
 	st->merging_pages = merging;
@@ -209,23 +212,33 @@ int ksm_merge_with_ksm_page_upstream(struct trace_event_raw_ksm_merge_with_ksm_p
 }
 
 /*
- * A process is gone when its leader exits: drop its entry, and what it
- * shared from its cgroup's sums (its pages are unmapped now).
+ * A process is gone when its last thread exits, which need not be its
+ * leader (a leader that calls pthread_exit() leaves the others running):
+ * do_exit() has counted the thread out of signal->live by this event.
  */
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ksm_proc_stats *st;
-	__u32 tgid = id >> 32;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
-	if ((__u32)id != tgid)
+	if (BPF_CORE_READ(task, signal, live.counter))
 		return 0;
-	st = bpf_map_lookup_elem(&procs, &tgid);
-	if (!st)
-		return 0;
-	cgroup_add_sharing(st->cgroup_id, -st->merging_pages, -st->profit);
 	bpf_map_delete_elem(&procs, &tgid);
+	return 0;
+}
+
+SEC("tracepoint/ksm/ksm_policy_attach")
+int policy_attach(void *ctx)
+{
+	totals_inc(offsetof(struct ksm_stats_totals, policy_attached));
+	return 0;
+}
+
+SEC("tracepoint/ksm/ksm_policy_eject")
+int policy_eject(void *ctx)
+{
+	totals_inc(offsetof(struct ksm_stats_totals, policy_ejected));
 	return 0;
 }
 

@@ -107,8 +107,8 @@ s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 {
 	/*
 	 * KSM pages are in the stable tree already; a volatile page changed
-	 * when ksmd last looked (what bpf_ksm_page_volatile() says), so it
-	 * must prove itself the upstream way first.
+	 * when ksmd last looked, so it must prove itself the upstream way
+	 * first.
 	 */
 	if (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE))
 		return KSM_PAGE_DEFAULT;
@@ -116,7 +116,7 @@ s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 		pages_trusted++;
 		return KSM_PAGE_STABLE;
 	}
-	if (trust_read_only && !(bpf_ksm_vma_flags(pctx) & VM_WRITE)) {
+	if (trust_read_only && !(pctx->vma->vm_flags & VM_WRITE)) {
 		pages_read_only++;
 		return KSM_PAGE_STABLE;
 	}

@@ -19,63 +19,11 @@
 #include "cgroup_settings.h"
 #include "ksmctl.h"
 
-/* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
-static int load_setting(const char *path, struct cgroup_setting *s)
-{
-	char dir[PATH_MAX];
-
-	return cgroup_ksm_read(cgroup_dir_of(path, dir, sizeof(dir)), s);
-}
-
-/* The number of levels of @path, the root included: "/" 1, "/a/b" 3. */
-static int path_depth(const char *path)
-{
-	int n = 1;
-
-	for (const char *p = path; strcmp(path, "/") && *p; p++)
-		n += *p == '/';
-	return n;
-}
-
-/* The path of level @level of @path into @buf: level 0 is the root. */
-static const char *level_path(const char *path, int level, char *buf, size_t len)
-{
-	const char *p = path;
-
-	if (!level) {
-		snprintf(buf, len, "/");
-		return buf;
-	}
-	for (int i = 0; i < level && p; i++)
-		p = strchr(p + 1, '/');
-	snprintf(buf, len, "%.*s", p ? (int)(p - path) : (int)strlen(path), path);
-	return buf;
-}
-
-/* The effective settings of the cgroup at @path, from those of its levels. */
-static void effective_of(const char *path, struct cgroup_effective *e)
-{
-	int n = path_depth(path);
-	struct cgroup_setting *lv = calloc(n, sizeof(*lv));
-	char sub[CGROUP_PATH_LEN];
-
-	if (!lv) {
-		memset(e, 0, sizeof(*e));
-		e->merge_from = e->domain_from = e->max_from = -1;
-		e->domain = CGROUP_DOMAIN_SHARED;
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		load_setting(level_path(path, i, sub, sizeof(sub)), &lv[i]);
-	cgroup_effective(lv, n, e);
-	free(lv);
-}
-
 static json_object *path_or_null(const char *path, int level)
 {
 	char buf[CGROUP_PATH_LEN];
 
-	return level < 0 ? NULL : json_object_new_string(level_path(path, level, buf, sizeof(buf)));
+	return level < 0 ? NULL : json_object_new_string(cgroup_level_path(path, level, buf, sizeof(buf)));
 }
 
 static json_object *setting_json(const struct cgroup_setting *s)
@@ -111,18 +59,6 @@ static const char *eff_merge_text(const struct cgroup_effective *e)
 	return e->merge == CGROUP_MERGE_INHERIT ? "default" : cgroup_merge_text(e->merge);
 }
 
-/* The effective domain: "shared", "isolated" or the name. */
-static const char *eff_domain_text(const char *path, const struct cgroup_effective *e,
-				   struct cgroup_setting *named)
-{
-	char sub[CGROUP_PATH_LEN];
-
-	if (e->domain != CGROUP_DOMAIN_NAMED)
-		return e->domain == CGROUP_DOMAIN_ISOLATED ? "isolated" : "shared";
-	load_setting(level_path(path, e->domain_from, sub, sizeof(sub)), named);
-	return named->name;
-}
-
 static json_object *effective_json(const char *path, const struct cgroup_effective *e)
 {
 	json_object *o = json_object_new_object();
@@ -131,7 +67,7 @@ static json_object *effective_json(const char *path, const struct cgroup_effecti
 
 	json_object_object_add(o, "merge", json_object_new_string(eff_merge_text(e)));
 	json_object_object_add(o, "merge_from", path_or_null(path, e->merge_from));
-	json_object_object_add(o, "domain", json_object_new_string(eff_domain_text(path, e, &named)));
+	json_object_object_add(o, "domain", json_object_new_string(cgroup_effective_domain_text(path, e, &named)));
 	json_object_object_add(o, "domain_from", path_or_null(path, e->domain_from));
 	json_object_object_add(o, "max_pages", json_object_new_string(
 				       cgroup_max_text(e->max_pages, buf, sizeof(buf))));
@@ -145,7 +81,7 @@ static json_object *cgroup_json(const char *path, __u64 id, const struct cgroup_
 	json_object *o = json_object_new_object();
 	struct cgroup_effective e;
 
-	effective_of(path, &e);
+	cgroup_effective_of(path, &e);
 	json_object_object_add(o, "cgroup", json_object_new_string(path));
 	json_object_object_add(o, "id", json_object_new_uint64(id));
 	json_object_object_add(o, "ksm_files", json_object_new_boolean(ksm_files));
@@ -153,19 +89,6 @@ static json_object *cgroup_json(const char *path, __u64 id, const struct cgroup_
 	json_object_object_add(o, "effective", effective_json(path, &e));
 	json_object_object_add(o, "stat", stat_json(path));
 	return o;
-}
-
-/* "isolated(/a)": where an isolated domain starts, for the text output. */
-static void eff_domain_where(const char *path, const struct cgroup_effective *e, char *buf,
-			     size_t len)
-{
-	char sub[CGROUP_PATH_LEN];
-	struct cgroup_setting named;
-
-	if (e->domain == CGROUP_DOMAIN_ISOLATED)
-		snprintf(buf, len, "isolated(%s)", level_path(path, e->domain_from, sub, sizeof(sub)));
-	else
-		snprintf(buf, len, "%s", eff_domain_text(path, e, &named));
 }
 
 /* --- show --- */
@@ -187,26 +110,26 @@ static void show_one(const struct cgroup_ref *c, json_object *arr)
 	char sub[CGROUP_PATH_LEN], max[32], dom[CGROUP_PATH_LEN + 16];
 	struct cgroup_effective e;
 	struct cgroup_setting s;
-	bool files = load_setting(c->path, &s) != -ENOENT;
+	bool files = cgroup_setting_of(c->path, &s) != -ENOENT;
 
 	if (arr) {
 		json_object_array_add(arr, cgroup_json(c->path, c->id, &s, files));
 		return;
 	}
-	effective_of(c->path, &e);
+	cgroup_effective_of(c->path, &e);
 	printf("cgroup %s (id %llu)\n", c->path, (unsigned long long)c->id);
 	printf("  own:       merge=%s domain=%s max-pages=%s\n", cgroup_merge_text(s.merge),
 	       cgroup_domain_text(&s), cgroup_max_text(s.max_pages, max, sizeof(max)));
 	printf("  effective: merge=%s", eff_merge_text(&e));
 	if (e.merge_from >= 0)
-		printf(" (from %s)", level_path(c->path, e.merge_from, sub, sizeof(sub)));
-	eff_domain_where(c->path, &e, dom, sizeof(dom));
+		printf(" (from %s)", cgroup_level_path(c->path, e.merge_from, sub, sizeof(sub)));
+	cgroup_effective_domain_where(c->path, &e, dom, sizeof(dom));
 	printf(" domain=%s", dom);
 	if (e.domain == CGROUP_DOMAIN_NAMED)
-		printf(" (from %s)", level_path(c->path, e.domain_from, sub, sizeof(sub)));
+		printf(" (from %s)", cgroup_level_path(c->path, e.domain_from, sub, sizeof(sub)));
 	printf(" max-pages=%s", cgroup_max_text(e.max_pages, max, sizeof(max)));
 	if (e.max_from >= 0)
-		printf(" (from %s)", level_path(c->path, e.max_from, sub, sizeof(sub)));
+		printf(" (from %s)", cgroup_level_path(c->path, e.max_from, sub, sizeof(sub)));
 	printf("\n");
 	show_stat(c->path);
 	if (!files && strcmp(c->path, "/"))
@@ -223,7 +146,7 @@ static int show_row(const char *path, void *arg)
 	struct cgroup_setting s;
 	char dir[PATH_MAX];
 	struct stat st;
-	int err = load_setting(path, &s);
+	int err = cgroup_setting_of(path, &s);
 
 	if (cgroup_setting_is_default(&s) || stat(cgroup_dir_of(path, dir, sizeof(dir)), &st))
 		return 0;
@@ -231,8 +154,8 @@ static int show_row(const char *path, void *arg)
 		json_object_array_add(arr, cgroup_json(path, st.st_ino, &s, err != -ENOENT));
 		return 0;
 	}
-	effective_of(path, &e);
-	eff_domain_where(path, &e, dom, sizeof(dom));
+	cgroup_effective_of(path, &e);
+	cgroup_effective_domain_where(path, &e, dom, sizeof(dom));
 	printf("%-32s %-8s %-16s %-10s merge=%s domain=%s max-pages=%s\n", path,
 	       cgroup_merge_text(s.merge), cgroup_domain_text(&s),
 	       cgroup_max_text(s.max_pages, max, sizeof(max)),
@@ -366,7 +289,7 @@ static int do_set(int argc, char **argv)
 	if (err)
 		return err;
 
-	load_setting(c.path, &now);
+	cgroup_setting_of(c.path, &now);
 	if (json_output) {
 		json_object *o = json_object_new_object();
 

@@ -235,3 +235,80 @@ void cgroup_path_of_id(unsigned long long id, char *buf, size_t len)
 	if (nftw(cgroup_root_dir, find_cgroup, 16, FTW_PHYS | FTW_MOUNT) != 1)
 		snprintf(buf, len, "(removed cgroup %llu)", id);
 }
+
+/* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
+int cgroup_setting_of(const char *path, struct cgroup_setting *s)
+{
+	char dir[PATH_MAX];
+
+	return cgroup_ksm_read(cgroup_dir_of(path, dir, sizeof(dir)), s);
+}
+
+/* The number of levels of @path, the root included: "/" 1, "/a/b" 3. */
+static int cgroup_path_depth(const char *path)
+{
+	int n = 1;
+
+	for (const char *p = path; strcmp(path, "/") && *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* The path of level @level of @path into @buf: level 0 is the root. */
+const char *cgroup_level_path(const char *path, int level, char *buf, size_t len)
+{
+	const char *p = path;
+
+	if (!level) {
+		snprintf(buf, len, "/");
+		return buf;
+	}
+	for (int i = 0; i < level && p; i++)
+		p = strchr(p + 1, '/');
+	snprintf(buf, len, "%.*s", p ? (int)(p - path) : (int)strlen(path), path);
+	return buf;
+}
+
+/* The effective settings of the cgroup at @path, from those of its levels. */
+void cgroup_effective_of(const char *path, struct cgroup_effective *e)
+{
+	int n = cgroup_path_depth(path);
+	struct cgroup_setting *lv = calloc(n, sizeof(*lv));
+	char sub[CGROUP_PATH_LEN];
+
+	if (!lv) {
+		memset(e, 0, sizeof(*e));
+		e->merge_from = e->domain_from = e->max_from = -1;
+		e->domain = CGROUP_DOMAIN_SHARED;
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		cgroup_setting_of(cgroup_level_path(path, i, sub, sizeof(sub)), &lv[i]);
+	cgroup_effective(lv, n, e);
+	free(lv);
+}
+
+/* The effective domain: "shared", "isolated" or the name. */
+const char *cgroup_effective_domain_text(const char *path, const struct cgroup_effective *e,
+				   struct cgroup_setting *named)
+{
+	char sub[CGROUP_PATH_LEN];
+
+	if (e->domain != CGROUP_DOMAIN_NAMED)
+		return e->domain == CGROUP_DOMAIN_ISOLATED ? "isolated" : "shared";
+	cgroup_setting_of(cgroup_level_path(path, e->domain_from, sub, sizeof(sub)), named);
+	return named->name;
+}
+
+/* "isolated(/a)": where an isolated domain starts, for the text output. */
+void cgroup_effective_domain_where(const char *path, const struct cgroup_effective *e, char *buf,
+			     size_t len)
+{
+	char sub[CGROUP_PATH_LEN];
+	struct cgroup_setting named;
+
+	if (e->domain == CGROUP_DOMAIN_ISOLATED)
+		snprintf(buf, len, "isolated(%s)", cgroup_level_path(path, e->domain_from, sub, sizeof(sub)));
+	else
+		snprintf(buf, len, "%s", cgroup_effective_domain_text(path, e, &named));
+}

@@ -56,6 +56,19 @@ int cgroup_file_read(const char *dir, const char *name, char *buf, size_t len);
 /* Write @value to a cgroup file as one write(); 0 or -errno (the kernel's answer). */
 int cgroup_file_write(const char *dir, const char *name, const char *value);
 
+/* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
+int cgroup_setting_of(const char *path, struct cgroup_setting *s);
+/* The path of level @level of @path into @buf: level 0 is the root. */
+const char *cgroup_level_path(const char *path, int level, char *buf, size_t len);
+/* The effective settings of the cgroup at @path, from those of its levels. */
+void cgroup_effective_of(const char *path, struct cgroup_effective *e);
+/* The effective domain: "shared", "isolated" or the name (read into @named). */
+const char *cgroup_effective_domain_text(const char *path, const struct cgroup_effective *e,
+					 struct cgroup_setting *named);
+/* The same, with where an isolated domain starts: "isolated(/a)". */
+void cgroup_effective_domain_where(const char *path, const struct cgroup_effective *e,
+				   char *buf, size_t len);
+
 /* Every cgroup directory, @fn(path under the root, arg); stops when it returns non-zero. */
 int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg);
 

@@ -78,6 +78,9 @@ int do_status(int argc, char **argv);
 /* Used across objects. */
 bool stats_enabled(void);
 int stats_enable_quiet(bool *started);
+struct ksm_stats_totals;
+/* The statistics' totals map (events lost, policy events): 0 or an error said. */
+int stats_read_totals(struct ksm_stats_totals *t);
 int policy_current(char *name, size_t len);	/* "" when none */
 int do_cgroup(int argc, char **argv);
 /* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */

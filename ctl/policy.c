@@ -25,18 +25,13 @@
 
 #include "knob.h"
 #include "ksmctl.h"
+#include "policy_progs.h"
 
-#define POLICY_PIN "policy"
 #define POLICY_MAPS_DIR "policy_maps"	/* the policy's other maps, for bpftool */
 #define POLICY_LINKS_DIR "policy_links"	/* its tracing programs, attached with it */
 #define POLICY_MAX_LINKS 16
 #define POLICY_TYPE "ksm_policy_ops"
 #define POLICY_NAME_MAX 64	/* ksm_policy_ops.name */
-
-/* The hooks, in the order of struct ksm_policy_ops. */
-static const char *const hooks[] = {
-	"scan_mm", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",
-};
 
 struct load_opts {
 	const char *file;	/* or, for a policy built into ksmctl, its label */
@@ -505,85 +500,6 @@ static int do_unload(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Program ids per hook from the struct_ops map's value (the kernel puts them there). */
-static int hook_prog_ids(__u32 map_id, __u32 ids[], int n)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info), key = 0;
-	const struct btf_member *m;
-	const struct btf_type *t;
-	struct btf *vmlinux;
-	int fd, i, err = -ENOENT;
-	void *value;
-
-	fd = bpf_map_get_fd_by_id(map_id);
-	if (fd < 0 || bpf_map_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	value = calloc(1, info.value_size);
-	vmlinux = btf__load_vmlinux_btf();
-	if (!value || !vmlinux || bpf_map_lookup_elem(fd, &key, value))
-		goto out;
-	/* The value is struct bpf_struct_ops_ksm_policy_ops; its "data" is ours. */
-	t = btf__type_by_id(vmlinux, info.btf_vmlinux_value_type_id);
-	for (i = 0, m = t ? btf_members(t) : NULL; m && i < btf_vlen(t); i++, m++) {
-		const struct btf_type *data;
-		const struct btf_member *h;
-		int j, k;
-
-		if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "data"))
-			continue;
-		data = btf__type_by_id(vmlinux, m->type);
-		for (j = 0, h = btf_members(data); j < btf_vlen(data); j++, h++)
-			for (k = 0; k < n; k++)
-				if (!strcmp(btf__name_by_offset(vmlinux, h->name_off), hooks[k]))
-					ids[k] = *(unsigned long *)((char *)value +
-						   (m->offset + h->offset) / 8);
-		err = 0;
-	}
-out:
-	btf__free(vmlinux);
-	free(value);
-	close(fd);
-	return err;
-}
-
-/* The program's whole function name (the kernel's copy is cut at 15 characters). */
-static void prog_full_name(int fd, const struct bpf_prog_info *pinfo, char *buf, size_t len)
-{
-	struct bpf_func_info finfo = {};
-	struct bpf_prog_info info = {};
-	__u32 ilen = sizeof(info);
-	const struct btf_type *t;
-	struct btf *btf = NULL;
-
-	snprintf(buf, len, "%s", pinfo->name);
-	if (!pinfo->btf_id || !pinfo->nr_func_info)
-		return;
-	info.nr_func_info = 1;
-	info.func_info_rec_size = sizeof(finfo);
-	info.func_info = (__u64)(unsigned long)&finfo;
-	if (bpf_prog_get_info_by_fd(fd, &info, &ilen))
-		return;
-	btf = btf__load_from_kernel_by_id(info.btf_id);
-	t = btf ? btf__type_by_id(btf, finfo.type_id) : NULL;
-	if (t && btf_is_func(t))
-		snprintf(buf, len, "%s", btf__name_by_offset(btf, t->name_off));
-	btf__free(btf);
-}
-
-static bool bpf_stats_on(void)
-{
-	char buf[8] = "0";
-	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) < 0)
-			buf[0] = '0';
-		close(fd);
-	}
-	return buf[0] == '1';
-}
-
 /* The policy's maps pinned for bpftool: into @obj (JSON) or printed. */
 static void show_policy_maps(json_object *obj)
 {
@@ -609,13 +525,10 @@ static void show_policy_maps(json_object *obj)
 
 static int do_show(int argc, char **argv)
 {
-	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512], when[64] = "";
-	struct bpf_link_info link = {};
-	__u32 len = sizeof(link), ids[7] = {};
+	char name[POLICY_NAME_MAX + 8], exit_msg[512], when[64] = "";
 	json_object *obj = NULL, *jhooks = NULL;
-	bool stats_on = bpf_stats_on();
-	struct stat st;
-	int fd, i;
+	struct policy_progs p;
+	int i;
 
 	(void)argv;
 	if (argc)
@@ -626,26 +539,22 @@ static int do_show(int argc, char **argv)
 		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no %s (it needs the ksm-bpf "
 			    "series with CONFIG_KSM_BPF_POLICY=y)", POLICY_TYPE);
 	last_exit(exit_msg, sizeof(exit_msg));
-	bpffs_path(pin, sizeof(pin), POLICY_PIN);
-	fd = bpf_obj_get(pin);
-	if (fd >= 0 && !bpf_link_get_info_by_fd(fd, &link, &len))
-		hook_prog_ids(link.struct_ops.map_id, ids, 7);
-	if (fd >= 0 && !stat(pin, &st))
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&st.st_ctime));
-	if (fd < 0 && *name && geteuid() && errno == EACCES)
+	if (policy_progs_read(&p) == -EACCES && *name && geteuid())
 		fprintf(stderr, "ksmctl: warning: %s: permission denied (run as root for details)\n",
-			pin);
+			p.pin);
+	if (p.pinned)
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&p.attached));
 
 	if (json_output) {
 		obj = json_object_new_object();
 		json_object_object_add(obj, "name", *name ? json_object_new_string(name) : NULL);
-		json_object_object_add(obj, "pinned", json_object_new_boolean(fd >= 0));
-		if (fd >= 0) {
-			json_object_object_add(obj, "link_id", json_object_new_int64(link.id));
-			json_object_object_add(obj, "map_id",
-					       json_object_new_int64(link.struct_ops.map_id));
+		json_object_object_add(obj, "pinned", json_object_new_boolean(p.pinned));
+		if (p.pinned) {
+			json_object_object_add(obj, "link_id", json_object_new_int64(p.link_id));
+			json_object_object_add(obj, "map_id", json_object_new_int64(p.map_id));
 			json_object_object_add(obj, "attached", json_object_new_string(when));
-			json_object_object_add(obj, "run_stats", json_object_new_boolean(stats_on));
+			json_object_object_add(obj, "run_stats",
+					       json_object_new_boolean(p.run_stats));
 			jhooks = json_object_new_object();
 			json_object_object_add(obj, "hooks", jhooks);
 		}
@@ -654,53 +563,40 @@ static int do_show(int argc, char **argv)
 		printf("policy: none\n");
 	} else {
 		printf("policy: %s\n", name);
-		if (fd >= 0)
-			printf("  link %u  struct_ops map %u  attached %s  pinned %s\n", link.id,
-			       link.struct_ops.map_id, when, pin);
+		if (p.pinned)
+			printf("  link %u  struct_ops map %u  attached %s  pinned %s\n", p.link_id,
+			       p.map_id, when, p.pin);
 		else
-			printf("  not loaded by ksmctl (no %s)\n", pin);
+			printf("  not loaded by ksmctl (no %s)\n", p.pin);
 	}
-	for (i = 0; fd >= 0 && i < 7; i++) {
-		struct bpf_prog_info info = {};
-		__u32 ilen = sizeof(info);
-		char pname[128] = "";
-		int pfd;
+	for (i = 0; p.pinned && i < POLICY_HOOKS; i++) {
+		const struct policy_prog *h = &p.hook[i];
+		unsigned long long avg = h->run_cnt ? h->run_time_ns / h->run_cnt : 0;
 
-		if (!ids[i])
+		if (!h->id)
 			continue;
-		pfd = bpf_prog_get_fd_by_id(ids[i]);
-		if (pfd >= 0 && !bpf_prog_get_info_by_fd(pfd, &info, &ilen))
-			prog_full_name(pfd, &info, pname, sizeof(pname));
-		if (pfd >= 0)
-			close(pfd);
 		if (jhooks) {
-			json_object *h = json_object_new_object();
+			json_object *o = json_object_new_object();
 
-			json_object_object_add(h, "prog_id", json_object_new_int64(ids[i]));
-			json_object_object_add(h, "prog_name", json_object_new_string(pname));
-			if (stats_on) {
-				json_object_object_add(h, "run_cnt",
-						       json_object_new_int64(info.run_cnt));
-				json_object_object_add(h, "avg_ns", json_object_new_int64(
-					info.run_cnt ? info.run_time_ns / info.run_cnt : 0));
+			json_object_object_add(o, "prog_id", json_object_new_int64(h->id));
+			json_object_object_add(o, "prog_name", json_object_new_string(h->name));
+			if (p.run_stats) {
+				json_object_object_add(o, "run_cnt", json_object_new_int64(h->run_cnt));
+				json_object_object_add(o, "avg_ns", json_object_new_int64(avg));
 			}
-			json_object_object_add(jhooks, hooks[i], h);
-		} else if (stats_on) {
-			printf("  %-10s prog %-5u %-24s runs %-10llu avg %llu ns\n", hooks[i], ids[i],
-			       pname, (unsigned long long)info.run_cnt,
-			       (unsigned long long)(info.run_cnt ? info.run_time_ns / info.run_cnt
-								 : 0));
+			json_object_object_add(jhooks, policy_hooks[i], o);
+		} else if (p.run_stats) {
+			printf("  %-10s prog %-5u %-24s runs %-10llu avg %llu ns\n", policy_hooks[i],
+			       h->id, h->name, (unsigned long long)h->run_cnt, avg);
 		} else {
-			printf("  %-10s prog %-5u %s\n", hooks[i], ids[i], pname);
+			printf("  %-10s prog %-5u %s\n", policy_hooks[i], h->id, h->name);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
 	show_policy_maps(obj);
 	if (obj) {
 		json_print(obj);
 	} else {
-		if (fd >= 0 && !stats_on)
+		if (p.pinned && !p.run_stats)
 			printf("  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
 		printf("last exit: %s\n", exit_msg);
 	}

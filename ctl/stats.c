@@ -24,14 +24,19 @@
 #include <unistd.h>
 
 #include "cgroup_fs.h"
+#include "knob.h"
 #include "ksmctl.h"
 #include "ksm_stats.bpf.skel.h"
+#include "stats_export.h"
 #include "stats_table.h"
 
 #define STATS_DIR "stats"
 #define PROCS_PIN "procs"
 #define CGROUPS_PIN "cgroups"
+#define TOTALS_PIN "totals"
 #define TRACEFS "/sys/kernel/tracing"
+
+enum stats_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_OPENMETRICS, FORMAT_PROMETHEUS };
 
 struct show_opts {
 	int pid;
@@ -40,7 +45,13 @@ struct show_opts {
 	enum stats_sort sort;
 	size_t top;
 	unsigned int watch;
+	enum stats_format format;
+	/* Without the BPF statistics, rows have the kernel's figures only. */
+	bool counters_optional;
 };
+
+/* Processes an export has unless --top says otherwise. */
+#define EXPORT_TOP 20
 
 bool stats_enabled(void)
 {
@@ -71,6 +82,7 @@ static void stats_unpin(void)
 	rmdir(dir);
 	unlink(bpffs_path(path, sizeof(path), PROCS_PIN));
 	unlink(bpffs_path(path, sizeof(path), CGROUPS_PIN));
+	unlink(bpffs_path(path, sizeof(path), TOTALS_PIN));
 }
 
 /* Tracepoint programs find their event through tracefs: mount it if needed. */
@@ -113,12 +125,19 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, *series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_page, *series);
 	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, *series);
+	bpf_program__set_autoload(skel->progs.policy_attach, *series);
+	bpf_program__set_autoload(skel->progs.policy_eject, *series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !*series);
 	return 0;
 }
 
+/* Sizes of the maps; 0 keeps the object's. */
+struct stats_sizes {
+	unsigned int procs, cgroups;
+};
+
 /* Load, attach and pin; on failure nothing stays pinned. */
-static int stats_start(bool *series)
+static int stats_start(const struct stats_sizes *sizes, bool *series)
 {
 	char path[PATH_MAX];
 	struct ksm_stats_bpf *skel;
@@ -138,6 +157,11 @@ static int stats_start(bool *series)
 	err = choose_programs(skel, series);
 	if (err)
 		goto out;
+	if ((sizes->procs && bpf_map__set_max_entries(skel->maps.procs, sizes->procs)) ||
+	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups))) {
+		err = fail(EXIT_FAIL, "stats: cannot size the maps: %s", strerror(errno));
+		goto out;
+	}
 	if (ksm_stats_bpf__load(skel)) {
 		err = fail(EXIT_FAIL, "stats: the kernel refused the statistics programs: %s%s",
 			   strerror(errno), debug_output ? "" : " (--debug shows why)");
@@ -147,7 +171,8 @@ static int stats_start(bool *series)
 	stats_unpin();
 	if (mkdir(bpffs_path(path, sizeof(path), STATS_DIR), 0700) ||
 	    bpf_map__pin(skel->maps.procs, bpffs_path(path, sizeof(path), PROCS_PIN)) ||
-	    bpf_map__pin(skel->maps.cgroups, bpffs_path(path, sizeof(path), CGROUPS_PIN))) {
+	    bpf_map__pin(skel->maps.cgroups, bpffs_path(path, sizeof(path), CGROUPS_PIN)) ||
+	    bpf_map__pin(skel->maps.totals, bpffs_path(path, sizeof(path), TOTALS_PIN))) {
 		err = fail(EXIT_FAIL, "stats: cannot pin under %s: %s", ksm_bpffs_dir,
 			   strerror(errno));
 		goto out;
@@ -177,44 +202,103 @@ out:
 
 int stats_enable_quiet(bool *started)
 {
+	struct stats_sizes defaults = { 0 };
 	bool series;
 	int err;
 
 	*started = false;
 	if (stats_enabled())
 		return 0;
-	err = stats_start(&series);
+	err = stats_start(&defaults, &series);
 	*started = !err;
 	return err;
 }
 
+/* A positive count of at most @max for option @opt: 0, or a usage error. */
+static int parse_count(const char *opt, const char *val, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(val, &end, 10);
+	if (!*val || *end || errno || val[0] == '-' || !*out || *out > max)
+		return usage_error("stats", "%s: '%s' is not a number from 1 to %lu", opt, val, max);
+	return 0;
+}
+
+/* max_entries of a pinned map, or 0. */
+static unsigned int pinned_max_entries(const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd = bpf_obj_get(bpffs_path(path, sizeof(path), name));
+
+	if (fd < 0)
+		return 0;
+	if (bpf_map_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+/* The most entries a map may be given: a process entry is ~120 bytes. */
+#define STATS_MAX_ENTRIES (1UL << 22)
+
 static int do_enable(int argc, char **argv)
 {
 	bool series = false, already = stats_enabled();
-	int err;
+	struct stats_sizes sizes = { 0 };
+	unsigned int have_procs, have_cgroups;
+	unsigned long v;
+	int i, err;
 
-	(void)argv;
-	if (argc)
-		return usage_error("stats", "enable takes no arguments");
+	for (i = 0; i < argc; i += 2) {
+		if (strcmp(argv[i], "--max-procs") && strcmp(argv[i], "--max-cgroups"))
+			return usage_error("stats", "enable: unexpected '%s'", argv[i]);
+		if (i + 1 == argc)
+			return usage_error("stats", "%s needs a value", argv[i]);
+		err = parse_count(argv[i], argv[i + 1], STATS_MAX_ENTRIES, &v);
+		if (err)
+			return err;
+		if (!strcmp(argv[i], "--max-procs"))
+			sizes.procs = v;
+		else
+			sizes.cgroups = v;
+	}
 	err = require_admin("stats enable");
 	if (err)
 		return err;
-	if (!already) {
-		err = stats_start(&series);
+	if (already) {
+		have_procs = pinned_max_entries(PROCS_PIN);
+		have_cgroups = pinned_max_entries(CGROUPS_PIN);
+		if ((sizes.procs && sizes.procs != have_procs) ||
+		    (sizes.cgroups && sizes.cgroups != have_cgroups))
+			return fail(EXIT_FAIL, "stats: already enabled with --max-procs %u "
+				    "--max-cgroups %u; 'ksmctl stats disable' first to resize "
+				    "(the counters start again)", have_procs, have_cgroups);
+	} else {
+		err = stats_start(&sizes, &series);
 		if (err)
 			return err;
 	}
+	have_procs = pinned_max_entries(PROCS_PIN);
+	have_cgroups = pinned_max_entries(CGROUPS_PIN);
 	if (json_output) {
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "enabled", json_object_new_boolean(true));
 		json_object_object_add(o, "already", json_object_new_boolean(already));
+		json_object_object_add(o, "max_procs", json_object_new_int64(have_procs));
+		json_object_object_add(o, "max_cgroups", json_object_new_int64(have_cgroups));
 		json_print(o);
 	} else if (already) {
-		printf("statistics: already enabled\n");
+		printf("statistics: already enabled (room for %u processes, %u cgroups)\n",
+		       have_procs, have_cgroups);
 	} else {
-		printf("statistics: enabled (%s events), maps pinned at %s/{%s,%s}\n",
-		       series ? "ksm-bpf" : "upstream ksm", ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN);
+		printf("statistics: enabled (%s events, room for %u processes, %u cgroups), "
+		       "maps pinned at %s/{%s,%s,%s}\n", series ? "ksm-bpf" : "upstream ksm",
+		       have_procs, have_cgroups, ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN);
 	}
 	return EXIT_OK;
 }
@@ -243,14 +327,14 @@ static int do_disable(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* A /proc/PID file into @buf; false when the process is gone. */
-static bool read_proc(int pid, const char *file, char *buf, size_t len)
+/* A file of /proc/PID (@dir) into @buf; false when the process is gone. */
+static bool read_proc(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%d/%s", proc_dir, pid, file);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -262,23 +346,104 @@ static bool read_proc(int pid, const char *file, char *buf, size_t len)
 	return true;
 }
 
-/* The live part of a row: comm, cgroup path, sharing, saved. False if gone. */
-static bool fill_live(struct stats_row *r)
+/* A "key value" line of /proc/PID/ksm_stat, or 0. */
+static long long ksm_stat_field(const char *text, const char *key)
 {
-	char buf[4096], *p;
+	size_t n = strlen(key);
+	const char *p;
 
-	if (!read_proc(r->pid, "comm", buf, sizeof(buf)))
+	for (p = text; (p = strstr(p, key)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return atoll(p + n + 1);
+	return 0;
+}
+
+/*
+ * When @pid started, in CLOCK_BOOTTIME nanoseconds rounded down to a clock
+ * tick (/proc/PID/stat, field 22); 0 if unknown.
+ */
+static unsigned long long proc_start_ns(int pid)
+{
+	unsigned long long ticks;
+	char buf[1024], dir[64], *p;
+	int field;
+
+	snprintf(dir, sizeof(dir), "%s/%d", proc_dir, pid);
+	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+		return 0;
+	/* Field 2, the command, may hold anything but ends with the last ')'. */
+	for (field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, "%llu", &ticks) != 1)
+		return 0;
+	return ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/* A task's state letter from its stat file in @dir ('Z' for a zombie), or 0. */
+static char task_state(const char *dir)
+{
+	char buf[1024], *p;
+
+	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+		return 0;
+	return p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Where @pid's mm can be read: /proc/PID, or /proc/PID/task/TID of a live
+ * thread once the leader has exited (pthread_exit()): a zombie leader has
+ * no mm, and its ksm files are empty.
+ */
+static void mm_dir_of(int pid, char *dir, size_t len)
+{
+	char tasks[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, len, "%s/%d", proc_dir, pid);
+	if (task_state(dir) != 'Z')
+		return;
+	snprintf(tasks, sizeof(tasks), "%s/%d/task", proc_dir, pid);
+	dp = opendir(tasks);
+	while (dp && (d = readdir(dp))) {
+		if (d->d_name[0] == '.' || atoi(d->d_name) == pid)
+			continue;
+		if (snprintf(dir, len, "%s/%s", tasks, d->d_name) < (int)len &&
+		    task_state(dir) != 'Z')
+			break;
+		snprintf(dir, len, "%s/%d", proc_dir, pid);
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/*
+ * The live part of a row, all of it the kernel's word now: comm, cgroup,
+ * pages sharing, bytes saved, rmap_items. False if the process is gone (or
+ * not ours to read).
+ */
+static bool fill_live(struct stats_row *r, long long *rmap_items)
+{
+	char buf[4096], dir[PATH_MAX], mm[PATH_MAX], *p;
+	struct stat sb;
+
+	mm_dir_of(r->pid, mm, sizeof(mm));
+	if (!read_proc(mm, "comm", buf, sizeof(buf)))
 		return false;
 	buf[strcspn(buf, "\n")] = '\0';
 	snprintf(r->comm, sizeof(r->comm), "%.15s", buf);
 	r->cgroup[0] = '\0';
-	if (read_proc(r->pid, "cgroup", buf, sizeof(buf)) && (p = strstr(buf, "0::")))
+	if (read_proc(mm, "cgroup", buf, sizeof(buf)) && (p = strstr(buf, "0::")))
 		snprintf(r->cgroup, sizeof(r->cgroup), "%.*s", (int)strcspn(p + 3, "\n"), p + 3);
-	if (read_proc(r->pid, "ksm_merging_pages", buf, sizeof(buf)))
+	r->cgroup_id = 0;
+	if (r->cgroup[0] && !stat(cgroup_dir_of(r->cgroup, dir, sizeof(dir)), &sb))
+		r->cgroup_id = sb.st_ino;
+	if (!read_proc(mm, "ksm_stat", buf, sizeof(buf)))
+		return false;
+	*rmap_items = ksm_stat_field(buf, "ksm_rmap_items");
+	r->saved = ksm_stat_field(buf, "ksm_process_profit");
+	if (read_proc(mm, "ksm_merging_pages", buf, sizeof(buf)))
 		r->sharing = atoll(buf);
-	if (read_proc(r->pid, "ksm_stat", buf, sizeof(buf)) &&
-	    (p = strstr(buf, "ksm_process_profit ")))
-		r->saved = atoll(p + strlen("ksm_process_profit "));
 	return true;
 }
 
@@ -296,52 +461,152 @@ static int open_pinned(const char *name, int *fd)
 		    "'ksmctl stats enable'", path);
 }
 
-/* Every live process of the procs map, filtered; others are not shown. */
-static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
-{
-	struct stats_row *rows = NULL;
-	__u32 key, next, *prev = NULL;
+/* The procs map, read whole before anything is looked up, sorted by tgid. */
+struct proc_map_entry {
+	__u32 tgid;
 	struct ksm_proc_stats st;
-	size_t n = 0, cap = 0;
+};
+
+struct proc_map {
+	struct proc_map_entry *e;
+	size_t n;
+};
+
+static int cmp_tgid(const void *a, const void *b)
+{
+	const struct proc_map_entry *x = a, *y = b;
+
+	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+}
+
+static int proc_map_load(struct proc_map *m, bool optional)
+{
+	__u32 key, next, *prev = NULL;
+	size_t cap = 0;
 	int fd, err;
 
+	memset(m, 0, sizeof(*m));
+	if (optional && !stats_enabled())
+		return 0;
 	err = open_pinned(PROCS_PIN, &fd);
 	if (err)
 		return err;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (o->pid && (int)key != o->pid)
-			continue;
-		if (n == cap) {
-			struct stats_row *more = realloc(rows, (cap = cap ? 2 * cap : 64) *
-							 sizeof(*rows));
+		if (m->n == cap) {
+			void *more = realloc(m->e, (cap = cap ? 2 * cap : 256) * sizeof(*m->e));
 
 			if (!more) {
-				free(rows);
 				close(fd);
+				free(m->e);
 				return fail(EXIT_FAIL, "stats: out of memory");
 			}
-			rows = more;
+			m->e = more;
 		}
-		memset(&rows[n], 0, sizeof(rows[n]));
-		rows[n].pid = key;
-		rows[n].cgroup_id = st.cgroup_id;
-		rows[n].c = st.counters;
-		/*
-		 * Not a live process here: gone, or of another PID namespace.
-		 * Reading never changes the map (a delete while walking it
-		 * also restarts the walk, showing rows twice).
-		 */
-		if (!fill_live(&rows[n]))
+		/* Gone since the walk found it: a process that just exited. */
+		if (bpf_map_lookup_elem(fd, &key, &m->e[m->n].st))
 			continue;
-		if (o->cgroup && !stats_cgroup_matches(rows[n].cgroup, o->cgroup))
-			continue;
-		n++;
+		m->e[m->n++].tgid = key;
 	}
 	close(fd);
+	qsort(m->e, m->n, sizeof(*m->e), cmp_tgid);
+	return 0;
+}
+
+/*
+ * The entry of @pid, if it was made for this process: an entry older than
+ * the process belongs to an earlier one with the same pid (its exit came
+ * and went while the entry was being made, and the pid was reused).
+ */
+static const struct ksm_proc_stats *proc_map_find(const struct proc_map *m, int pid)
+{
+	struct proc_map_entry want = { .tgid = pid };
+	const struct proc_map_entry *e = bsearch(&want, m->e, m->n, sizeof(*m->e), cmp_tgid);
+
+	if (!e || e->st.first_seen_ns < proc_start_ns(pid))
+		return NULL;
+	return &e->st;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int add_row(struct stats_row **rows, size_t *n, size_t *cap, const struct stats_row *r)
+{
+	if (*n == *cap) {
+		struct stats_row *more = realloc(*rows, (*cap = *cap ? 2 * *cap : 64) *
+						 sizeof(**rows));
+
+		if (!more)
+			return fail(EXIT_FAIL, "stats: out of memory");
+		*rows = more;
+	}
+	(*rows)[(*n)++] = *r;
+	return 0;
+}
+
+/*
+ * Every live process KSM knows (it has rmap_items or shares pages) or the
+ * statistics track, filtered. What it shares and saves is the kernel's,
+ * read now; its counters are the BPF map's, when the map has an entry made
+ * for it. Reading never changes the map.
+ */
+static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
+{
+	struct stats_row *rows = NULL, r;
+	const struct ksm_proc_stats *st;
+	size_t n = 0, cap = 0;
+	long long rmap_items;
+	struct proc_map map;
+	struct dirent *d;
+	int err;
+	DIR *dp;
+
+	err = proc_map_load(&map, o->counters_optional);
+	if (err)
+		return err;
+	dp = opendir(proc_dir);
+	if (!dp) {
+		free(map.e);
+		return fail(EXIT_FAIL, "stats: %s: %s", proc_dir, strerror(errno));
+	}
+	while ((d = readdir(dp))) {
+		if (!all_digits(d->d_name))
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.pid = atoi(d->d_name);
+		if (o->pid && r.pid != o->pid)
+			continue;
+		/* Gone, or not ours to read (another user's, another namespace's). */
+		if (!fill_live(&r, &rmap_items))
+			continue;
+		st = proc_map_find(&map, r.pid);
+		if (!st && !rmap_items && !r.sharing)
+			continue;
+		if (st) {
+			r.tracked = true;
+			r.c = st->counters;
+		}
+		if (o->cgroup && !stats_cgroup_matches(r.cgroup, o->cgroup))
+			continue;
+		err = add_row(&rows, &n, &cap, &r);
+		if (err)
+			break;
+	}
+	closedir(dp);
+	free(map.e);
+	if (err) {
+		free(rows);
+		return err;
+	}
 	*rowsp = rows;
 	*np = n;
 	return 0;
@@ -355,15 +620,20 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 	__u64 key, next, *prev = NULL;
 	size_t n, ncg = 0, cap = 0, i, out = 0;
 	struct show_opts all = *o;
-	bool series;
 	int fd, err;
 
 	all.cgroup = NULL;
-	err = kernel_events(&series) ?: read_procs(&all, &procs, &n) ?:
-	      open_pinned(CGROUPS_PIN, &fd);
+	err = read_procs(&all, &procs, &n);
 	if (err)
 		return err;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	fd = -1;
+	if (!o->counters_optional || stats_enabled())
+		err = open_pinned(CGROUPS_PIN, &fd);
+	if (err) {
+		free(procs);
+		return err;
+	}
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &st))
@@ -371,22 +641,22 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 		if (ncg == cap) {
 			void *more = realloc(cg, (cap = cap ? 2 * cap : 64) * sizeof(*cg));
 
-			if (!more)
+			if (!more) {
+				err = fail(EXIT_FAIL, "stats: out of memory");
 				break;
+			}
 			cg = more;
 		}
 		cg[ncg].cgroup_id = key;
-		cg[ncg].c = st.counters;
-		cg[ncg].has_sharing = series;
-		cg[ncg].sharing = st.merging_pages;
-		cg[ncg++].saved = st.profit;
+		cg[ncg++].c = st.counters;
 	}
-	close(fd);
-	rows = calloc(n + ncg + 1, sizeof(*rows));
+	if (fd >= 0)
+		close(fd);
+	rows = err ? NULL : calloc(n + ncg + 1, sizeof(*rows));
 	if (!rows) {
 		free(procs);
 		free(cg);
-		return fail(EXIT_FAIL, "stats: out of memory");
+		return err ?: fail(EXIT_FAIL, "stats: out of memory");
 	}
 	n = stats_aggregate_cgroups(procs, n, cg, ncg, rows);
 	for (i = 0; i < n; i++) {
@@ -402,11 +672,57 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 	return 0;
 }
 
+int stats_read_totals(struct ksm_stats_totals *t)
+{
+	__u32 zero = 0;
+	int fd, err;
+
+	memset(t, 0, sizeof(*t));
+	err = open_pinned(TOTALS_PIN, &fd);
+	if (err)
+		return err;
+	err = bpf_map_lookup_elem(fd, &zero, t) ? fail(EXIT_FAIL, "stats: %s: %s", TOTALS_PIN,
+							 strerror(errno)) : 0;
+	close(fd);
+	return err;
+}
+
+/* Events lost to a full map are said, on stderr, whatever the output format. */
+static void warn_drops(void)
+{
+	struct ksm_stats_totals t;
+
+	if (stats_read_totals(&t) || (!t.procs_dropped && !t.cgroups_dropped))
+		return;
+	fprintf(stderr, "ksmctl: warning: the statistics maps were full for %llu process and "
+		"%llu cgroup events since 'stats enable': counters miss them ('stats enable "
+		"--max-procs N --max-cgroups N' makes room)\n",
+		(unsigned long long)t.procs_dropped, (unsigned long long)t.cgroups_dropped);
+}
+
+static const char *const format_names[] = {
+	[FORMAT_TABLE] = "table", [FORMAT_JSON] = "json",
+	[FORMAT_OPENMETRICS] = "openmetrics", [FORMAT_PROMETHEUS] = "prometheus",
+};
+
+static int parse_format(const char *val, enum stats_format *format)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
+		if (!strcmp(val, format_names[i])) {
+			*format = i;
+			return 0;
+		}
+	}
+	return usage_error("stats", "--format: '%s' is none of table, json, openmetrics, "
+			   "prometheus", val);
+}
+
 static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgroups)
 {
 	unsigned long v;
-	char *end;
-	int i;
+	int i, err;
 
 	memset(o, 0, sizeof(*o));
 	o->sort = SORT_SAVED;
@@ -414,18 +730,23 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(opt, "--pid") && strcmp(opt, "--cgroup") && strcmp(opt, "--sort") &&
-		    strcmp(opt, "--top") && strcmp(opt, "--watch"))
+		    strcmp(opt, "--top") && strcmp(opt, "--watch") && strcmp(opt, "--format"))
 			return usage_error("stats", "unexpected '%s'", opt);
 		if (!val)
 			return usage_error("stats", "%s needs a value", opt);
 		i++;
 		if (!strcmp(opt, "--cgroup")) {
 			/* A path that names no cgroup would show an empty table. */
-			int err = cgroup_resolve(val, &o->cgroup_ref);
-
+			err = cgroup_resolve(val, &o->cgroup_ref);
 			if (err)
 				return err;
 			o->cgroup = o->cgroup_ref.path;
+			continue;
+		}
+		if (!strcmp(opt, "--format")) {
+			err = parse_format(val, &o->format);
+			if (err)
+				return err;
 			continue;
 		}
 		if (!strcmp(opt, "--sort")) {
@@ -434,10 +755,9 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 						   stats_sort_keys());
 			continue;
 		}
-		errno = 0;
-		v = strtoul(val, &end, 10);
-		if (!*val || *end || errno || val[0] == '-' || !v || v > INT_MAX)
-			return usage_error("stats", "%s: '%s' is not a positive number", opt, val);
+		err = parse_count(opt, val, INT_MAX, &v);
+		if (err)
+			return err;
 		if (!strcmp(opt, "--pid")) {
 			if (cgroups)
 				return usage_error("stats", "cgroup takes no --pid");
@@ -448,9 +768,94 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 			o->watch = v;
 		}
 	}
-	if (o->watch && json_output)
-		return usage_error("stats", "--watch draws a screen: not with --json");
+	if (json_output && o->format != FORMAT_TABLE && o->format != FORMAT_JSON)
+		return usage_error("stats", "--json and --format %s: choose one",
+				   format_names[o->format]);
+	if (json_output)
+		o->format = FORMAT_JSON;
+	if (o->watch && o->format != FORMAT_TABLE)
+		return usage_error("stats", "--watch draws a screen: not with --format %s",
+				   format_names[o->format]);
+	if (o->format >= FORMAT_OPENMETRICS) {
+		if (o->pid)
+			return usage_error("stats", "--format %s exports every cgroup and the top "
+					   "processes: no --pid", format_names[o->format]);
+		o->counters_optional = true;
+		if (!o->top)
+			o->top = EXPORT_TOP;
+	}
 	return 0;
+}
+
+static int read_knob_value(const char *name, long long *value)
+{
+	char buf[64];
+
+	if (knob_read(name, buf, sizeof(buf)))
+		return -1;
+	*value = atoll(buf);
+	return 0;
+}
+
+/*
+ * The metric families of --format openmetrics|prometheus: ksmd's counters,
+ * the policy, every cgroup (or those under --cgroup) and the top processes.
+ */
+static int export_metrics(const struct show_opts *o)
+{
+	char policy[80] = "", last_exit[512] = "none";
+	struct stats_row *cgroups = NULL, *procs = NULL;
+	struct ksm_stats_totals totals;
+	struct policy_progs progs;
+	struct stats_export e = { .read_knob = read_knob_value };
+	struct cgroup_effective eff;
+	const char **domains = NULL;
+	char (*where)[96] = NULL;
+	struct om_writer w;
+	size_t ncg, np, i;
+	int err;
+
+	err = read_cgroups(o, &cgroups, &ncg) ?: read_procs(o, &procs, &np);
+	if (err)
+		goto out;
+	domains = calloc(ncg + 1, sizeof(*domains));
+	where = calloc(ncg + 1, sizeof(*where));
+	if (!domains || !where) {
+		err = fail(EXIT_FAIL, "stats: out of memory");
+		goto out;
+	}
+	for (i = 0; i < ncg; i++) {
+		cgroup_effective_of(cgroups[i].cgroup, &eff);
+		if (eff.merge == CGROUP_MERGE_OFF)
+			snprintf(where[i], sizeof(where[i]), "off");
+		else
+			cgroup_effective_domain_where(cgroups[i].cgroup, &eff, where[i],
+						      sizeof(where[i]));
+		domains[i] = where[i];
+	}
+	stats_sort_rows(cgroups, ncg, SORT_CGROUP);
+	stats_sort_rows(procs, np, o->sort);
+	e.policy_supported = !policy_current(policy, sizeof(policy));
+	e.policy = policy;
+	if (e.policy_supported && knob_read("policy_exit", last_exit, sizeof(last_exit)))
+		snprintf(last_exit, sizeof(last_exit), "none");
+	e.last_exit = last_exit;
+	if (e.policy_supported && !policy_progs_read(&progs))
+		e.progs = &progs;
+	e.totals = stats_enabled() && !stats_read_totals(&totals) ? &totals : NULL;
+	e.cgroups = cgroups;
+	e.domains = domains;
+	e.ncgroups = ncg;
+	e.procs = procs;
+	e.nprocs = o->top < np ? o->top : np;
+	om_init(&w, stdout, o->format == FORMAT_OPENMETRICS ? OM_OPENMETRICS : OM_PROMETHEUS);
+	stats_export_write(&w, &e);
+out:
+	free(cgroups);
+	free(procs);
+	free(domains);
+	free(where);
+	return err;
 }
 
 static int show(int argc, char **argv, bool cgroups)
@@ -463,12 +868,19 @@ static int show(int argc, char **argv, bool cgroups)
 	err = parse_show_args(argc, argv, &o, cgroups);
 	if (err)
 		return err;
+	if (o.format >= FORMAT_OPENMETRICS) {
+		err = export_metrics(&o);
+		if (!err && stats_enabled())
+			warn_drops();
+		return err;
+	}
 	for (;;) {
 		err = cgroups ? read_cgroups(&o, &rows, &n) : read_procs(&o, &rows, &n);
 		if (err)
 			return err;
+		warn_drops();
 		stats_sort_rows(rows, n, o.sort);
-		if (json_output) {
+		if (o.format == FORMAT_JSON) {
 			json_print(stats_to_json(rows, n, cgroups, o.top));
 		} else {
 			if (o.watch) {
@@ -503,15 +915,18 @@ static void stats_help(void)
 {
 	fprintf(stderr,
 		"Usage: ksmctl stats [show] [--pid PID] [--cgroup PATH] [--sort KEY] [--top N]\n"
-		"                    [--watch SECONDS]\n"
+		"                    [--watch SECONDS] [--format FORMAT]\n"
 		"       ksmctl stats cgroup [--cgroup PATH] [--sort KEY] [--top N] [--watch SECONDS]\n"
-		"       ksmctl stats enable\n"
+		"                    [--format FORMAT]\n"
+		"       ksmctl stats enable [--max-procs N] [--max-cgroups N]\n"
 		"       ksmctl stats disable\n"
 		"\n"
 		"       KEY := { %s } (default saved)\n"
-		"       Collected by BPF programs on the ksm tracepoints into maps pinned at\n"
-		"       %s/{%s,%s}; started by 'enable' or by loading a policy.\n",
-		stats_sort_keys(), ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN);
+		"       FORMAT := { table | json | openmetrics | prometheus }\n"
+		"       Sharing and savings are the kernel's, read when asked; the counters are\n"
+		"       collected by BPF programs on the ksm tracepoints into maps pinned at\n"
+		"       %s/{%s,%s,%s}; started by 'enable' or by loading a policy.\n",
+		stats_sort_keys(), ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN);
 }
 
 static int do_help(int argc, char **argv)

@@ -137,7 +137,10 @@ size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
 		out[j].procs++;
 		out[j].sharing += procs[i].sharing;
 		out[j].saved += procs[i].saved;
-		add_counters(&out[j].c, &procs[i].c);
+		if (procs[i].tracked)
+			add_counters(&out[j].c, &procs[i].c);
+		else
+			out[j].untracked++;
 	}
 	/*
 	 * The cgroup's own counters also count processes that exited; a cgroup
@@ -152,10 +155,6 @@ size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
 			out[rows++].cgroup_id = cgroup_counters[i].cgroup_id;
 		}
 		out[j].c = cgroup_counters[i].c;
-		if (cgroup_counters[i].has_sharing) {
-			out[j].sharing = cgroup_counters[i].sharing;
-			out[j].saved = cgroup_counters[i].saved;
-		}
 	}
 	return rows;
 }
@@ -176,10 +175,19 @@ void stats_format_bytes(char *buf, size_t len, long long bytes)
 		snprintf(buf, len, "%s%.*f%c", bytes < 0 ? "-" : "", v < 10 ? 1 : 0, v, units[u]);
 }
 
+/* A counter, or "-" where the row has none. */
+static void print_counter(FILE *f, int width, bool known, unsigned long long v)
+{
+	if (known)
+		fprintf(f, " %*llu", width, v);
+	else
+		fprintf(f, " %*s", width, "-");
+}
+
 void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgroups,
 		       size_t top)
 {
-	size_t i, w = 6;
+	size_t i, w = 6, incomplete = 0;
 
 	if (top && top < n)
 		n = top;
@@ -194,24 +202,39 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgr
 		"SKIPPED", "SAVED");
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
+		bool known = cgroups || r->tracked;
 		char saved[16];
 
 		stats_format_bytes(saved, sizeof(saved), r->saved);
 		if (cgroups)
-			fprintf(f, "%-*s %5u", (int)w, r->cgroup, r->procs);
+			fprintf(f, "%-*s %4u%c", (int)w, r->cgroup, r->procs,
+				r->untracked ? '*' : ' ');
 		else
 			fprintf(f, "%7d %-15s %-*s", r->pid, r->comm, (int)w, r->cgroup);
-		fprintf(f, " %10llu %10llu %10lld %8llu %10llu %8s\n",
-			(unsigned long long)r->c.pages_scanned,
-			(unsigned long long)r->c.pages_merged, r->sharing,
-			(unsigned long long)r->c.cow_writes,
-			(unsigned long long)r->c.policy_skipped_pages, saved);
+		print_counter(f, 10, known, r->c.pages_scanned);
+		print_counter(f, 10, known, r->c.pages_merged);
+		fprintf(f, " %10lld", r->sharing);
+		print_counter(f, 8, known, r->c.cow_writes);
+		print_counter(f, 10, known, r->c.policy_skipped_pages);
+		fprintf(f, " %8s\n", saved);
+		incomplete += cgroups ? r->untracked : !r->tracked;
 	}
+	if (incomplete)
+		fprintf(f, "%s: %zu process%s without counters (their statistics entry is missing: "
+			"the map was full, or they predate 'stats enable'); SHARING and SAVED are "
+			"the kernel's and complete\n", cgroups ? "*" : "-", incomplete,
+			incomplete == 1 ? "" : "es");
 }
 
 static void json_add_u64(json_object *o, const char *key, unsigned long long v)
 {
 	json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+/* A counter, or null where the row has none. */
+static void json_add_counter(json_object *o, const char *key, bool known, unsigned long long v)
+{
+	json_object_object_add(o, key, known ? json_object_new_uint64(v) : NULL);
 }
 
 json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups, size_t top)
@@ -224,26 +247,29 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups,
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
 		json_object *o = json_object_new_object();
+		bool known = cgroups || r->tracked;
 
 		if (cgroups) {
 			json_object_object_add(o, "cgroup", json_object_new_string(r->cgroup));
 			json_add_u64(o, "cgroup_id", r->cgroup_id);
 			json_add_u64(o, "procs", r->procs);
+			json_add_u64(o, "untracked_procs", r->untracked);
 		} else {
 			json_object_object_add(o, "pid", json_object_new_int(r->pid));
 			json_object_object_add(o, "comm", json_object_new_string(r->comm));
 			json_object_object_add(o, "cgroup", json_object_new_string(r->cgroup));
 			json_add_u64(o, "cgroup_id", r->cgroup_id);
+			json_object_object_add(o, "tracked", json_object_new_boolean(r->tracked));
 		}
-		json_add_u64(o, "passes", r->c.passes);
-		json_add_u64(o, "pages_scanned", r->c.pages_scanned);
-		json_add_u64(o, "pages_merged", r->c.pages_merged);
-		json_add_u64(o, "pages_joined", r->c.pages_joined);
+		json_add_counter(o, "passes", known, r->c.passes);
+		json_add_counter(o, "pages_scanned", known, r->c.pages_scanned);
+		json_add_counter(o, "pages_merged", known, r->c.pages_merged);
+		json_add_counter(o, "pages_joined", known, r->c.pages_joined);
 		json_object_object_add(o, "pages_sharing", json_object_new_int64(r->sharing));
-		json_add_u64(o, "cow_writes", r->c.cow_writes);
-		json_add_u64(o, "unshares", r->c.unshares);
-		json_add_u64(o, "policy_skipped_pages", r->c.policy_skipped_pages);
-		json_add_u64(o, "policy_skipped_passes", r->c.policy_skipped_passes);
+		json_add_counter(o, "cow_writes", known, r->c.cow_writes);
+		json_add_counter(o, "unshares", known, r->c.unshares);
+		json_add_counter(o, "policy_skipped_pages", known, r->c.policy_skipped_pages);
+		json_add_counter(o, "policy_skipped_passes", known, r->c.policy_skipped_passes);
 		json_object_object_add(o, "bytes_saved", json_object_new_int64(r->saved));
 		json_object_array_add(arr, o);
 	}

@@ -22,8 +22,14 @@ struct stats_row {
 	char cgroup[STATS_CGROUP_LEN];	/* path under the cgroup2 root */
 	unsigned long long cgroup_id;
 	unsigned int procs;		/* live processes (cgroup rows) */
+	/*
+	 * Process rows: c holds its counters (the BPF map has an entry made
+	 * for this very process). Cgroup rows: processes of it without.
+	 */
+	bool tracked;
+	unsigned int untracked;
 	struct ksm_counters c;		/* from the BPF maps */
-	long long sharing;		/* pages sharing a ksm page now */
+	long long sharing;		/* pages sharing a ksm page now (the kernel's) */
 	long long saved;		/* bytes: the kernel's ksm_process_profit */
 };
 
@@ -45,17 +51,16 @@ bool stats_cgroup_matches(const char *cgroup, const char *filter);
 struct stats_cgroup_counters {
 	unsigned long long cgroup_id;
 	struct ksm_counters c;
-	bool has_sharing;		/* sharing and saved kept by BPF (ksm-bpf kernels) */
-	long long sharing, saved;
 };
 
 /*
- * One row per cgroup of @procs: live processes, pages sharing and bytes
- * saved summed; the counters summed too, unless @cgroup_counters has the
- * cgroup's own (kept by BPF, they include processes that exited), which
- * also replace the sums of sharing and saved when it has them. Cgroups of
- * @cgroup_counters without live processes get a row with an empty path.
- * Returns the number of rows written to @out (room for @n + @ncg rows).
+ * One row per cgroup of @procs (by cgroup_id): live processes, and their
+ * pages sharing and bytes saved, summed: what the kernel says now. The
+ * counters are the cgroup's own from @cgroup_counters (kept by BPF, they
+ * include processes that exited or moved away), else the sum over its
+ * tracked processes. Cgroups of @cgroup_counters without live processes
+ * get a row with an empty path. Returns the number of rows written to @out
+ * (room for @n + @ncg rows).
  */
 size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
 			       const struct stats_cgroup_counters *cgroup_counters, size_t ncg,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "knob.h"
+#include "ksm_stats.h"
 #include "ksmctl.h"
 
 static const char *const run_states[] = { "stopped", "running", "unmerging" };
@@ -40,6 +41,7 @@ static long tracked_processes(void)
 int do_status(int argc, char **argv)
 {
 	char value[512], policy[80] = "", last_exit[512] = "";
+	struct ksm_stats_totals totals = {};
 	bool has_policy_ops, stats_on;
 	json_object *obj = NULL;
 	unsigned long run;
@@ -61,6 +63,8 @@ int do_status(int argc, char **argv)
 		knob_read("policy_exit", last_exit, sizeof(last_exit));
 	stats_on = stats_enabled();
 	tracked = stats_on ? tracked_processes() : -1;
+	if (stats_on && stats_read_totals(&totals))
+		return EXIT_FAIL;
 
 	if (json_output) {
 		obj = json_object_new_object();
@@ -88,8 +92,15 @@ int do_status(int argc, char **argv)
 			json_object_object_add(p, "last_exit", json_object_new_string(last_exit));
 		json_object_object_add(obj, "policy", p);
 		json_object_object_add(s, "enabled", json_object_new_boolean(stats_on));
-		if (tracked >= 0)
+		if (tracked >= 0) {
 			json_object_object_add(s, "processes", json_object_new_int64(tracked));
+			json_object_object_add(s, "dropped_process_events",
+					       json_object_new_uint64(totals.procs_dropped));
+			json_object_object_add(s, "dropped_cgroup_events",
+					       json_object_new_uint64(totals.cgroups_dropped));
+			json_object_object_add(s, "policy_ejections",
+					       json_object_new_uint64(totals.policy_ejected));
+		}
 		json_object_object_add(obj, "stats", s);
 		json_print(obj);
 		return EXIT_OK;
@@ -100,7 +111,13 @@ int do_status(int argc, char **argv)
 		printf("%-16s %s (last exit: %s)\n", "policy:", *policy ? policy : "none",
 		       last_exit);
 	if (stats_on)
-		printf("%-16s enabled, %ld processes tracked\n", "statistics:", tracked);
+		printf("%-16s enabled, %ld processes tracked, %llu policy ejections\n",
+		       "statistics:", tracked, (unsigned long long)totals.policy_ejected);
+	if (stats_on && (totals.procs_dropped || totals.cgroups_dropped))
+		printf("%-16s the maps were full for %llu process and %llu cgroup events: "
+		       "counters miss them ('stats enable --max-procs N')\n", "incomplete:",
+		       (unsigned long long)totals.procs_dropped,
+		       (unsigned long long)totals.cgroups_dropped);
 	else
 		printf("%-16s disabled ('ksmctl stats enable')\n", "statistics:");
 	return EXIT_OK;

@@ -30,7 +30,7 @@
 #define KSM_PAGE_F_VOLATILE	(1U << 1)	/* its checksum changed when last seen */
 #endif
 
-/* VM_* flags of bpf_ksm_vma_flags() (linux/mm.h: not in BTF either). */
+/* VM_* flags of ctx->vma->vm_flags (linux/mm.h: not in BTF either). */
 #ifndef VM_READ
 #define VM_READ		0x00000001ULL
 #define VM_WRITE	0x00000002ULL
@@ -40,16 +40,20 @@
 #define VM_MERGEABLE	0x80000000ULL
 #endif
 
-/* Process identity of an mm given to a hook (0 when its owner is gone). */
+/*
+ * Process identity of an mm given to a hook (0 when its owner is gone);
+ * kernels without CONFIG_MEMCG have no owner, and no such kfuncs.
+ */
 extern s32 bpf_ksm_mm_tgid(struct mm_struct *mm) __ksym;
 extern u64 bpf_ksm_mm_cgroup_id(struct mm_struct *mm) __ksym;
 extern bool bpf_ksm_mm_in_cgroup(struct mm_struct *mm, u64 ancestor_id) __ksym;
 
-/* About the page of a scan_page() context. */
+/*
+ * About the page of a scan_page() context: its content. Its age, whether
+ * it was volatile (ctx->flags) and its VMA's flags (ctx->vma->vm_flags) are
+ * read from the context directly.
+ */
 extern bool bpf_ksm_page_is_zero(struct ksm_policy_page_ctx *ctx) __ksym;
-extern u32 bpf_ksm_page_age(struct ksm_policy_page_ctx *ctx) __ksym;
-extern bool bpf_ksm_page_volatile(struct ksm_policy_page_ctx *ctx) __ksym;
-extern u64 bpf_ksm_vma_flags(struct ksm_policy_page_ctx *ctx) __ksym;
 
 /* Eject this policy (KSM goes back to upstream behaviour) with a message. */
 extern void bpf_ksm_policy_error(const char *msg__str) __ksym;

@@ -6,12 +6,14 @@
  *
  *   procs:   key __u32 tgid      -> struct ksm_proc_stats
  *   cgroups: key __u64 cgroup id -> struct ksm_cgroup_stats
+ *   totals:  key __u32 0         -> struct ksm_stats_totals
  *
- * Counters only grow. What is shared now (merging_pages, profit) is the
- * kernel's own per-process count as ksmd last saw it (/proc/PID/ksm_stat),
- * and its sum per cgroup, kept current from the deltas: nothing walks the
- * processes to read it. Entries go when their process exits or their
- * cgroup is removed.
+ * Counters only grow, and count events: a cgroup's include those of its
+ * processes that exited or moved away. What is shared now is not kept
+ * here: ksmctl reads it from the kernel (/proc/PID/ksm_stat) when asked,
+ * which is exact. A process's entry goes when its last thread exits, a
+ * cgroup's when it is removed. An event that finds its map full is counted
+ * in totals, never silently lost.
  */
 #ifndef KSM_STATS_H
 #define KSM_STATS_H
@@ -20,6 +22,7 @@
 #include <linux/types.h>
 #endif
 
+/* Default sizes of the maps; `ksmctl stats enable --max-procs/--max-cgroups`. */
 #define KSM_STATS_MAX_PROCS	16384
 #define KSM_STATS_MAX_CGROUPS	4096
 
@@ -35,8 +38,9 @@ struct ksm_counters {
 };
 
 struct ksm_proc_stats {
-	__u64 cgroup_id;		/* cgroup v2 id when last seen */
+	__u64 cgroup_id;		/* cgroup v2 id when ksmd last scanned it */
 	__u64 domain;			/* merge domain when last scanned */
+	__u64 first_seen_ns;		/* CLOCK_BOOTTIME of its first event */
 	__u64 last_seen_ns;		/* CLOCK_BOOTTIME of the last event */
 	__s64 merging_pages;		/* its pages sharing a ksm page, last pass */
 	__s64 profit;			/* bytes saved net of KSM's own cost, last pass */
@@ -45,9 +49,15 @@ struct ksm_proc_stats {
 
 struct ksm_cgroup_stats {
 	__u64 last_seen_ns;
-	__s64 merging_pages;		/* sum over its processes */
-	__s64 profit;			/* sum over its processes */
-	struct ksm_counters counters;
+	struct ksm_counters counters;	/* events of its processes while in it */
+};
+
+/* Since `stats enable`: events lost to a full map, and policy events. */
+struct ksm_stats_totals {
+	__u64 procs_dropped;		/* a process's entry could not be made */
+	__u64 cgroups_dropped;		/* a cgroup's entry could not be made */
+	__u64 policy_attached;		/* policies attached (or replacing one) */
+	__u64 policy_ejected;		/* policies ejected (error, verdict, watchdog) */
 };
 
 #endif /* KSM_STATS_H */

@@ -167,7 +167,7 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
             argv += ["--qemu-opts", "-icount shift=0,sleep=off"]
     if verbose:
         argv.append("--verbose")
-    argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir] + list(cmd))]
+    argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir, CACHE] + list(cmd))]
     print(f"vm: booting {os.path.relpath(bzimage, TOP) if bzimage.startswith(TOP) else bzimage}"
           f" ({'KVM' if kvm else 'TCG'}, {cpus} CPUs, {memory})", file=sys.stderr, flush=True)
     out = stdout.buffer if hasattr(stdout, "buffer") else (stdout or sys.stdout.buffer)

@@ -24,20 +24,10 @@ ROOT = "ksmtest"
 MERGE, DOMAIN, MAX = "memory.ksm_merge", "memory.ksm_domain", "memory.ksm_max_pages"
 
 
-def enable_memory(parent):
-    """Give the children of @parent the memory controller, hence the KSM files."""
-    write(f"{parent}/cgroup.subtree_control", "+memory")
-
-
 def setup(*names):
     """Fresh cgroups ROOT/NAME... with the memory controller, no policy, ksmd fast."""
     clean_slate()
-    if os.path.exists(f"{CGROUP}/{ROOT}"):
-        remove_cgroup(f"{CGROUP}/{ROOT}")
-    root = make_cgroup(ROOT)
-    enable_memory(CGROUP)
-    enable_memory(root)
-    cgs = [make_cgroup(f"{ROOT}/{n}") for n in names]
+    cgs = fresh_cgroups(ROOT, *names)
     for c in cgs:
         expect(files(c) == ("inherit", "inherit"), f"{c} starts with {files(c)}")
     return cgs
@@ -47,10 +37,6 @@ def sub(parent, name):
     """A child cgroup of @parent with the memory controller."""
     enable_memory(parent)
     return make_cgroup(f"{os.path.relpath(parent, CGROUP)}/{name}")
-
-
-def cg(path):
-    return "/" + os.path.relpath(path, CGROUP)
 
 
 def files(c):
@@ -113,25 +99,6 @@ def merging_never(workers, seconds=3):
     time.sleep(seconds)
     for w in workers:
         expect(w.merging() == 0, f"{w.pid} merges {w.merging()} pages")
-
-
-def shared(a, b):
-    """True when every page of a's region is b's page (same PFN)."""
-    try:
-        return all(a.pfn(i) == b.pfn(i) for i in range(PAGES))
-    except (Failed, OSError):
-        return False
-
-
-def wait_shared(*procs):
-    """All of @procs (same seed) map their regions at the same PFNs.
-
-    A process KSM merges as a whole (merge=on) merges more than its region,
-    so /proc/PID/ksm_merging_pages says little: the PFNs say it exactly.
-    """
-    wait_for(lambda: all(shared(procs[0], p) for p in procs[1:]),
-             lambda: f"regions shared with {procs[0].state()}: " + "; ".join(
-                 f"{p.state()}, shared {shared(procs[0], p)}" for p in procs[1:]))
 
 
 def frames(*procs):

@@ -46,6 +46,42 @@ static void close_policies(void)
 	skel = NULL;
 }
 
+/*
+ * What most cases need: KSM set up, one worker with @pages pages of @seed,
+ * the test policies open and the one named @policy attached.
+ */
+struct stage {
+	struct ksm_knobs knobs;
+	struct worker w[1];
+	struct region r;
+	struct bpf_link *link;
+};
+
+static const char *stage_begin(struct stage *s, size_t pages, uint64_t seed,
+			       const char *policy)
+{
+	memset(s, 0, sizeof(*s));
+	if (ksm_test_begin(&s->knobs))
+		return "cannot set up ksm";
+	if (region_map(&s->r, pages, seed))
+		return "mmap failed";
+	if (workers_start(s->w, 1, &s->r, W_MADVISE))
+		return "worker did not start";
+	if (open_policies(NULL))
+		return "cannot load the test policies";
+	s->link = bpf_map__attach_struct_ops(bpf_object__find_map_by_name(skel->obj, policy));
+	return s->link ? NULL : "attach failed";
+}
+
+static void stage_end(struct stage *s)
+{
+	bpf_link__destroy(s->link);
+	workers_stop(s->w, 1);
+	region_unmap(&s->r);
+	close_policies();
+	ksm_test_end(&s->knobs);
+}
+
 static bool policy_is(const char *name)
 {
 	char buf[80];
@@ -364,21 +400,17 @@ static unsigned long long skipped_pages(void)
 static enum ktap_result skipped_pages_count_against_the_batch(void)
 {
 	enum ktap_result result = KTAP_PASS;
-	struct ksm_knobs knobs = {0};
-	struct worker w[1] = {0};
-	struct region r = {0};
-	struct bpf_link *link = NULL;
 	unsigned long long last = 0, now, most = 0;
 	unsigned long t0;
+	struct stage s;
+	const char *err;
 
-	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!(err = stage_begin(&s, 4096, 0xb00d, "skip_pages")), "%s", err);
 	KTAP_EXPECT(!ksm_write("pages_to_scan", 100) && !ksm_write("sleep_millisecs", 1000),
 		    "cannot slow ksmd down");
-	KTAP_EXPECT(!region_map(&r, 4096, 0xb00d), "mmap failed");
-	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
-	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
-	link = bpf_map__attach_struct_ops(skel->maps.skip_pages);
-	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	/* Let a batch of the old pace end before counting. */
+	usleep(300000);
+	last = skipped_pages();
 	for (t0 = ksm_now_ms(); ksm_now_ms() - t0 < 4000; usleep(50000)) {
 		now = skipped_pages();
 		if (now - last > most)
@@ -389,13 +421,9 @@ static enum ktap_result skipped_pages_count_against_the_batch(void)
 		  last, most);
 	KTAP_EXPECT(last >= 100, "the policy saw only %llu pages", last);
 	KTAP_EXPECT(most <= 200, "%llu pages skipped within 50 ms: skips are free", most);
-	KTAP_EXPECT(worker_cmd(&w[0], WC_CHECK, 0) == 1, "the worker reads wrong bytes");
+	KTAP_EXPECT(worker_cmd(&s.w[0], WC_CHECK, 0) == 1, "the worker reads wrong bytes");
 out:
-	bpf_link__destroy(link);
-	workers_stop(w, 1);
-	region_unmap(&r);
-	close_policies();
-	ksm_test_end(&knobs);
+	stage_end(&s);
 	return result;
 }
 
@@ -423,20 +451,13 @@ out:
 static enum ktap_result replace_swaps_policies(void)
 {
 	enum ktap_result result = KTAP_PASS;
-	struct ksm_knobs knobs = {0};
-	struct worker w[1] = {0};
-	struct region r = {0};
-	struct bpf_link *link = NULL;
+	struct stage s;
+	const char *err;
 	__u64 passes;
 
-	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
-	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00a), "mmap failed");
-	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
-	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
-	link = bpf_map__attach_struct_ops(skel->maps.count_a);
-	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!(err = stage_begin(&s, PAGES, 0xb00a, "count_a")), "%s", err);
 	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
-	KTAP_EXPECT(!bpf_link__update_map(link, skel->maps.count_b), "update: %s",
+	KTAP_EXPECT(!bpf_link__update_map(s.link, skel->maps.count_b), "update: %s",
 		    strerror(errno));
 	KTAP_EXPECT(policy_is("count_b"), "count_b is not the policy");
 	KTAP_EXPECT(skel->bss->exit_kind == KSM_EXIT_REPLACED, "count_a's exit kind %u",
@@ -445,11 +466,7 @@ static enum ktap_result replace_swaps_policies(void)
 	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
 	KTAP_EXPECT(skel->bss->passes > passes, "count_b's pass_start() never ran");
 out:
-	bpf_link__destroy(link);
-	workers_stop(w, 1);
-	region_unmap(&r);
-	close_policies();
-	ksm_test_end(&knobs);
+	stage_end(&s);
 	return result;
 }
 
@@ -460,22 +477,15 @@ out:
 static enum ktap_result error_in_init_spares_the_live_policy(void)
 {
 	enum ktap_result result = KTAP_PASS;
-	struct ksm_knobs knobs = {0};
-	struct worker w[1] = {0};
-	struct region r = {0};
-	struct bpf_link *link = NULL;
 	char exit_text[300];
+	struct stage s;
+	const char *err;
 	__u64 passes;
-	int err;
+	int ret;
 
-	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
-	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00f), "mmap failed");
-	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
-	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
-	link = bpf_map__attach_struct_ops(skel->maps.count_a);
-	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
-	err = bpf_link__update_map(link, skel->maps.init_error);
-	KTAP_EXPECT(err == -EINVAL, "update: %s", err ? strerror(-err) : "succeeded");
+	KTAP_EXPECT(!(err = stage_begin(&s, PAGES, 0xb00f, "count_a")), "%s", err);
+	ret = bpf_link__update_map(s.link, skel->maps.init_error);
+	KTAP_EXPECT(ret == -EINVAL, "update: %s", ret ? strerror(-ret) : "succeeded");
 	KTAP_EXPECT(policy_is("count_a"), "count_a is no longer the policy");
 	KTAP_EXPECT(!ksm_read_text("policy_exit", exit_text, sizeof(exit_text)) &&
 		    !strcmp(exit_text, "init_error: error: test init gives up (in init())"),
@@ -488,11 +498,7 @@ static enum ktap_result error_in_init_spares_the_live_policy(void)
 	KTAP_EXPECT(skel->bss->exit_kind == 0, "count_a was told it stopped (kind %u)",
 		    skel->bss->exit_kind);
 out:
-	bpf_link__destroy(link);
-	workers_stop(w, 1);
-	region_unmap(&r);
-	close_policies();
-	ksm_test_end(&knobs);
+	stage_end(&s);
 	return result;
 }
 
@@ -500,31 +506,20 @@ out:
 static enum ktap_result replace_after_an_ejection(void)
 {
 	enum ktap_result result = KTAP_PASS;
-	struct ksm_knobs knobs = {0};
-	struct worker w[1] = {0};
-	struct region r = {0};
-	struct bpf_link *link = NULL;
-	int err;
+	struct stage s;
+	const char *err;
+	int ret;
 
-	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
-	KTAP_EXPECT(!region_map(&r, PAGES, 0xb00e), "mmap failed");
-	KTAP_EXPECT(!workers_start(w, 1, &r, W_MADVISE), "worker did not start");
-	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
-	link = bpf_map__attach_struct_ops(skel->maps.error_test);
-	KTAP_EXPECT(link, "attach failed: %s", strerror(errno));
+	KTAP_EXPECT(!(err = stage_begin(&s, PAGES, 0xb00e, "error_test")), "%s", err);
 	KTAP_EXPECT(!ksm_wait_until(policy_gone, NULL, MERGE_MAX_SCANS, MERGE_TIMEOUT_MS),
 		    "the policy was not ejected");
-	err = bpf_link__update_map(link, skel->maps.count_b);
-	KTAP_EXPECT(!err, "update after the ejection: %s", strerror(-err));
+	ret = bpf_link__update_map(s.link, skel->maps.count_b);
+	KTAP_EXPECT(!ret, "update after the ejection: %s", strerror(-ret));
 	KTAP_EXPECT(policy_is("count_b"), "count_b is not the policy");
 	KTAP_EXPECT(!ksm_wait_full_scans(2, 60000), "ksmd stalled");
 	KTAP_EXPECT(skel->bss->passes > 0, "count_b's pass_start() never ran");
 out:
-	bpf_link__destroy(link);
-	workers_stop(w, 1);
-	region_unmap(&r);
-	close_policies();
-	ksm_test_end(&knobs);
+	stage_end(&s);
 	return result;
 }
 

@@ -2,6 +2,7 @@
 ksmctl runs and their errors, KSM's knobs, worker processes, cgroups, and
 running cases as KTAP.
 """
+import glob
 import json
 import os
 import re
@@ -21,6 +22,7 @@ def _top():
 
 TOP = _top()
 KSMCTL = os.path.join(TOP, "build", "ksmctl")
+WORKLOAD = os.path.join(TOP, "build", "selftests", "guest", "ksm-workload")
 BPFTOOL = os.path.join(TOP, "build", "tools", "bin", "bpftool")
 BPF = os.path.join(TOP, "build", "bpf")
 TEST_POLICIES = os.path.join(TOP, "build", "selftests", "bpf", "test_policies.bpf.o")
@@ -155,9 +157,41 @@ def wait_for(cond, what, timeout=60, poll=0.1):
     raise Failed(f"timed out waiting for {what} ({ksm_state()})")
 
 
+def shared(a, b):
+    """True when every page of a's region is b's page (same PFN)."""
+    try:
+        return all(a.pfn(i) == b.pfn(i) for i in range(PAGES))
+    except (Failed, OSError):
+        return False
+
+
+def wait_shared(*procs):
+    """All of @procs (same seed) map their regions at the same PFNs.
+
+    A process KSM merges as a whole (merge=on) merges more than its region,
+    so /proc/PID/ksm_merging_pages says little: the PFNs say it exactly.
+    """
+    wait_for(lambda: all(shared(procs[0], p) for p in procs[1:]),
+             lambda: f"regions shared with {procs[0].state()}: " + "; ".join(
+                 f"{p.state()}, shared {shared(procs[0], p)}" for p in procs[1:]))
+
+
 def wait_merged(*workers):
     wait_for(lambda: all(w.merging() == PAGES for w in workers),
              lambda: "merging: " + ", ".join(f"{w.pid} merges {w.merging()}" for w in workers))
+
+
+def mm_dir(pid):
+    """/proc/PID, or /proc/PID/task/TID of a live thread when the leader has
+    exited (a zombie leader has no mm: its pagemap and ksm files say nothing)."""
+    d = f"/proc/{pid}"
+    if read(f"{d}/stat").rsplit(")", 1)[1].split()[0] != "Z":
+        return d
+    for tid in os.listdir(f"{d}/task"):
+        t = f"{d}/task/{tid}"
+        if read(f"{t}/stat").rsplit(")", 1)[1].split()[0] != "Z":
+            return t
+    return d
 
 
 class Proc:
@@ -168,7 +202,7 @@ class Proc:
 
     def pfn(self, page=0):
         """The PFN of one of its pages (pagemap: bits 0-54 when present)."""
-        with open(f"/proc/{self.pid}/pagemap", "rb") as f:
+        with open(f"{mm_dir(self.pid)}/pagemap", "rb") as f:
             f.seek((self.addr // PAGE + page) * 8)
             entry = int.from_bytes(f.read(8), "little")
         expect(entry >> 63, f"page {page} of {self.pid} not present")
@@ -179,14 +213,14 @@ class Proc:
 
     def swapped(self, page=0):
         """Is the page swapped out (pagemap bit 62)?"""
-        with open(f"/proc/{self.pid}/pagemap", "rb") as f:
+        with open(f"{mm_dir(self.pid)}/pagemap", "rb") as f:
             f.seek((self.addr // PAGE + page) * 8)
             return bool(int.from_bytes(f.read(8), "little") >> 62 & 1)
 
     def vm_flags(self):
         """The VmFlags of its region's VMA ("mg": mergeable), for diagnostics."""
         try:
-            with open(f"/proc/{self.pid}/smaps") as f:
+            with open(f"{mm_dir(self.pid)}/smaps") as f:
                 inside = False
                 for line in f:
                     if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
@@ -208,7 +242,7 @@ class Proc:
 
     def merging(self):
         try:
-            return int(read(f"/proc/{self.pid}/ksm_merging_pages"))
+            return int(read(f"{mm_dir(self.pid)}/ksm_merging_pages"))
         except OSError:
             return -1
 
@@ -329,6 +363,38 @@ def swap_on(size="64M"):
         expect(r.returncode == 0, f"{' '.join(cmd)}: {r.stderr.strip()}")
 
 
+def project_packages():
+    """Put the project's PyPI packages (setup/requirements.txt, in the
+    virtualenv under KSM_CACHE, which scripts/vm.py passes) on sys.path."""
+    cache = os.environ.get("KSM_CACHE", "")
+    found = glob.glob(os.path.join(cache, "venv", "lib", "python3*", "site-packages"))
+    expect(cache and found, f"no virtualenv under KSM_CACHE={cache!r}: run 'make setup'")
+    sys.path.append(found[0])
+
+
+class Workload(Proc):
+    """build/.../ksm-workload: a C process with PAGES pages of content @seed,
+    madvised; with @leader_exits its main thread exits at once and another
+    thread holds the memory until stop()."""
+
+    def __init__(self, seed, leader_exits=False):
+        argv = [WORKLOAD, "--madvise"] + (["--leader-exits"] if leader_exits else []) + \
+            [str(PAGES), str(seed)]
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True)
+        line = self.p.stdout.readline()
+        expect(line.startswith("addr="), f"ksm-workload said {line!r}")
+        super().__init__(self.p.pid, int(line.split()[0][len("addr="):], 16))
+
+    def threads(self):
+        return len(os.listdir(f"/proc/{self.pid}/task"))
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.stdin.close()
+            self.p.wait(timeout=30)
+
+
 def nothing_left():
     expect(policy_name() == "none", f"a policy is attached: {policy_name()}")
     expect(not os.path.exists(f"{PIN}/policy"), "the policy pin is left")
@@ -343,6 +409,26 @@ def make_cgroup(name):
     path = f"{CGROUP}/{name}"
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def enable_memory(parent):
+    """Give the children of @parent the memory controller, hence the KSM files."""
+    write(f"{parent}/cgroup.subtree_control", "+memory")
+
+
+def fresh_cgroups(root, *names):
+    """Empty cgroups ROOT/NAME..., all with the memory controller."""
+    if os.path.exists(f"{CGROUP}/{root}"):
+        remove_cgroup(f"{CGROUP}/{root}")
+    top = make_cgroup(root)
+    enable_memory(CGROUP)
+    enable_memory(top)
+    return [make_cgroup(f"{root}/{n}") for n in names]
+
+
+def cg(path):
+    """A cgroup directory as ksmctl and /proc/PID/cgroup name it: /a/b."""
+    return "/" + os.path.relpath(path, CGROUP)
 
 
 def remove_cgroup(path):

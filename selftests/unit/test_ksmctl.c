@@ -252,7 +252,7 @@ static struct stats_row row(int pid, const char *comm, const char *cgroup,
 			    unsigned long long merged, long long sharing, long long saved)
 {
 	struct stats_row r = { .pid = pid, .cgroup_id = cgid, .sharing = sharing,
-			       .saved = saved };
+			       .saved = saved, .tracked = true };
 
 	snprintf(r.comm, sizeof(r.comm), "%s", comm);
 	snprintf(r.cgroup, sizeof(r.cgroup), "%s", cgroup);
@@ -328,6 +328,25 @@ Test(stats, aggregate_per_cgroup)
 	cr_expect_str_eq(out[2].cgroup, "");
 }
 
+/* A process without its map entry adds its sharing, not its (unknown) counters. */
+Test(stats, aggregate_untracked)
+{
+	struct stats_row procs[] = {
+		row(1, "p", "/x", 11, 10, 5, 4, 4096),
+		row(2, "q", "/x", 11, 20, 7, 6, 8192),
+	};
+	struct stats_row out[2];
+	size_t n;
+
+	procs[1].tracked = false;
+	n = stats_aggregate_cgroups(procs, 2, NULL, 0, out);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(out[0].procs, 2);
+	cr_expect_eq(out[0].untracked, 1);
+	cr_expect_eq(out[0].sharing, 10);
+	cr_expect_eq(out[0].c.pages_scanned, 10);
+}
+
 Test(stats, format_bytes)
 {
 	char b[16];
@@ -362,6 +381,22 @@ Test(stats, table_output)
 	free(text);
 }
 
+/* A row without counters shows "-" for them, and the table says why. */
+Test(stats, table_untracked)
+{
+	struct stats_row r[] = { row(42, "worker", "/t", 7, 1000, 250, 240, 983040) };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	r[0].tracked = false;
+	stats_print_table(f, r, 1, false, 0);
+	fclose(f);
+	cr_expect_null(strstr(text, "1000"), "%s", text);
+	cr_expect(strstr(text, " 240 ") && strstr(text, "1 process without counters"), "%s", text);
+	free(text);
+}
+
 Test(stats, json_output)
 {
 	struct stats_row r[] = { row(42, "a\"b", "/t", 7, 1000, 250, 240, 983040) };
@@ -378,6 +413,21 @@ Test(stats, json_output)
 	parsed = json_tokener_parse(json_object_to_json_string(arr));
 	cr_expect_not_null(parsed);
 	json_object_put(parsed);
+	json_object_put(arr);
+}
+
+Test(stats, json_untracked_counters_are_null)
+{
+	struct stats_row r[] = { row(42, "a", "/t", 7, 1000, 250, 240, 983040) };
+	json_object *arr, *o, *v;
+
+	r[0].tracked = false;
+	arr = stats_to_json(r, 1, false, 0);
+	o = json_object_array_get_idx(arr, 0);
+	cr_expect(json_object_object_get_ex(o, "pages_merged", &v) && v == NULL);
+	cr_expect(json_object_object_get_ex(o, "tracked", &v) && !json_object_get_boolean(v));
+	cr_expect(json_object_object_get_ex(o, "pages_sharing", &v) &&
+		  json_object_get_int64(v) == 240);
 	json_object_put(arr);
 }
 

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The BPF programs of the policy ksmctl attached: from the pinned link, its
+ * struct_ops map, and there the program of each hook, with its run counts
+ * (which the kernel keeps only while kernel.bpf_stats_enabled is 1).
+ */
+#ifndef KSMCTL_POLICY_PROGS_H
+#define KSMCTL_POLICY_PROGS_H
+
+#include <linux/types.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <time.h>
+
+/* The BPF link of the attached policy, under ksm_bpffs_dir. */
+#define POLICY_PIN "policy"
+
+/* The hooks, in the order of struct ksm_policy_ops. */
+#define POLICY_HOOKS 7
+extern const char *const policy_hooks[POLICY_HOOKS];
+
+struct policy_prog {
+	__u32 id;			/* 0: the policy has no program for the hook */
+	char name[128];			/* its whole function name */
+	__u64 run_cnt, run_time_ns;	/* while kernel.bpf_stats_enabled was 1 */
+};
+
+struct policy_progs {
+	char pin[PATH_MAX];
+	bool pinned;			/* ksmctl's link is there (and readable) */
+	__u32 link_id, map_id;
+	time_t attached;		/* when the pin was made */
+	bool run_stats;			/* kernel.bpf_stats_enabled is 1 now */
+	struct policy_prog hook[POLICY_HOOKS];
+};
+
+/* Fill @p: 0, or -errno when the pin cannot be opened (-ENOENT: none). */
+int policy_progs_read(struct policy_progs *p);
+
+#endif /* KSMCTL_POLICY_PROGS_H */

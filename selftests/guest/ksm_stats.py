@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""ksmctl's statistics in the guest, as KTAP: exact under churn, and the
+metric export read back by the parsers Prometheus' own Python client has
+(OpenMetrics, and the text format node_exporter's textfile collector reads).
+
+The kernel's own per-process figures (/proc/PID/ksm_merging_pages,
+/proc/PID/ksm_stat) are the truth every figure is checked against.
+KSM_STATS_CHURN_SECONDS sets how long the churn lasts (default 150).
+
+Names on the command line (without "case_") run only those cases.
+"""
+import collections
+import os
+import random
+import sys
+import time
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
+from ksm_guest import *  # noqa: E402,F401,F403
+
+ROOT = "ksmstats"
+CHURN_SECONDS = int(os.environ.get("KSM_STATS_CHURN_SECONDS", "150"))
+# The map holds fewer processes than the churn keeps alive.
+MAX_PROCS = 24
+MOST_WORKERS = 34
+
+
+def kernel_view():
+    """Every process the kernel says KSM knows: pid -> (cgroup, sharing, saved)."""
+    out = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            d = mm_dir(int(pid))
+            stat = dict(line.split() for line in read(f"{d}/ksm_stat").splitlines())
+            sharing = int(read(f"{d}/ksm_merging_pages"))
+            cgroup = read(f"{d}/cgroup").split("::", 1)[1]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(stat.get("ksm_rmap_items", 0)) or sharing:
+            out[int(pid)] = (cgroup, sharing, int(stat.get("ksm_process_profit", 0)))
+    return out
+
+
+def rows_by_pid():
+    rows = ksmctl_json("stats")
+    pids = [r["pid"] for r in rows]
+    dup = [p for p, n in collections.Counter(pids).items() if n > 1]
+    expect(not dup, f"processes shown twice: {dup}")
+    return {r["pid"]: r for r in rows}
+
+
+def expect_exact(what):
+    """ksmctl's rows, process and cgroup, against the kernel's figures now."""
+    kernel = kernel_view()
+    rows = rows_by_pid()
+    missing = set(kernel) - set(rows)
+    expect(not missing, f"{what}: processes KSM knows are not shown: {sorted(missing)}")
+    for pid, (cgroup, sharing, saved) in kernel.items():
+        r = rows[pid]
+        expect((r["cgroup"], r["pages_sharing"], r["bytes_saved"]) == (cgroup, sharing, saved),
+               f"{what}: pid {pid}: ksmctl says {r['cgroup']}, {r['pages_sharing']} pages, "
+               f"{r['bytes_saved']} bytes; the kernel {cgroup}, {sharing}, {saved}")
+    want = collections.defaultdict(lambda: [0, 0])
+    for cgroup, sharing, saved in kernel.values():
+        want[cgroup][0] += sharing
+        want[cgroup][1] += saved
+    got = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+    for cgroup, (sharing, saved) in want.items():
+        r = got.get(cgroup)
+        expect(r and (r["pages_sharing"], r["bytes_saved"]) == (sharing, saved),
+               f"{what}: cgroup {cgroup}: ksmctl says {r}, the kernel's sum is {sharing} "
+               f"pages, {saved} bytes")
+        shown = sum(1 for x in rows.values() if x["cgroup"] == cgroup)
+        expect(r["procs"] == shown, f"{what}: cgroup {cgroup} counts {r['procs']} processes, "
+               f"{shown} are shown")
+    return rows, got
+
+
+def merged_pair(a, b):
+    return a.pfn(0) == b.pfn(0)
+
+
+def diag(text):
+    print(f"# {text}", flush=True)
+
+
+def case_figures_stay_exact_under_churn():
+    clean_slate()
+    a, b, c = fresh_cgroups(ROOT, "a", "b", "c")
+    ksmctl("stats", "enable", "--max-procs", str(MAX_PROCS))
+    rng = random.Random(12)
+    # First, so that the map has room for them.
+    canary = [Worker(40, a), Worker(40, a)]
+    orphan, partner = Workload(41, leader_exits=True), Workload(41)
+    pool, extra, extra_n, cow_done, reads = [], None, 0, 0, 0
+    try:
+        for w in (orphan, partner):
+            w.move(b)
+        wait_shared(*canary)
+        wait_for(lambda: merged_pair(orphan, partner), "the orphan to merge")
+        expect(read(f"/proc/{orphan.pid}/task/{orphan.pid}/stat").split(")")[1].split()[0]
+               == "Z", "the orphan's leader thread did not exit")
+        # More processes than the map holds, from the start.
+        while len(pool) < MAX_PROCS + 4:
+            pool.append(Worker(rng.choice((50, 51)), rng.choice((a, b, c))))
+        deadline = time.monotonic() + CHURN_SECONDS
+        while time.monotonic() < deadline:
+            act = rng.randrange(9)
+            homes = [a, b, c] + ([extra] if extra else [])
+            if act == 0 and len(pool) < MOST_WORKERS:
+                pool.append(Worker(rng.choice((50, 51)), rng.choice(homes)))
+            elif act == 1 and len(pool) > MAX_PROCS:
+                w = pool.pop(rng.randrange(len(pool)))
+                w.verify()
+                w.stop()
+            elif act == 2 and pool:
+                rng.choice(pool).fork()
+            elif act == 3 and pool:
+                rng.choice(pool).move(rng.choice(homes))
+            elif act == 4 and pool:
+                rng.choice(pool).write()
+            elif act == 5 and merged_pair(*canary):
+                # One copy-on-write each, and their contents are equal again.
+                for w in canary:
+                    w.write()
+                cow_done += 1
+            elif act == 6:
+                if extra is None:
+                    extra_n += 1
+                    extra = make_cgroup(f"{ROOT}/x{extra_n}")
+                else:
+                    for w in pool:
+                        if w.pid in map(int, read(f"{extra}/cgroup.procs").split()):
+                            w.move(a)
+                    remove_cgroup(extra)
+                    extra = None
+            elif act == 7:
+                rows_by_pid()		# reading during churn: no duplicates, no error
+                reads += 1
+            else:
+                time.sleep(0.2)
+        if extra:
+            remove_cgroup(extra)
+        wait_scans(2)
+        write(f"{KSM}/run", 0)		# the figures hold still while they are compared
+        rows, cgroups = expect_exact("after the churn")
+        for w in canary:
+            r = rows[w.pid]
+            expect(r["tracked"] and r["cow_writes"] == cow_done,
+                   f"{w.pid} made {cow_done} copy-on-write faults, ksmctl counts {r}")
+        r = rows[orphan.pid]
+        expect(r["tracked"] and r["pages_merged"] >= PAGES,
+               f"the process whose leader exited lost its counters: {r}")
+        st = ksmctl_json("status")["stats"]
+        expect(st["dropped_process_events"] > 0, f"more processes than the map holds, and "
+               f"nothing dropped: {st}")
+        untracked = [p for p, r in rows.items() if not r["tracked"]]
+        expect(untracked and all(rows[p]["pages_merged"] is None for p in untracked),
+               f"processes without counters are not shown as such: {untracked}")
+        expect(sum(r["untracked_procs"] for r in cgroups.values()) == len(untracked),
+               "the cgroups' untracked processes do not add up")
+        err = ksmctl("stats")[2]
+        expect("maps were full" in err, f"'ksmctl stats' did not say the map was full: {err!r}")
+        expect(not any(p.startswith("(removed") for p in cgroups),
+               f"a removed cgroup is still shown: {list(cgroups)}")
+        for w in canary + pool:
+            w.verify()
+        diag(f"{CHURN_SECONDS} s of churn, {len(pool)} workers at the end, {cow_done} canary "
+             f"COWs, {reads} reads during it, {len(untracked)} untracked, "
+             f"{st['dropped_process_events']} process events dropped")
+    finally:
+        write(f"{KSM}/run", 1)
+        for w in canary + pool + [orphan, partner]:
+            w.stop()
+
+
+def metric_families(text, openmetrics):
+    project_packages()
+    if openmetrics:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    else:
+        from prometheus_client.parser import text_string_to_metric_families
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def one(families, name, **labels):
+    """The value of the sample @name with @labels (all of its labels)."""
+    for f in families.values():
+        for s in f.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    raise Failed(f"no sample {name}{labels}")
+
+
+def case_export_parses_and_says_what_the_kernel_says():
+    clean_slate()
+    a, b = fresh_cgroups(ROOT, "a", "b")
+    write(f"{b}/memory.ksm_domain", "isolated")
+    ksmctl("stats", "enable")
+    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+    ws = [Worker(60, a), Worker(60, a), Worker(60, b), Worker(60, b)]
+    try:
+        wait_shared(ws[0], ws[1])
+        wait_shared(ws[2], ws[3])
+        wait_scans(2)
+        write(f"{KSM}/run", 0)
+        text = {fmt: ksmctl("stats", "--format", fmt)[1] for fmt in ("openmetrics", "prometheus")}
+        kernel = kernel_view()
+        for fmt, om in (("openmetrics", True), ("prometheus", False)):
+            fam = metric_families(text[fmt], om)
+            # Both parsers name a counter's family without _total, its samples with.
+            total = "_total"
+            expect(fam["ksm_full_scans"].type == "counter", f"{fmt}: full_scans")
+            f = fam["ksm_sharing_pages"]
+            expect(f.type == "gauge" and f.unit == ("pages" if om else ""), f"{fmt}: {f}")
+            expect(one(fam, "ksm_sharing_pages") == int(read(f"{KSM}/pages_sharing")),
+                   f"{fmt}: pages_sharing")
+            expect(one(fam, "ksm_full_scans" + total) == int(read(f"{KSM}/full_scans")),
+                   f"{fmt}: full_scans")
+            expect(one(fam, "ksm_policy_attached", policy="default") == 1, f"{fmt}: policy")
+            expect(one(fam, "ksm_stats_dropped_events" + total, map="procs") == 0,
+                   f"{fmt}: drops")
+            for path, domain in ((a, "shared"), (b, f"isolated({cg(b)})")):
+                pids = [w.pid for w in ws if w.pid in kernel and kernel[w.pid][0] == cg(path)]
+                expect(len(pids) == 2, f"{fmt}: the workers of {cg(path)} are {pids}")
+                want = sum(v[1] for v in kernel.values() if v[0] == cg(path))
+                got = one(fam, "ksm_cgroup_sharing_pages", cgroup=cg(path), domain=domain)
+                expect(got == want, f"{fmt}: {cg(path)} shares {got} pages, the kernel says "
+                       f"{want}")
+                expect(one(fam, "ksm_cgroup_merged_pages" + total, cgroup=cg(path),
+                           domain=domain) >= 2 * PAGES, f"{fmt}: merged pages of {cg(path)}")
+            for w in ws:
+                got = one(fam, "ksm_process_sharing_pages", pid=str(w.pid),
+                          comm=read(f"/proc/{w.pid}/comm"), cgroup=kernel[w.pid][0])
+                expect(got == kernel[w.pid][1] == PAGES, f"{fmt}: {w.pid} shares {got}")
+        expect(text["openmetrics"].endswith("# EOF\n"), "no # EOF")
+        for w in ws:
+            w.verify()
+    finally:
+        write(f"{KSM}/run", 1)
+        for w in ws:
+            w.stop()
+
+
+def case_bad_export_arguments_are_refused():
+    clean_slate()
+    expect_error(["stats", "--format", "xml"], 2, ["--format", "xml"])
+    expect_error(["--json", "stats", "--format", "openmetrics"], 2, ["--json", "openmetrics"])
+    expect_error(["stats", "--format", "openmetrics", "--watch", "1"], 2, ["--watch"])
+    expect_error(["stats", "--format", "prometheus", "--pid", "1"], 2, ["--pid"])
+    expect_error(["stats", "enable", "--max-procs", "0"], 2, ["--max-procs", "'0'"])
+    expect_error(["stats", "enable", "--max-procs"], 2, ["--max-procs"])
+    ksmctl("stats", "enable", "--max-procs", "100")
+    expect_error(["stats", "enable", "--max-procs", "200"], 1, ["already", "100", "disable"])
+
+
+CASES = [
+    case_export_parses_and_says_what_the_kernel_says,
+    case_bad_export_arguments_are_refused,
+    case_figures_stay_exact_under_churn,
+]
+
+
+def reset():
+    clean_slate()
+    if os.path.exists(f"{CGROUP}/{ROOT}"):
+        remove_cgroup(f"{CGROUP}/{ROOT}")
+
+
+if __name__ == "__main__":
+    status = run_cases(CASES, reset=reset)
+    if os.path.exists(f"{CGROUP}/{ROOT}"):
+        remove_cgroup(f"{CGROUP}/{ROOT}")
+    sys.exit(status)
