@@ -25,7 +25,8 @@
  * or where ksmd's CPU use matters more than how soon new duplicates merge.
  * Do not use it where new duplicates must merge at once: a skipped process
  * is looked at again only after its skip, and a slowed ksmd takes longer to
- * notice new work (the first pass that merges restores the full pace).
+ * notice new work (the first pass whose yield reaches yield_hi_permille
+ * restores the full pace).
  *
  * What it decided is in the global counters below and, per process, in the
  * map procs (key: tgid); userspace reads them with bpftool.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* ksmctl cgroup: the cgroup v2 hierarchy and its KSM files (see cgroup_fs.h). */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,12 +93,15 @@ static bool file_has_word(const char *dir, const char *name, const char *control
 }
 
 /* Looking for a cgroup with the memory controller: does it have the KSM files? */
-static int memcg_lacks_ksm(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int memcg_lacks_ksm(const char *path, void *arg)
 {
-	(void)st;
-	if (type != FTW_D || !ftw->level || !has_file(path, "memory.current"))
+	char dir[PATH_MAX];
+
+	(void)arg;
+	cgroup_dir_of(path, dir, sizeof(dir));
+	if (!strcmp(path, "/") || !has_file(dir, "memory.current"))
 		return 0;
-	return has_file(path, CGROUP_MERGE_FILE) ? 1 : 2;
+	return has_file(dir, CGROUP_MERGE_FILE) ? 1 : 2;
 }
 
 int cgroup_ksm_files_check(const struct cgroup_ref *c)
@@ -112,7 +115,7 @@ int cgroup_ksm_files_check(const struct cgroup_ref *c)
 		return 0;
 	/* The memory controller is there but not the files, here or anywhere else. */
 	if (has_file(c->dir, "memory.current") ||
-	    nftw(cgroup_root_dir, memcg_lacks_ksm, 16, FTW_PHYS | FTW_MOUNT) == 2)
+	    cgroup_walk(memcg_lacks_ksm, NULL) == 2)
 		return fail(EXIT_UNSUPPORTED, "cgroup: this kernel has no per-cgroup KSM settings "
 			    "(no %s: it needs the ksm-bpf series)", CGROUP_MERGE_FILE);
 	snprintf(parent, sizeof(parent), "%s", c->dir);
@@ -196,43 +199,102 @@ int cgroup_ksm_stat_read(const char *dir, struct cgroup_ksm_stat *st)
 	return err ?: found == 2 ? 0 : -EINVAL;
 }
 
-static int (*walk_fn)(const char *path, void *arg);
-static void *walk_arg;
-
-static int walk_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* @fn on the cgroup directory @dir (a buffer of @len) and every one below it. */
+static int walk_from(char *dir, size_t len, int (*fn)(const char *path, void *arg), void *arg)
 {
-	(void)st;
-	(void)ftw;
-	return type == FTW_D ? walk_fn(rel_path(path), walk_arg) : 0;
+	size_t n = strlen(dir);
+	struct dirent *d;
+	int ret;
+	DIR *dp;
+
+	ret = fn(rel_path(dir), arg);
+	if (ret)
+		return ret;
+	dp = opendir(dir);
+	while (dp && !ret && (d = readdir(dp))) {
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		if (snprintf(dir + n, len - n, "/%s", d->d_name) < (int)(len - n))
+			ret = walk_from(dir, len, fn, arg);
+		dir[n] = '\0';
+	}
+	if (dp)
+		closedir(dp);
+	return ret;
 }
 
 int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg)
 {
-	walk_fn = fn;
-	walk_arg = arg;
-	return nftw(cgroup_root_dir, walk_one, 16, FTW_PHYS | FTW_MOUNT);
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", cgroup_root_dir);
+	return walk_from(dir, sizeof(dir), fn, arg);
 }
 
-/* cgroup id -> path: the id is the inode of the cgroup's directory. */
-static __u64 wanted_id;
-static char *found_path;
-static size_t found_len;
+/* A cgroup's id is the inode number of its directory. */
+struct id_search {
+	__u64 id;
+	char *buf;
+	size_t len;
+};
 
-static int find_cgroup(const char *path, const struct stat *st, int type, struct FTW *ftw)
+static int match_id(const char *path, void *arg)
 {
-	(void)ftw;
-	if (type != FTW_D || st->st_ino != wanted_id)
+	struct id_search *s = arg;
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (stat(cgroup_dir_of(path, dir, sizeof(dir)), &st) || st.st_ino != s->id)
 		return 0;
-	snprintf(found_path, found_len, "%s", rel_path(path));
+	snprintf(s->buf, s->len, "%s", path);
 	return 1;
+}
+
+/*
+ * The kernel finds a cgroup by its id at once: the id is its kernfs file
+ * handle (FILEID_KERNFS). That needs CAP_DAC_READ_SEARCH; 0 or -errno.
+ */
+static int path_by_handle(__u64 id, char *buf, size_t len)
+{
+	union {
+		struct file_handle fh;
+		char space[sizeof(struct file_handle) + sizeof(__u64)];
+	} h;
+	char link[64], path[PATH_MAX];
+	int root, fd, err = 0;
+	ssize_t n;
+
+	h.fh.handle_bytes = sizeof(__u64);
+	h.fh.handle_type = 0xfe;	/* FILEID_KERNFS */
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	root = open(cgroup_root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -errno;
+	fd = open_by_handle_at(root, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		err = -errno;
+	close(root);
+	if (err)
+		return err;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	path[n] = '\0';
+	if (strncmp(path, cgroup_root_dir, strlen(cgroup_root_dir)))
+		return -ENOENT;		/* another cgroup namespace's */
+	snprintf(buf, len, "%s", rel_path(path));
+	return 0;
 }
 
 void cgroup_path_of_id(unsigned long long id, char *buf, size_t len)
 {
-	wanted_id = id;
-	found_path = buf;
-	found_len = len;
-	if (nftw(cgroup_root_dir, find_cgroup, 16, FTW_PHYS | FTW_MOUNT) != 1)
+	struct id_search s = { .id = id, .buf = buf, .len = len };
+
+	/* Without the handle (no capability, a test's plain directories), search. */
+	if (path_by_handle(id, buf, len) && cgroup_walk(match_id, &s) != 1)
 		snprintf(buf, len, "(removed cgroup %llu)", id);
 }
 

@@ -69,6 +69,9 @@ const char *cgroup_effective_domain_text(const char *path, const struct cgroup_e
 void cgroup_effective_domain_where(const char *path, const struct cgroup_effective *e,
 				   char *buf, size_t len);
 
+/* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */
+void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);
+
 /* Every cgroup directory, @fn(path under the root, arg); stops when it returns non-zero. */
 int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg);
 

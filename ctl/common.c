@@ -3,6 +3,7 @@
  * What every ksmctl object uses: command selection by unique prefix, errors
  * with exit codes, the privilege check, JSON printing and the bpffs pins.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -53,11 +54,20 @@ int cmd_select(const struct cmd *cmds, const char *object, int argc, char **argv
 	return usage_error(object, "unknown %s '%s'", object ? "command" : "object", argv[0]);
 }
 
+/* An error: a line on stderr, or with --json, {"error": ...} on stdout as bpftool does. */
 static void vfail(const char *fmt, va_list ap)
 {
-	fputs("ksmctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[1024];
+	json_object *o;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!json_output) {
+		fprintf(stderr, "ksmctl: %s\n", msg);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_print(o);
 }
 
 int fail(int code, const char *fmt, ...)
@@ -158,6 +168,21 @@ const char *bpffs_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", ksm_bpffs_dir, name);
 	return buf;
+}
+
+void unpin_dir(const char *name)
+{
+	char dir[PATH_MAX];
+	struct dirent *d;
+	DIR *dp;
+
+	dp = opendir(bpffs_path(dir, sizeof(dir), name));
+	while (dp && (d = readdir(dp)))
+		if (d->d_name[0] != '.')
+			unlinkat(dirfd(dp), d->d_name, 0);
+	if (dp)
+		closedir(dp);
+	rmdir(dir);
 }
 
 int bpffs_prepare(void)

@@ -22,10 +22,5 @@ struct knob_def {
 const struct knob_def *knob_find(const char *name);
 /* 0 if @value may be written to @name; else -1 with a message in @err. */
 int knob_validate(const char *name, const char *value, char *err, size_t errlen);
-/* A sysfs read as a one-line value: "[none] scan-time" -> "none". */
-void knob_clean_value(char *text);
-/* Read or write one knob under ksm_sysfs_dir; 0 or a negative errno. */
-int knob_read(const char *name, char *buf, size_t len);
-int knob_write(const char *name, const char *value);
 
 #endif /* KSMCTL_KNOB_H */

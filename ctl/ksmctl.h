@@ -66,6 +66,8 @@ void json_print(json_object *obj);
 
 /* "/sys/fs/bpf/ksm/" + @name into @buf. */
 const char *bpffs_path(char *buf, size_t len, const char *name);
+/* Remove the directory @name under ksm_bpffs_dir and the pins in it. */
+void unpin_dir(const char *name);
 /* Make sure the bpf filesystem is mounted and ksm_bpffs_dir exists. */
 int bpffs_prepare(void);
 
@@ -74,16 +76,7 @@ int do_policy(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_knob(int argc, char **argv);
 int do_status(int argc, char **argv);
-
-/* Used across objects. */
-bool stats_enabled(void);
-int stats_enable_quiet(bool *started);
-struct ksm_stats_totals;
-/* The statistics' totals map (events lost, policy events): 0 or an error said. */
-int stats_read_totals(struct ksm_stats_totals *t);
-int policy_current(char *name, size_t len);	/* "" when none */
 int do_cgroup(int argc, char **argv);
-/* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */
-void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);
+
 
 #endif /* KSMCTL_H */

@@ -23,9 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "knob.h"
+#include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
+#include "stats_bpf.h"
 
 #define POLICY_MAPS_DIR "policy_maps"	/* the policy's other maps, for bpftool */
 #define POLICY_LINKS_DIR "policy_links"	/* its tracing programs, attached with it */
@@ -38,15 +39,6 @@ struct load_opts {
 	const char *map;	/* --map: which ksm_policy_ops map */
 	const char *name;	/* --name: the name the kernel shows */
 };
-
-int policy_current(char *name, size_t len)
-{
-	int err = knob_read("policy", name, len);
-
-	if (!err && !strcmp(name, "none"))
-		name[0] = '\0';
-	return err;
-}
 
 /* 0 when the kernel has ksm_policy_ops, else a message and EXIT_UNSUPPORTED. */
 static int check_kernel(void)
@@ -182,21 +174,6 @@ static int policy_load_obj(struct bpf_object *obj, const char *file)
 }
 
 /* Empty and remove a directory of pins under ksm_bpffs_dir. */
-static void unpin_dir(const char *name)
-{
-	char dir[PATH_MAX];
-	struct dirent *d;
-	DIR *dp;
-
-	dp = opendir(bpffs_path(dir, sizeof(dir), name));
-	while (dp && (d = readdir(dp)))
-		if (d->d_name[0] != '.')
-			unlinkat(dirfd(dp), d->d_name, 0);
-	if (dp)
-		closedir(dp);
-	rmdir(dir);
-}
-
 static void unpin_policy_maps(void)
 {
 	unpin_dir(POLICY_MAPS_DIR);

@@ -9,8 +9,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
+
+int policy_current(char *name, size_t len)
+{
+	int err = knob_read("policy", name, len);
+
+	if (!err && !strcmp(name, "none"))
+		name[0] = '\0';
+	return err;
+}
 
 const char *const policy_hooks[POLICY_HOOKS] = {
 	"scan_mm", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",

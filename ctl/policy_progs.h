@@ -10,7 +10,14 @@
 #include <linux/types.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
+
+/*
+ * The attached policy's name, "" when none (/sys/kernel/mm/ksm/policy): 0,
+ * or -ENOENT when the kernel has no policies, or another -errno.
+ */
+int policy_current(char *name, size_t len);
 
 /* The BPF link of the attached policy, under ksm_bpffs_dir. */
 #define POLICY_PIN "policy"

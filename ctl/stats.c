@@ -23,18 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_map.h"
 #include "cgroup_fs.h"
-#include "knob.h"
+#include "ksm_sysfs.h"
 #include "ksmctl.h"
-#include "ksm_stats.bpf.skel.h"
+#include "policy_progs.h"
+#include "stats_bpf.h"
 #include "stats_export.h"
 #include "stats_table.h"
 
-#define STATS_DIR "stats"
-#define PROCS_PIN "procs"
-#define CGROUPS_PIN "cgroups"
-#define TOTALS_PIN "totals"
-#define TRACEFS "/sys/kernel/tracing"
 
 enum stats_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_OPENMETRICS, FORMAT_PROMETHEUS };
 
@@ -52,167 +49,6 @@ struct show_opts {
 
 /* Processes an export has unless --top says otherwise. */
 #define EXPORT_TOP 20
-
-bool stats_enabled(void)
-{
-	char path[PATH_MAX];
-	char link[PATH_MAX];
-
-	bpffs_path(path, sizeof(path), PROCS_PIN);
-	bpffs_path(link, sizeof(link), STATS_DIR "/process_exit");
-	return !access(path, F_OK) && !access(link, F_OK);
-}
-
-/* Unpin everything `stats enable` pins; what is not there is fine. */
-static void stats_unpin(void)
-{
-	char path[PATH_MAX], dir[PATH_MAX];
-	struct dirent *d;
-	DIR *dp;
-
-	bpffs_path(dir, sizeof(dir), STATS_DIR);
-	dp = opendir(dir);
-	while (dp && (d = readdir(dp))) {
-		if (d->d_name[0] == '.')
-			continue;
-		unlinkat(dirfd(dp), d->d_name, 0);
-	}
-	if (dp)
-		closedir(dp);
-	rmdir(dir);
-	unlink(bpffs_path(path, sizeof(path), PROCS_PIN));
-	unlink(bpffs_path(path, sizeof(path), CGROUPS_PIN));
-	unlink(bpffs_path(path, sizeof(path), TOTALS_PIN));
-}
-
-/* Tracepoint programs find their event through tracefs: mount it if needed. */
-static int tracefs_prepare(void)
-{
-	if (!access(TRACEFS "/events", F_OK))
-		return 0;
-	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL))
-		return fail(EXIT_FAIL, "stats: cannot mount tracefs on %s: %s", TRACEFS,
-			    strerror(errno));
-	return 0;
-}
-
-/* Which events this kernel has: the series' own, or only upstream's. */
-static int kernel_events(bool *series)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool upstream;
-
-	if (!vmlinux)
-		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no BTF "
-			    "(CONFIG_DEBUG_INFO_BTF), which the statistics programs need");
-	*series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
-					 BTF_KIND_STRUCT) > 0;
-	upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
-					  BTF_KIND_STRUCT) > 0;
-	btf__free(vmlinux);
-	if (!*series && !upstream)
-		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
-			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
-	return 0;
-}
-
-static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
-{
-	int err = kernel_events(series);
-
-	if (err)
-		return err;
-	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, *series);
-	bpf_program__set_autoload(skel->progs.ksm_merge_page, *series);
-	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, *series);
-	bpf_program__set_autoload(skel->progs.policy_attach, *series);
-	bpf_program__set_autoload(skel->progs.policy_eject, *series);
-	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !*series);
-	return 0;
-}
-
-/* Sizes of the maps; 0 keeps the object's. */
-struct stats_sizes {
-	unsigned int procs, cgroups;
-};
-
-/* Load, attach and pin; on failure nothing stays pinned. */
-static int stats_start(const struct stats_sizes *sizes, bool *series)
-{
-	char path[PATH_MAX];
-	struct ksm_stats_bpf *skel;
-	struct bpf_program *prog;
-	int err;
-
-	if (access(ksm_sysfs_dir, F_OK))
-		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no KSM (%s is missing)",
-			    ksm_sysfs_dir);
-	err = bpffs_prepare() ?: tracefs_prepare();
-	if (err)
-		return err;
-	skel = ksm_stats_bpf__open();
-	if (!skel)
-		return fail(EXIT_FAIL, "stats: cannot open the statistics programs: %s",
-			    strerror(errno));
-	err = choose_programs(skel, series);
-	if (err)
-		goto out;
-	if ((sizes->procs && bpf_map__set_max_entries(skel->maps.procs, sizes->procs)) ||
-	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups))) {
-		err = fail(EXIT_FAIL, "stats: cannot size the maps: %s", strerror(errno));
-		goto out;
-	}
-	if (ksm_stats_bpf__load(skel)) {
-		err = fail(EXIT_FAIL, "stats: the kernel refused the statistics programs: %s%s",
-			   strerror(errno), debug_output ? "" : " (--debug shows why)");
-		goto out;
-	}
-	/* Leftovers of an interrupted run would shadow the new maps. */
-	stats_unpin();
-	if (mkdir(bpffs_path(path, sizeof(path), STATS_DIR), 0700) ||
-	    bpf_map__pin(skel->maps.procs, bpffs_path(path, sizeof(path), PROCS_PIN)) ||
-	    bpf_map__pin(skel->maps.cgroups, bpffs_path(path, sizeof(path), CGROUPS_PIN)) ||
-	    bpf_map__pin(skel->maps.totals, bpffs_path(path, sizeof(path), TOTALS_PIN))) {
-		err = fail(EXIT_FAIL, "stats: cannot pin under %s: %s", ksm_bpffs_dir,
-			   strerror(errno));
-		goto out;
-	}
-	bpf_object__for_each_program(prog, skel->obj) {
-		struct bpf_link *link;
-
-		if (!bpf_program__autoload(prog))
-			continue;
-		link = bpf_program__attach(prog);
-		snprintf(path, sizeof(path), "%s/%s/%s", ksm_bpffs_dir, STATS_DIR,
-			 bpf_program__name(prog));
-		if (!link || bpf_link__pin(link, path)) {
-			err = fail(EXIT_FAIL, "stats: cannot attach %s: %s",
-				   bpf_program__name(prog), strerror(errno));
-			bpf_link__destroy(link);
-			goto out;
-		}
-		bpf_link__destroy(link);	/* the pin keeps it */
-	}
-out:
-	if (err)
-		stats_unpin();
-	ksm_stats_bpf__destroy(skel);
-	return err;
-}
-
-int stats_enable_quiet(bool *started)
-{
-	struct stats_sizes defaults = { 0 };
-	bool series;
-	int err;
-
-	*started = false;
-	if (stats_enabled())
-		return 0;
-	err = stats_start(&defaults, &series);
-	*started = !err;
-	return err;
-}
 
 /* A positive count of at most @max for option @opt: 0, or a usage error. */
 static int parse_count(const char *opt, const char *val, unsigned long max, unsigned long *out)
@@ -481,8 +317,9 @@ static int cmp_tgid(const void *a, const void *b)
 
 static int proc_map_load(struct proc_map *m, bool optional)
 {
-	__u32 key, next, *prev = NULL;
-	size_t cap = 0;
+	struct ksm_proc_stats *values;
+	__u32 *keys;
+	size_t i;
 	int fd, err;
 
 	memset(m, 0, sizeof(*m));
@@ -491,25 +328,19 @@ static int proc_map_load(struct proc_map *m, bool optional)
 	err = open_pinned(PROCS_PIN, &fd);
 	if (err)
 		return err;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (m->n == cap) {
-			void *more = realloc(m->e, (cap = cap ? 2 * cap : 256) * sizeof(*m->e));
-
-			if (!more) {
-				close(fd);
-				free(m->e);
-				return fail(EXIT_FAIL, "stats: out of memory");
-			}
-			m->e = more;
-		}
-		/* Gone since the walk found it: a process that just exited. */
-		if (bpf_map_lookup_elem(fd, &key, &m->e[m->n].st))
-			continue;
-		m->e[m->n++].tgid = key;
-	}
+	err = map_read_all(fd, (void **)&keys, (void **)&values, &m->n);
 	close(fd);
+	if (err)
+		return fail(EXIT_FAIL, "stats: cannot read %s: %s", PROCS_PIN, strerror(-err));
+	m->e = malloc((m->n + 1) * sizeof(*m->e));
+	for (i = 0; m->e && i < m->n; i++) {
+		m->e[i].tgid = keys[i];
+		m->e[i].st = values[i];
+	}
+	free(keys);
+	free(values);
+	if (!m->e)
+		return fail(EXIT_FAIL, "stats: out of memory");
 	qsort(m->e, m->n, sizeof(*m->e), cmp_tgid);
 	return 0;
 }
@@ -615,11 +446,11 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
 {
 	struct stats_cgroup_counters *cg = NULL;
+	struct ksm_cgroup_stats *values = NULL;
 	struct stats_row *procs, *rows;
-	struct ksm_cgroup_stats st;
-	__u64 key, next, *prev = NULL;
-	size_t n, ncg = 0, cap = 0, i, out = 0;
+	size_t n, ncg = 0, i, out = 0;
 	struct show_opts all = *o;
+	__u64 *keys = NULL;
 	int fd, err;
 
 	all.cgroup = NULL;
@@ -633,25 +464,22 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 		free(procs);
 		return err;
 	}
-	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st))
-			continue;
-		if (ncg == cap) {
-			void *more = realloc(cg, (cap = cap ? 2 * cap : 64) * sizeof(*cg));
-
-			if (!more) {
-				err = fail(EXIT_FAIL, "stats: out of memory");
-				break;
-			}
-			cg = more;
-		}
-		cg[ncg].cgroup_id = key;
-		cg[ncg++].c = st.counters;
-	}
-	if (fd >= 0)
+	if (fd >= 0) {
+		err = map_read_all(fd, (void **)&keys, (void **)&values, &ncg);
 		close(fd);
+		if (err)
+			err = fail(EXIT_FAIL, "stats: cannot read %s: %s", CGROUPS_PIN,
+				   strerror(-err));
+	}
+	cg = err ? NULL : calloc(ncg + 1, sizeof(*cg));
+	for (i = 0; cg && i < ncg; i++) {
+		cg[i].cgroup_id = keys[i];
+		cg[i].c = values[i].counters;
+	}
+	free(keys);
+	free(values);
+	if (!err && !cg)
+		err = fail(EXIT_FAIL, "stats: out of memory");
 	rows = err ? NULL : calloc(n + ncg + 1, sizeof(*rows));
 	if (!rows) {
 		free(procs);
@@ -670,21 +498,6 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 	*rowsp = rows;
 	*np = out;
 	return 0;
-}
-
-int stats_read_totals(struct ksm_stats_totals *t)
-{
-	__u32 zero = 0;
-	int fd, err;
-
-	memset(t, 0, sizeof(*t));
-	err = open_pinned(TOTALS_PIN, &fd);
-	if (err)
-		return err;
-	err = bpf_map_lookup_elem(fd, &zero, t) ? fail(EXIT_FAIL, "stats: %s: %s", TOTALS_PIN,
-							 strerror(errno)) : 0;
-	close(fd);
-	return err;
 }
 
 /* Events lost to a full map are said, on stderr, whatever the output format. */
@@ -843,6 +656,8 @@ static int export_metrics(const struct show_opts *o)
 	if (e.policy_supported && !policy_progs_read(&progs))
 		e.progs = &progs;
 	e.totals = stats_enabled() && !stats_read_totals(&totals) ? &totals : NULL;
+	/* A kernel without any ksm events has no counters either: nothing to omit. */
+	e.upstream = !kernel_has_series_events();
 	e.cgroups = cgroups;
 	e.domains = domains;
 	e.ncgroups = ncg;
@@ -860,14 +675,23 @@ out:
 
 static int show(int argc, char **argv, bool cgroups)
 {
+	struct stats_view view = { .cgroups = cgroups };
 	struct stats_row *rows;
 	struct show_opts o;
+	bool series;
 	size_t n;
 	int err;
 
 	err = parse_show_args(argc, argv, &o, cgroups);
 	if (err)
 		return err;
+	view.top = o.top;
+	if (o.format < FORMAT_OPENMETRICS) {
+		err = kernel_events(&series);
+		if (err)
+			return err;
+		view.upstream = !series;
+	}
 	if (o.format >= FORMAT_OPENMETRICS) {
 		err = export_metrics(&o);
 		if (!err && stats_enabled())
@@ -881,7 +705,7 @@ static int show(int argc, char **argv, bool cgroups)
 		warn_drops();
 		stats_sort_rows(rows, n, o.sort);
 		if (o.format == FORMAT_JSON) {
-			json_print(stats_to_json(rows, n, cgroups, o.top));
+			json_print(stats_to_json(rows, n, &view));
 		} else {
 			if (o.watch) {
 				time_t now = time(NULL);
@@ -891,7 +715,7 @@ static int show(int argc, char **argv, bool cgroups)
 				printf("\033[H\033[2J" "ksmctl stats%s  every %us  %s\n\n",
 				       cgroups ? " cgroup" : "", o.watch, when);
 			}
-			stats_print_table(stdout, rows, n, cgroups, o.top);
+			stats_print_table(stdout, rows, n, &view);
 			fflush(stdout);
 		}
 		free(rows);

@@ -201,36 +201,37 @@ struct row_metric {
 	enum om_type type;
 	row_value value;
 	bool counts;		/* needs the BPF statistics */
+	bool series;		/* needs the series' events */
 };
 
 static const struct row_metric cgroup_metrics[] = {
 	{ "processes", NULL, "Live processes of the cgroup that KSM knows.", OM_GAUGE,
-	  v_procs, false },
+	  v_procs, false, false },
 	{ "sharing_pages", "pages", "Pages of the cgroup's processes that share a KSM page "
-	  "(the kernel's ksm_merging_pages, summed).", OM_GAUGE, v_sharing, false },
+	  "(the kernel's ksm_merging_pages, summed).", OM_GAUGE, v_sharing, false, false },
 	{ "saved_bytes", "bytes", "Memory KSM saves the cgroup's processes, net of its "
-	  "metadata (the kernel's ksm_process_profit, summed).", OM_GAUGE, v_saved, false },
+	  "metadata (the kernel's ksm_process_profit, summed).", OM_GAUGE, v_saved, false, false },
 	{ "scanned_pages", "pages", "Pages of the cgroup's processes ksmd scanned.", OM_COUNTER,
-	  v_scanned, true },
+	  v_scanned, true, false },
 	{ "merged_pages", "pages", "Pages of the cgroup's processes ksmd merged.", OM_COUNTER,
-	  v_merged, true },
+	  v_merged, true, false },
 	{ "cow_writes", NULL, "Writes that broke a KSM page of the cgroup (copy-on-write).",
-	  OM_COUNTER, v_cow, true },
+	  OM_COUNTER, v_cow, true, true },
 	{ "untracked_processes", NULL, "Processes whose counters the statistics miss (their "
-	  "map entry could not be made).", OM_GAUGE, v_untracked, true },
+	  "map entry could not be made).", OM_GAUGE, v_untracked, true, false },
 };
 
 static const struct row_metric process_metrics[] = {
 	{ "sharing_pages", "pages", "Pages of the process that share a KSM page.", OM_GAUGE,
-	  v_sharing, false },
+	  v_sharing, false, false },
 	{ "saved_bytes", "bytes", "Memory KSM saves the process, net of its metadata.",
-	  OM_GAUGE, v_saved, false },
+	  OM_GAUGE, v_saved, false, false },
 	{ "scanned_pages", "pages", "Pages of the process ksmd scanned.", OM_COUNTER,
-	  v_scanned, true },
+	  v_scanned, true, false },
 	{ "merged_pages", "pages", "Pages of the process ksmd merged.", OM_COUNTER, v_merged,
-	  true },
+	  true, false },
 	{ "cow_writes", NULL, "Writes that broke a KSM page of the process (copy-on-write).",
-	  OM_COUNTER, v_cow, true },
+	  OM_COUNTER, v_cow, true, true },
 };
 
 static void write_rows(struct om_writer *w, const struct stats_export *e, bool cgroups)
@@ -247,7 +248,7 @@ static void write_rows(struct om_writer *w, const struct stats_export *e, bool c
 	if (!n)
 		return;
 	for (i = 0; i < nm; i++) {
-		if (m[i].counts && !e->totals)
+		if ((m[i].counts && !e->totals) || (m[i].series && e->upstream))
 			continue;
 		snprintf(family, sizeof(family), "ksm_%s_%s", cgroups ? "cgroup" : "process",
 			 m[i].suffix);

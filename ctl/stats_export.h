@@ -21,6 +21,7 @@ struct stats_export {
 	const char *last_exit;		/* /sys/kernel/mm/ksm/policy_exit: "none" or N: R: M */
 	const struct policy_progs *progs;	/* the attached policy's programs, or NULL */
 	const struct ksm_stats_totals *totals;	/* NULL: statistics not enabled */
+	bool upstream;			/* a kernel without the series: no copy-on-write events */
 	const struct stats_row *cgroups;	/* cgroup rows */
 	const char *const *domains;	/* each cgroup's effective merge domain */
 	size_t ncgroups;

@@ -57,11 +57,10 @@ static long long sort_value(const struct stats_row *r, enum stats_sort key)
 	}
 }
 
-static enum stats_sort sort_key;
-
-static int cmp_rows(const void *pa, const void *pb)
+static int cmp_rows(const void *pa, const void *pb, void *arg)
 {
 	const struct stats_row *a = pa, *b = pb;
+	enum stats_sort sort_key = *(const enum stats_sort *)arg;
 	long long va, vb;
 	int c;
 
@@ -91,8 +90,7 @@ static int cmp_rows(const void *pa, const void *pb)
 
 void stats_sort_rows(struct stats_row *rows, size_t n, enum stats_sort key)
 {
-	sort_key = key;
-	qsort(rows, n, sizeof(*rows), cmp_rows);
+	qsort_r(rows, n, sizeof(*rows), cmp_rows, &key);
 }
 
 bool stats_cgroup_matches(const char *cgroup, const char *filter)
@@ -184,13 +182,14 @@ static void print_counter(FILE *f, int width, bool known, unsigned long long v)
 		fprintf(f, " %*s", width, "-");
 }
 
-void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgroups,
-		       size_t top)
+void stats_print_table(FILE *f, const struct stats_row *rows, size_t n,
+		       const struct stats_view *v)
 {
 	size_t i, w = 6, incomplete = 0;
+	bool cgroups = v->cgroups;
 
-	if (top && top < n)
-		n = top;
+	if (v->top && v->top < n)
+		n = v->top;
 	for (i = 0; i < n; i++)
 		if (strlen(rows[i].cgroup) > w)
 			w = strlen(rows[i].cgroup);
@@ -198,8 +197,10 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgr
 		fprintf(f, "%-*s %5s", (int)w, "CGROUP", "PROCS");
 	else
 		fprintf(f, "%7s %-15s %-*s", "PID", "COMM", (int)w, "CGROUP");
-	fprintf(f, " %10s %10s %10s %8s %10s %8s\n", "SCANNED", "MERGED", "SHARING", "COW",
-		"SKIPPED", "SAVED");
+	fprintf(f, " %10s %10s %10s", "SCANNED", "MERGED", "SHARING");
+	if (!v->upstream)
+		fprintf(f, " %8s %10s", "COW", "SKIPPED");
+	fprintf(f, " %8s\n", "SAVED");
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
 		bool known = cgroups || r->tracked;
@@ -214,8 +215,10 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgr
 		print_counter(f, 10, known, r->c.pages_scanned);
 		print_counter(f, 10, known, r->c.pages_merged);
 		fprintf(f, " %10lld", r->sharing);
-		print_counter(f, 8, known, r->c.cow_writes);
-		print_counter(f, 10, known, r->c.policy_skipped_pages);
+		if (!v->upstream) {
+			print_counter(f, 8, known, r->c.cow_writes);
+			print_counter(f, 10, known, r->c.policy_skipped_pages);
+		}
 		fprintf(f, " %8s\n", saved);
 		incomplete += cgroups ? r->untracked : !r->tracked;
 	}
@@ -237,13 +240,14 @@ static void json_add_counter(json_object *o, const char *key, bool known, unsign
 	json_object_object_add(o, key, known ? json_object_new_uint64(v) : NULL);
 }
 
-json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups, size_t top)
+json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct stats_view *v)
 {
 	json_object *arr = json_object_new_array();
+	bool cgroups = v->cgroups;
 	size_t i;
 
-	if (top && top < n)
-		n = top;
+	if (v->top && v->top < n)
+		n = v->top;
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
 		json_object *o = json_object_new_object();
@@ -266,10 +270,12 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups,
 		json_add_counter(o, "pages_merged", known, r->c.pages_merged);
 		json_add_counter(o, "pages_joined", known, r->c.pages_joined);
 		json_object_object_add(o, "pages_sharing", json_object_new_int64(r->sharing));
-		json_add_counter(o, "cow_writes", known, r->c.cow_writes);
-		json_add_counter(o, "unshares", known, r->c.unshares);
-		json_add_counter(o, "policy_skipped_pages", known, r->c.policy_skipped_pages);
-		json_add_counter(o, "policy_skipped_passes", known, r->c.policy_skipped_passes);
+		json_add_counter(o, "cow_writes", known && !v->upstream, r->c.cow_writes);
+		json_add_counter(o, "unshares", known && !v->upstream, r->c.unshares);
+		json_add_counter(o, "policy_skipped_pages", known && !v->upstream,
+				 r->c.policy_skipped_pages);
+		json_add_counter(o, "policy_skipped_passes", known && !v->upstream,
+				 r->c.policy_skipped_passes);
 		json_object_object_add(o, "bytes_saved", json_object_new_int64(r->saved));
 		json_object_array_add(arr, o);
 	}

@@ -66,10 +66,21 @@ size_t stats_aggregate_cgroups(const struct stats_row *procs, size_t n,
 			       const struct stats_cgroup_counters *cgroup_counters, size_t ncg,
 			       struct stats_row *out);
 
-/* At most @top rows (0: all), as a table or a JSON array. */
-void stats_print_table(FILE *f, const struct stats_row *rows, size_t n, bool cgroups,
-		       size_t top);
-json_object *stats_to_json(const struct stats_row *rows, size_t n, bool cgroups, size_t top);
+/* How rows are shown. */
+struct stats_view {
+	bool cgroups;		/* cgroup rows, not process rows */
+	size_t top;		/* at most this many rows; 0: all */
+	/*
+	 * A kernel without the ksm-bpf series: its events say nothing of
+	 * copy-on-write or of a policy, so there are no such columns.
+	 */
+	bool upstream;
+};
+
+/* The rows as a table or a JSON array (a column the kernel lacks: null). */
+void stats_print_table(FILE *f, const struct stats_row *rows, size_t n,
+		       const struct stats_view *v);
+json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct stats_view *v);
 
 /* "12.3M" style sizes for the table. */
 void stats_format_bytes(char *buf, size_t len, long long bytes);

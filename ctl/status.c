@@ -7,9 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "knob.h"
+#include "bpf_map.h"
 #include "ksm_stats.h"
+#include "ksm_sysfs.h"
 #include "ksmctl.h"
+#include "policy_progs.h"
+#include "stats_bpf.h"
 
 static const char *const run_states[] = { "stopped", "running", "unmerging" };
 
@@ -23,18 +26,18 @@ static const char *const counters[] = {
 static long tracked_processes(void)
 {
 	char path[PATH_MAX];
-	__u32 key, next, *prev = NULL;
-	long n = 0;
-	int fd = bpf_obj_get(bpffs_path(path, sizeof(path), "procs"));
+	void *keys, *values;
+	int fd = bpf_obj_get(bpffs_path(path, sizeof(path), PROCS_PIN)), err;
+	size_t n;
 
 	if (fd < 0)
 		return -1;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
+	err = map_read_all(fd, &keys, &values, &n);
 	close(fd);
+	if (err)
+		return -1;
+	free(keys);
+	free(values);
 	return n;
 }
 
@@ -42,7 +45,7 @@ int do_status(int argc, char **argv)
 {
 	char value[512], policy[80] = "", last_exit[512] = "";
 	struct ksm_stats_totals totals = {};
-	bool has_policy_ops, stats_on;
+	bool has_policy_ops, stats_on, totals_known;
 	json_object *obj = NULL;
 	unsigned long run;
 	long tracked;
@@ -63,8 +66,8 @@ int do_status(int argc, char **argv)
 		knob_read("policy_exit", last_exit, sizeof(last_exit));
 	stats_on = stats_enabled();
 	tracked = stats_on ? tracked_processes() : -1;
-	if (stats_on && stats_read_totals(&totals))
-		return EXIT_FAIL;
+	/* Without the rights to read the maps, their figures are unknown, not zero. */
+	totals_known = stats_on && !stats_read_totals(&totals);
 
 	if (json_output) {
 		obj = json_object_new_object();
@@ -91,9 +94,11 @@ int do_status(int argc, char **argv)
 		if (has_policy_ops)
 			json_object_object_add(p, "last_exit", json_object_new_string(last_exit));
 		json_object_object_add(obj, "policy", p);
-		json_object_object_add(s, "enabled", json_object_new_boolean(stats_on));
-		if (tracked >= 0) {
+		json_object_object_add(s, "enabled", stats_visible() ?
+				       json_object_new_boolean(stats_on) : NULL);
+		if (tracked >= 0)
 			json_object_object_add(s, "processes", json_object_new_int64(tracked));
+		if (totals_known) {
 			json_object_object_add(s, "dropped_process_events",
 					       json_object_new_uint64(totals.procs_dropped));
 			json_object_object_add(s, "dropped_cgroup_events",
@@ -110,15 +115,19 @@ int do_status(int argc, char **argv)
 	else
 		printf("%-16s %s (last exit: %s)\n", "policy:", *policy ? policy : "none",
 		       last_exit);
-	if (stats_on)
+	if (!stats_visible())
+		printf("%-16s not visible to this user (root sees them)\n", "statistics:");
+	else if (!stats_on)
+		printf("%-16s disabled ('ksmctl stats enable')\n", "statistics:");
+	else if (!totals_known)
+		printf("%-16s enabled (root sees the figures)\n", "statistics:");
+	else
 		printf("%-16s enabled, %ld processes tracked, %llu policy ejections\n",
 		       "statistics:", tracked, (unsigned long long)totals.policy_ejected);
-	if (stats_on && (totals.procs_dropped || totals.cgroups_dropped))
+	if (totals_known && (totals.procs_dropped || totals.cgroups_dropped))
 		printf("%-16s the maps were full for %llu process and %llu cgroup events: "
 		       "counters miss them ('stats enable --max-procs N')\n", "incomplete:",
 		       (unsigned long long)totals.procs_dropped,
 		       (unsigned long long)totals.cgroups_dropped);
-	else
-		printf("%-16s disabled ('ksmctl stats enable')\n", "statistics:");
 	return EXIT_OK;
 }

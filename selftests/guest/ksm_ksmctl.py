@@ -55,6 +55,13 @@ def case_unprivileged_user_is_refused():
     nothing_left()
     expect(not os.path.exists(f"{PIN}/procs"), "stats were enabled by an unprivileged user")
     expect(read(f"{KSM}/pages_to_scan") == "4096", "an unprivileged user set a knob")
+    # status works for everyone; figures it cannot read are not shown as zeroes.
+    ksmctl("stats", "enable")
+    rc, out, err = ksmctl("status", user=NOBODY, check=False)
+    expect(rc == 0 and "root sees them" in out, f"status as nobody: {rc} {out!r} {err!r}")
+    st = json.loads(ksmctl("--json", "status", user=NOBODY)[1])["stats"]
+    expect(st["enabled"] is None and "policy_ejections" not in st,
+           f"status --json as nobody: {st}")
 
 
 def case_load_show_replace_unload():
@@ -235,9 +242,17 @@ def case_stock_kernel_stats_and_knobs_work():
             expect(r and r["pages_merged"] >= PAGES and r["pages_sharing"] == w.merging(),
                    f"row of {w.pid}: {r}")
             expect(r["cgroup"] == "/ksmctl-stock", f"row of {w.pid}: {r}")
+            expect(r["cow_writes"] is None and r["policy_skipped_pages"] is None,
+                   f"an upstream kernel has no such counters: {r}")
         cgs = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
         expect(cgs["/ksmctl-stock"]["pages_merged"] >= 2 * PAGES,
                f"cgroup row: {cgs.get('/ksmctl-stock')}")
+        table = ksmctl("stats")[1]
+        expect("SHARING" in table and "COW" not in table and "SKIPPED" not in table,
+               f"the table shows columns this kernel has no events for:\n{table}")
+        metrics = ksmctl("stats", "--format", "prometheus")[1]
+        expect("ksm_cgroup_sharing_pages{" in metrics and "cow_writes" not in metrics,
+               f"the export on a stock kernel:\n{metrics}")
     finally:
         a.stop()
         b.stop()

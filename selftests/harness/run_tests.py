@@ -82,6 +82,34 @@ def check_docs(tally):
     tally.add("ctl/ksmctl.bash-completion_parses", p.returncode == 0)
 
 
+def knob_lists():
+    """The writable knobs as ksmctl (ctl/knob.c), its completion and its man page
+    list them."""
+    with open(os.path.join(TOP, "ctl", "knob.c")) as f:
+        c = re.findall(r'^\t\{ "([a-z_]+)", KNOB_', f.read(), re.M)
+    with open(os.path.join(TOP, "ctl", "ksmctl.bash-completion")) as f:
+        m = re.search(r"_ksmctl_writable_knobs='([^']*)'", f.read())
+        completion = m.group(1).split() if m else []
+    with open(os.path.join(TOP, "docs", "ksmctl.8")) as f:
+        text = f.read()
+    start = text.index("The writable knobs and the values they take:")
+    section = text[start:text.index(".RE", start)]
+    man = []
+    for tp in re.findall(r"^\.TP\n(\.BR? .*)$", section, re.M):
+        man += [w for w in re.findall(r"[a-z_\\-]+", tp.split(None, 1)[1].replace("\\-", "-"))
+                if "_" in w or w == "run"]
+    return c, completion, man
+
+
+def check_knob_lists(tally):
+    """One knob list: ksmctl's, its completion's and its man page's are the same."""
+    c, completion, man = knob_lists()
+    ok = bool(c) and c == completion and sorted(c) == sorted(man)
+    if not ok:
+        print(f"# knobs: ctl/knob.c {c}\n#  completion {completion}\n#  man page {man}")
+    tally.add("knob_lists_agree", ok)
+
+
 def check_vmlinux_btf_checker(tally):
     """scripts/check_vmlinux_btf.py passes what it must and catches what it must:
     ___N copies are no difference, a changed series type or a wrong kfunc
@@ -205,6 +233,7 @@ def main():
     if not args.guest_only:
         run_unit_tests(tally)
         check_docs(tally)
+        check_knob_lists(tally)
         check_vmlinux_btf_checker(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())

@@ -116,14 +116,24 @@ def ksmctl_json(*args):
 
 
 def expect_error(args, status, words, user=None):
-    """A bad input: the exit status, one line on stderr naming the problem."""
+    """A bad input: the exit status, one line on stderr naming the problem (with
+    --json, {"error": ...} on stdout and nothing on stderr, as bpftool does)."""
     rc, out, err = ksmctl(*args, user=user, check=False)
-    lines = err.strip().splitlines()
-    expect(rc == status, f"ksmctl {' '.join(args)}: status {rc}, wanted {status} ({err.strip()})")
-    expect(len(lines) == 1 and lines[0].startswith("ksmctl: "),
-           f"ksmctl {' '.join(args)}: wanted one 'ksmctl: ' line, got {err!r}")
+    expect(rc == status, f"ksmctl {' '.join(args)}: status {rc}, wanted {status} "
+           f"({err.strip() or out.strip()})")
+    if "--json" in args:
+        try:
+            line = json.loads(out)["error"]
+        except (ValueError, KeyError, TypeError):
+            raise Failed(f"ksmctl {' '.join(args)}: wanted a JSON error, got {out!r}")
+        expect(not err, f"ksmctl {' '.join(args)}: stderr {err!r} besides the JSON error")
+    else:
+        lines = err.strip().splitlines()
+        expect(len(lines) == 1 and lines[0].startswith("ksmctl: "),
+               f"ksmctl {' '.join(args)}: wanted one 'ksmctl: ' line, got {err!r}")
+        line = lines[0]
     for w in words:
-        expect(w in lines[0], f"ksmctl {' '.join(args)}: '{w}' not in {lines[0]!r}")
+        expect(w in line, f"ksmctl {' '.join(args)}: '{w}' not in {line!r}")
 
 
 def read(path):

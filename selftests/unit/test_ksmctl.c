@@ -7,6 +7,7 @@
  * and JSON output.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "cgroup_settings.h"
 #include "fake_files.h"
 #include "knob.h"
+#include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "stats_table.h"
 
@@ -371,7 +373,7 @@ Test(stats, table_output)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	stats_print_table(f, r, 2, false, 1);		/* --top 1 */
+	stats_print_table(f, r, 2, &(struct stats_view){ .top = 1 });
 	fclose(f);
 	cr_expect(strstr(text, "PID") && strstr(text, "SHARING") && strstr(text, "SAVED"),
 		  "%s", text);
@@ -390,7 +392,7 @@ Test(stats, table_untracked)
 	FILE *f = open_memstream(&text, &len);
 
 	r[0].tracked = false;
-	stats_print_table(f, r, 1, false, 0);
+	stats_print_table(f, r, 1, &(struct stats_view){ 0 });
 	fclose(f);
 	cr_expect_null(strstr(text, "1000"), "%s", text);
 	cr_expect(strstr(text, " 240 ") && strstr(text, "1 process without counters"), "%s", text);
@@ -400,7 +402,7 @@ Test(stats, table_untracked)
 Test(stats, json_output)
 {
 	struct stats_row r[] = { row(42, "a\"b", "/t", 7, 1000, 250, 240, 983040) };
-	json_object *arr = stats_to_json(r, 1, false, 0), *o, *v;
+	json_object *arr = stats_to_json(r, 1, &(struct stats_view){ 0 }), *o, *v;
 	json_object *parsed;
 
 	cr_assert_eq(json_object_array_length(arr), 1);
@@ -416,13 +418,36 @@ Test(stats, json_output)
 	json_object_put(arr);
 }
 
+/* An upstream kernel has no COW or SKIPPED: no such columns, null in JSON. */
+Test(stats, upstream_kernel_columns)
+{
+	struct stats_row r[] = { row(42, "worker", "/t", 7, 1000, 250, 240, 983040) };
+	struct stats_view v = { .upstream = true };
+	json_object *arr, *o, *val;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	stats_print_table(f, r, 1, &v);
+	fclose(f);
+	cr_expect(strstr(text, "SHARING") && !strstr(text, "COW") && !strstr(text, "SKIPPED"),
+		  "%s", text);
+	free(text);
+	arr = stats_to_json(r, 1, &v);
+	o = json_object_array_get_idx(arr, 0);
+	cr_expect(json_object_object_get_ex(o, "cow_writes", &val) && val == NULL);
+	cr_expect(json_object_object_get_ex(o, "pages_merged", &val) &&
+		  json_object_get_int64(val) == 250);
+	json_object_put(arr);
+}
+
 Test(stats, json_untracked_counters_are_null)
 {
 	struct stats_row r[] = { row(42, "a", "/t", 7, 1000, 250, 240, 983040) };
 	json_object *arr, *o, *v;
 
 	r[0].tracked = false;
-	arr = stats_to_json(r, 1, false, 0);
+	arr = stats_to_json(r, 1, &(struct stats_view){ 0 });
 	o = json_object_array_get_idx(arr, 0);
 	cr_expect(json_object_object_get_ex(o, "pages_merged", &v) && v == NULL);
 	cr_expect(json_object_object_get_ex(o, "tracked", &v) && !json_object_get_boolean(v));
@@ -844,4 +869,14 @@ Test(cgroup, show_lists_own_and_effective_settings, .init = make_fake_cgroups,
 	cr_expect_str_eq(json_str(c, "effective.max_pages_from"), "(null)");
 	json_object_put(arr);
 	free(text);
+}
+
+/* With --json an error is {"error": ...} on stdout, as bpftool prints it. */
+Test(ksmctl, errors_are_json_with_json, .init = cr_redirect_stdout)
+{
+	json_output = true;
+	cr_expect_eq(fail(EXIT_FAIL, "bad %s", "thing"), EXIT_FAIL);
+	json_output = false;
+	fflush(stdout);
+	cr_expect_stdout_eq_str("{\"error\":\"bad thing\"}\n");
 }

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmctl: the statistics' BPF side (see stats_bpf.h): loading
+ * bpf/ksm_stats.bpf.c (built into ksmctl as a skeleton) for the kernel's
+ * events, pinning its maps and links under ksm_bpffs_dir, and unpinning.
+ */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ksmctl.h"
+#include "ksm_stats.bpf.skel.h"
+#include "stats_bpf.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+bool stats_enabled(void)
+{
+	char path[PATH_MAX];
+	char link[PATH_MAX];
+
+	bpffs_path(path, sizeof(path), PROCS_PIN);
+	bpffs_path(link, sizeof(link), STATS_DIR "/process_exit");
+	return !access(path, F_OK) && !access(link, F_OK);
+}
+
+bool stats_visible(void)
+{
+	return !access(ksm_bpffs_dir, X_OK) || errno != EACCES;
+}
+
+/* Unpin everything `stats enable` pins; what is not there is fine. */
+void stats_unpin(void)
+{
+	char path[PATH_MAX];
+
+	unpin_dir(STATS_DIR);
+	unlink(bpffs_path(path, sizeof(path), PROCS_PIN));
+	unlink(bpffs_path(path, sizeof(path), CGROUPS_PIN));
+	unlink(bpffs_path(path, sizeof(path), TOTALS_PIN));
+}
+
+/* Tracepoint programs find their event through tracefs: mount it if needed. */
+static int tracefs_prepare(void)
+{
+	if (!access(TRACEFS "/events", F_OK))
+		return 0;
+	if (mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+		return fail(EXIT_FAIL, "stats: cannot mount tracefs on %s: %s", TRACEFS,
+			    strerror(errno));
+	return 0;
+}
+
+/* Does the kernel have the series' ksm events (quietly: false if unknown)? */
+bool kernel_has_series_events(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool series = vmlinux && btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
+							 BTF_KIND_STRUCT) > 0;
+
+	btf__free(vmlinux);
+	return series;
+}
+
+/* Which events this kernel has: the series' own, or only upstream's. */
+int kernel_events(bool *series)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool upstream;
+
+	if (!vmlinux)
+		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no BTF "
+			    "(CONFIG_DEBUG_INFO_BTF), which the statistics programs need");
+	*series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
+					 BTF_KIND_STRUCT) > 0;
+	upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
+					  BTF_KIND_STRUCT) > 0;
+	btf__free(vmlinux);
+	if (!*series && !upstream)
+		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
+			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
+	return 0;
+}
+
+static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
+{
+	int err = kernel_events(series);
+
+	if (err)
+		return err;
+	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, *series);
+	bpf_program__set_autoload(skel->progs.ksm_merge_page, *series);
+	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, *series);
+	bpf_program__set_autoload(skel->progs.policy_attach, *series);
+	bpf_program__set_autoload(skel->progs.policy_eject, *series);
+	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !*series);
+	return 0;
+}
+
+/* Load, attach and pin; on failure nothing stays pinned. */
+int stats_start(const struct stats_sizes *sizes, bool *series)
+{
+	char path[PATH_MAX];
+	struct ksm_stats_bpf *skel;
+	struct bpf_program *prog;
+	int err;
+
+	if (access(ksm_sysfs_dir, F_OK))
+		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no KSM (%s is missing)",
+			    ksm_sysfs_dir);
+	err = bpffs_prepare() ?: tracefs_prepare();
+	if (err)
+		return err;
+	skel = ksm_stats_bpf__open();
+	if (!skel)
+		return fail(EXIT_FAIL, "stats: cannot open the statistics programs: %s",
+			    strerror(errno));
+	err = choose_programs(skel, series);
+	if (err)
+		goto out;
+	if ((sizes->procs && bpf_map__set_max_entries(skel->maps.procs, sizes->procs)) ||
+	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups))) {
+		err = fail(EXIT_FAIL, "stats: cannot size the maps: %s", strerror(errno));
+		goto out;
+	}
+	if (ksm_stats_bpf__load(skel)) {
+		err = fail(EXIT_FAIL, "stats: the kernel refused the statistics programs: %s%s",
+			   strerror(errno), debug_output ? "" : " (--debug shows why)");
+		goto out;
+	}
+	/* Leftovers of an interrupted run would shadow the new maps. */
+	stats_unpin();
+	if (mkdir(bpffs_path(path, sizeof(path), STATS_DIR), 0700) ||
+	    bpf_map__pin(skel->maps.procs, bpffs_path(path, sizeof(path), PROCS_PIN)) ||
+	    bpf_map__pin(skel->maps.cgroups, bpffs_path(path, sizeof(path), CGROUPS_PIN)) ||
+	    bpf_map__pin(skel->maps.totals, bpffs_path(path, sizeof(path), TOTALS_PIN))) {
+		err = fail(EXIT_FAIL, "stats: cannot pin under %s: %s", ksm_bpffs_dir,
+			   strerror(errno));
+		goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		snprintf(path, sizeof(path), "%s/%s/%s", ksm_bpffs_dir, STATS_DIR,
+			 bpf_program__name(prog));
+		if (!link || bpf_link__pin(link, path)) {
+			err = fail(EXIT_FAIL, "stats: cannot attach %s: %s",
+				   bpf_program__name(prog), strerror(errno));
+			bpf_link__destroy(link);
+			goto out;
+		}
+		bpf_link__destroy(link);	/* the pin keeps it */
+	}
+out:
+	if (err)
+		stats_unpin();
+	ksm_stats_bpf__destroy(skel);
+	return err;
+}
+
+int stats_enable_quiet(bool *started)
+{
+	struct stats_sizes defaults = { 0 };
+	bool series;
+	int err;
+
+	*started = false;
+	if (stats_enabled())
+		return 0;
+	err = stats_start(&defaults, &series);
+	*started = !err;
+	return err;
+}
+
+int stats_read_totals(struct ksm_stats_totals *t)
+{
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	memset(t, 0, sizeof(*t));
+	fd = bpf_obj_get(bpffs_path(path, sizeof(path), TOTALS_PIN));
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &zero, t))
+		err = -errno;
+	close(fd);
+	return err;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The statistics' BPF side, for `stats` and for `policy load` (which starts
+ * them): the programs of bpf/ksm_stats.bpf.c on the ksm tracepoints and
+ * their maps, pinned under ksm_bpffs_dir.
+ */
+#ifndef KSMCTL_STATS_BPF_H
+#define KSMCTL_STATS_BPF_H
+
+#include <stdbool.h>
+
+#include "ksm_stats.h"
+
+/* Under ksm_bpffs_dir: the links, and the maps of include/ksm_stats.h. */
+#define STATS_DIR "stats"
+#define PROCS_PIN "procs"
+#define CGROUPS_PIN "cgroups"
+#define TOTALS_PIN "totals"
+
+/* Sizes of the maps; 0 keeps the object's (KSM_STATS_MAX_*). */
+struct stats_sizes {
+	unsigned int procs, cgroups;
+};
+
+/* Are the statistics pinned (collected)? */
+bool stats_enabled(void);
+/* Can this user see whether they are (ksm_bpffs_dir is root's alone)? */
+bool stats_visible(void);
+/* Load, attach and pin; on failure nothing stays pinned. 0 or an error said. */
+int stats_start(const struct stats_sizes *sizes, bool *series);
+/* Start them if they are not: for `policy load`. */
+int stats_enable_quiet(bool *started);
+/* Unpin everything stats_start() pins; what is not there is fine. */
+void stats_unpin(void);
+/* The totals map (events lost, policy events): 0 or -errno, quietly. */
+int stats_read_totals(struct ksm_stats_totals *t);
+/* Which events the kernel has: the series' own, or upstream's; an error said. */
+int kernel_events(bool *series);
+/* The same, quietly: false if unknown. */
+bool kernel_has_series_events(void);
+
+#endif /* KSMCTL_STATS_BPF_H */
