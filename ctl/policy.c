@@ -391,8 +391,8 @@ static int do_load(int argc, char **argv)
 {
 	struct load_opts o;
 
-	return parse_load_args(argc, argv, &o, "load") ?: check_file(o.file) ?:
-	       require_admin("policy load") ?: load_policy(&o);
+	return parse_load_args(argc, argv, &o, "load") ?: require_admin("policy load") ?:
+	       check_file(o.file) ?: load_policy(&o);
 }
 
 static int do_replace(int argc, char **argv)
@@ -405,8 +405,8 @@ static int do_replace(int argc, char **argv)
 	struct load_opts o;
 	int err;
 
-	err = parse_load_args(argc, argv, &o, "replace") ?: check_file(o.file) ?:
-	      require_admin("policy replace") ?: check_kernel();
+	err = parse_load_args(argc, argv, &o, "replace") ?: require_admin("policy replace") ?:
+	      check_file(o.file) ?: check_kernel();
 	if (err)
 		return err;
 	bpffs_path(pin, sizeof(pin), POLICY_PIN);

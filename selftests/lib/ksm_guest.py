@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,10 +103,25 @@ def expect(cond, msg):
         raise Failed(msg)
 
 
+def ksmctl_for(user):
+    """ksmctl for @user: for another user than root, a copy in a directory every
+    user may enter (the tree may be in a private home or a mktemp directory)."""
+    if not user:
+        return KSMCTL
+    d = "/tmp/ksmctl-any-user"
+    path = os.path.join(d, "ksmctl")
+    if not os.path.exists(path):
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        shutil.copy(KSMCTL, path)
+        os.chmod(path, 0o755)
+    return path
+
+
 def ksmctl(*args, user=None, check=True):
-    """Run ksmctl; returns (status, stdout, stderr)."""
+    """Run ksmctl (as @user if given); returns (status, stdout, stderr)."""
     kw = {"user": user, "group": user, "extra_groups": []} if user else {}
-    p = subprocess.run([KSMCTL, *args], capture_output=True, text=True, **kw)
+    p = subprocess.run([ksmctl_for(user), *args], capture_output=True, text=True, **kw)
     if check and p.returncode != 0:
         raise Failed(f"ksmctl {' '.join(args)}: status {p.returncode}: {p.stderr.strip()}")
     return p.returncode, p.stdout, p.stderr
