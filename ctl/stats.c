@@ -195,49 +195,41 @@ static long long ksm_stat_field(const char *text, const char *key)
 }
 
 /*
- * When @pid started, in CLOCK_BOOTTIME nanoseconds rounded down to a clock
- * tick (/proc/PID/stat, field 22); 0 if unknown.
+ * A task's state letter ('Z' for a zombie, 0 if unknown) from its stat file
+ * in @dir, and when it started, in CLOCK_BOOTTIME nanoseconds rounded down
+ * to a clock tick (field 22; 0 if unknown).
  */
-static unsigned long long proc_start_ns(int pid)
+static char task_stat(const char *dir, unsigned long long *start_ns)
 {
 	unsigned long long ticks;
-	char buf[1024], dir[64], *p;
+	char buf[1024], *p, *f;
 	int field;
 
-	snprintf(dir, sizeof(dir), "%s/%d", proc_dir, pid);
-	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
+	*start_ns = 0;
+	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')) || p[1] != ' ')
 		return 0;
 	/* Field 2, the command, may hold anything but ends with the last ')'. */
-	for (field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, "%llu", &ticks) != 1)
-		return 0;
-	return ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
-}
-
-/* A task's state letter from its stat file in @dir ('Z' for a zombie), or 0. */
-static char task_state(const char *dir)
-{
-	char buf[1024], *p;
-
-	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')))
-		return 0;
-	return p[1] == ' ' ? p[2] : 0;
+	for (field = 2, f = p; field < 22 && f; field++)
+		f = strchr(f + 1, ' ');
+	if (f && sscanf(f, "%llu", &ticks) == 1)
+		*start_ns = ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	return p[2];
 }
 
 /*
  * Where @pid's mm can be read: /proc/PID, or /proc/PID/task/TID of a live
  * thread once the leader has exited (pthread_exit()): a zombie leader has
- * no mm, and its ksm files are empty.
+ * no mm, and its ksm files are empty. And when the process started.
  */
-static void mm_dir_of(int pid, char *dir, size_t len)
+static void mm_dir_of(int pid, char *dir, size_t len, unsigned long long *start_ns)
 {
+	unsigned long long thread_start;
 	char tasks[PATH_MAX];
 	struct dirent *d;
 	DIR *dp;
 
 	snprintf(dir, len, "%s/%d", proc_dir, pid);
-	if (task_state(dir) != 'Z')
+	if (task_stat(dir, start_ns) != 'Z')
 		return;
 	snprintf(tasks, sizeof(tasks), "%s/%d/task", proc_dir, pid);
 	dp = opendir(tasks);
@@ -245,7 +237,7 @@ static void mm_dir_of(int pid, char *dir, size_t len)
 		if (d->d_name[0] == '.' || atoi(d->d_name) == pid)
 			continue;
 		if (snprintf(dir, len, "%s/%s", tasks, d->d_name) < (int)len &&
-		    task_state(dir) != 'Z')
+		    task_stat(dir, &thread_start) != 'Z')
 			break;
 		snprintf(dir, len, "%s/%d", proc_dir, pid);
 	}
@@ -255,15 +247,15 @@ static void mm_dir_of(int pid, char *dir, size_t len)
 
 /*
  * The live part of a row, all of it the kernel's word now: comm, cgroup,
- * pages sharing, bytes saved, rmap_items. False if the process is gone (or
- * not ours to read).
+ * pages sharing, bytes saved; and its rmap_items and start time. False if
+ * the process is gone (or not ours to read).
  */
-static bool fill_live(struct stats_row *r, long long *rmap_items)
+static bool fill_live(struct stats_row *r, long long *rmap_items, unsigned long long *start_ns)
 {
 	char buf[4096], dir[PATH_MAX], mm[PATH_MAX], *p;
 	struct stat sb;
 
-	mm_dir_of(r->pid, mm, sizeof(mm));
+	mm_dir_of(r->pid, mm, sizeof(mm), start_ns);
 	if (!read_proc(mm, "comm", buf, sizeof(buf)))
 		return false;
 	buf[strcspn(buf, "\n")] = '\0';
@@ -346,16 +338,18 @@ static int proc_map_load(struct proc_map *m, bool optional)
 }
 
 /*
- * The entry of @pid, if it was made for this process: an entry older than
- * the process belongs to an earlier one with the same pid (its exit came
- * and went while the entry was being made, and the pid was reused).
+ * The entry of @pid, started at @start_ns, if it was made for this process:
+ * an entry older than the process belongs to an earlier one with the same
+ * pid (its exit came and went while the entry was being made, and the pid
+ * was reused).
  */
-static const struct ksm_proc_stats *proc_map_find(const struct proc_map *m, int pid)
+static const struct ksm_proc_stats *proc_map_find(const struct proc_map *m, int pid,
+						  unsigned long long start_ns)
 {
 	struct proc_map_entry want = { .tgid = pid };
 	const struct proc_map_entry *e = bsearch(&want, m->e, m->n, sizeof(*m->e), cmp_tgid);
 
-	if (!e || e->st.first_seen_ns < proc_start_ns(pid))
+	if (!e || e->st.first_seen_ns < start_ns)
 		return NULL;
 	return &e->st;
 }
@@ -394,6 +388,7 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 {
 	struct stats_row *rows = NULL, r;
 	const struct ksm_proc_stats *st;
+	unsigned long long start_ns;
 	size_t n = 0, cap = 0;
 	long long rmap_items;
 	struct proc_map map;
@@ -417,9 +412,9 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 		if (o->pid && r.pid != o->pid)
 			continue;
 		/* Gone, or not ours to read (another user's, another namespace's). */
-		if (!fill_live(&r, &rmap_items))
+		if (!fill_live(&r, &rmap_items, &start_ns))
 			continue;
-		st = proc_map_find(&map, r.pid);
+		st = proc_map_find(&map, r.pid, start_ns);
 		if (!st && !rmap_items && !r.sharing)
 			continue;
 		if (st) {
@@ -443,27 +438,41 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 	return 0;
 }
 
-static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
+/* Every process row, whatever --cgroup says: a cgroup's sums need all of them. */
+static int read_all_procs(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
+{
+	struct show_opts all = *o;
+
+	all.cgroup = NULL;
+	return read_procs(&all, rowsp, np);
+}
+
+/* Keep the rows of @cgroup and below it (NULL: all). Returns how many. */
+static size_t rows_under(struct stats_row *rows, size_t n, const char *cgroup)
+{
+	size_t i, out = 0;
+
+	for (i = 0; i < n; i++)
+		if (!cgroup || stats_cgroup_matches(rows[i].cgroup, cgroup))
+			rows[out++] = rows[i];
+	return out;
+}
+
+/* The cgroup rows of the processes @procs (all of them: read_all_procs()). */
+static int read_cgroups(const struct show_opts *o, const struct stats_row *procs, size_t n,
+			struct stats_row **rowsp, size_t *np)
 {
 	struct stats_cgroup_counters *cg = NULL;
 	struct ksm_cgroup_stats *values = NULL;
-	struct stats_row *procs, *rows;
-	size_t n, ncg = 0, i, out = 0;
-	struct show_opts all = *o;
+	struct stats_row *rows;
+	size_t ncg = 0, i;
 	__u64 *keys = NULL;
-	int fd, err;
+	int fd = -1, err = 0;
 
-	all.cgroup = NULL;
-	err = read_procs(&all, &procs, &n);
-	if (err)
-		return err;
-	fd = -1;
 	if (!o->counters_optional || stats_enabled())
 		err = open_pinned(CGROUPS_PIN, &fd);
-	if (err) {
-		free(procs);
+	if (err)
 		return err;
-	}
 	if (fd >= 0) {
 		err = map_read_all(fd, (void **)&keys, (void **)&values, &ncg);
 		close(fd);
@@ -482,21 +491,16 @@ static int read_cgroups(const struct show_opts *o, struct stats_row **rowsp, siz
 		err = fail(EXIT_FAIL, "stats: out of memory");
 	rows = err ? NULL : calloc(n + ncg + 1, sizeof(*rows));
 	if (!rows) {
-		free(procs);
 		free(cg);
 		return err ?: fail(EXIT_FAIL, "stats: out of memory");
 	}
 	n = stats_aggregate_cgroups(procs, n, cg, ncg, rows);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (!rows[i].cgroup[0])
 			cgroup_path_of_id(rows[i].cgroup_id, rows[i].cgroup, sizeof(rows[i].cgroup));
-		if (!o->cgroup || stats_cgroup_matches(rows[i].cgroup, o->cgroup))
-			rows[out++] = rows[i];
-	}
-	free(procs);
 	free(cg);
 	*rowsp = rows;
-	*np = out;
+	*np = rows_under(rows, n, o->cgroup);
 	return 0;
 }
 
@@ -610,6 +614,18 @@ static int read_knob_value(const char *name, long long *value)
 	return 0;
 }
 
+/* The rows of `stats cgroup`. */
+static int read_cgroup_table(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
+{
+	struct stats_row *procs = NULL;
+	size_t n;
+	int err;
+
+	err = read_all_procs(o, &procs, &n) ?: read_cgroups(o, procs, n, rowsp, np);
+	free(procs);
+	return err;
+}
+
 /*
  * The metric families of --format openmetrics|prometheus: ksmd's counters,
  * the policy, every cgroup (or those under --cgroup) and the top processes.
@@ -628,9 +644,11 @@ static int export_metrics(const struct show_opts *o)
 	size_t ncg, np, i;
 	int err;
 
-	err = read_cgroups(o, &cgroups, &ncg) ?: read_procs(o, &procs, &np);
+	/* One walk of /proc: the cgroups' sums, then the processes under --cgroup. */
+	err = read_all_procs(o, &procs, &np) ?: read_cgroups(o, procs, np, &cgroups, &ncg);
 	if (err)
 		goto out;
+	np = rows_under(procs, np, o->cgroup);
 	domains = calloc(ncg + 1, sizeof(*domains));
 	where = calloc(ncg + 1, sizeof(*where));
 	if (!domains || !where) {
@@ -699,7 +717,7 @@ static int show(int argc, char **argv, bool cgroups)
 		return err;
 	}
 	for (;;) {
-		err = cgroups ? read_cgroups(&o, &rows, &n) : read_procs(&o, &rows, &n);
+		err = cgroups ? read_cgroup_table(&o, &rows, &n) : read_procs(&o, &rows, &n);
 		if (err)
 			return err;
 		warn_drops();

@@ -58,31 +58,36 @@ static int tracefs_prepare(void)
 	return 0;
 }
 
-/* Does the kernel have the series' ksm events (quietly: false if unknown)? */
-bool kernel_has_series_events(void)
+/* The ksm events of the kernel, from its BTF: false when it has no BTF. */
+static bool events_in_btf(bool *series, bool *upstream)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
-	bool series = vmlinux && btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
-							 BTF_KIND_STRUCT) > 0;
 
+	if (!vmlinux)
+		return false;
+	*series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
+					 BTF_KIND_STRUCT) > 0;
+	*upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
+					   BTF_KIND_STRUCT) > 0;
 	btf__free(vmlinux);
-	return series;
+	return true;
+}
+
+bool kernel_has_series_events(void)
+{
+	bool series, upstream;
+
+	return events_in_btf(&series, &upstream) && series;
 }
 
 /* Which events this kernel has: the series' own, or only upstream's. */
 int kernel_events(bool *series)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 	bool upstream;
 
-	if (!vmlinux)
+	if (!events_in_btf(series, &upstream))
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no BTF "
 			    "(CONFIG_DEBUG_INFO_BTF), which the statistics programs need");
-	*series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
-					 BTF_KIND_STRUCT) > 0;
-	upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
-					  BTF_KIND_STRUCT) > 0;
-	btf__free(vmlinux);
 	if (!*series && !upstream)
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
 			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
