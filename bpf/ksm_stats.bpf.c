@@ -35,12 +35,47 @@ struct {
 	__type(value, struct ksm_cgroup_stats);
 } cgroups SEC(".maps");
 
+/* Mappable: ksmctl sets sharing_partial without rewriting the counters. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct ksm_stats_totals);
 } totals SEC(".maps");
+
+/* Who shares with whom: the result, per pair of cgroups. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_PAIRS);
+	__type(key, struct ksm_sharing_pair);
+	__type(value, __u64);
+} sharing SEC(".maps");
+
+/* ... and what it is kept from, by rmap_item, stable node and mm. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_MAPPINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct ksm_sharing_mapping);
+} mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_MAPPINGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct ksm_sharing_page);
+} ksm_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_PROCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct ksm_sharing_owner);
+} owners SEC(".maps");
 
 /* One more in the totals' field at @offset. */
 static __always_inline void totals_inc(__u64 offset)
@@ -239,6 +274,189 @@ SEC("tracepoint/ksm/ksm_policy_eject")
 int policy_eject(void *ctx)
 {
 	totals_inc(offsetof(struct ksm_stats_totals, policy_ejected));
+	return 0;
+}
+
+/*
+ * Who shares with whom. A ksm page counts for a pair of cgroups while both
+ * map it, for a cgroup alone while it maps it twice or more. ksmd makes
+ * every join and leave under ksm_thread_mutex, so the records of a page
+ * change one event at a time; the pair counts are atomic anyway.
+ */
+static void pair_add(__u64 a, __u64 b, __s64 delta)
+{
+	struct ksm_sharing_pair key = { .cgroup_a = a < b ? a : b, .cgroup_b = a < b ? b : a };
+	__u64 zero = 0, *pages;
+
+	pages = bpf_map_lookup_elem(&sharing, &key);
+	if (!pages && delta > 0) {
+		if (bpf_map_update_elem(&sharing, &key, &zero, BPF_NOEXIST) == -E2BIG)
+			totals_inc(offsetof(struct ksm_stats_totals, sharing_pairs_dropped));
+		pages = bpf_map_lookup_elem(&sharing, &key);
+	}
+	if (!pages)	/* dropped when it began: it stays uncounted */
+		return;
+	if (!__sync_add_and_fetch(pages, delta))
+		bpf_map_delete_elem(&sharing, &key);
+}
+
+/* A mapping of @cgroup_id joins ksm page @page: false if it cannot count. */
+static bool page_join(__u64 page, __u64 cgroup_id)
+{
+	struct ksm_sharing_page *p, empty = {};
+	__u32 i, free = KSM_SHARING_PAGE_CGROUPS;
+
+	p = bpf_map_lookup_elem(&ksm_pages, &page);
+	if (!p) {
+		bpf_map_update_elem(&ksm_pages, &page, &empty, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&ksm_pages, &page);
+		if (!p) {
+			totals_inc(offsetof(struct ksm_stats_totals, sharing_dropped));
+			return false;
+		}
+	}
+	for (i = 0; i < KSM_SHARING_PAGE_CGROUPS; i++) {
+		if (!p->mappings[i]) {
+			if (free == KSM_SHARING_PAGE_CGROUPS)
+				free = i;
+			continue;
+		}
+		if (p->cgroup_id[i] != cgroup_id)
+			continue;
+		if (++p->mappings[i] == 2)
+			pair_add(cgroup_id, cgroup_id, 1);
+		return true;
+	}
+	if (free >= KSM_SHARING_PAGE_CGROUPS) {
+		totals_inc(offsetof(struct ksm_stats_totals, sharing_crowded));
+		return false;
+	}
+	for (i = 0; i < KSM_SHARING_PAGE_CGROUPS; i++)
+		if (p->mappings[i])
+			pair_add(cgroup_id, p->cgroup_id[i], 1);
+	p->cgroup_id[free] = cgroup_id;
+	p->mappings[free] = 1;
+	return true;
+}
+
+static void page_leave(__u64 page, __u64 cgroup_id)
+{
+	struct ksm_sharing_page *p = bpf_map_lookup_elem(&ksm_pages, &page);
+	__u32 i, j, left = 0;
+
+	if (!p)
+		return;
+	for (i = 0; i < KSM_SHARING_PAGE_CGROUPS; i++) {
+		if (!p->mappings[i] || p->cgroup_id[i] != cgroup_id)
+			continue;
+		p->mappings[i]--;
+		if (p->mappings[i] == 1)
+			pair_add(cgroup_id, cgroup_id, -1);
+		if (p->mappings[i])
+			return;
+		for (j = 0; j < KSM_SHARING_PAGE_CGROUPS; j++) {
+			if (p->mappings[j]) {
+				pair_add(cgroup_id, p->cgroup_id[j], -1);
+				left++;
+			}
+		}
+		if (!left)
+			bpf_map_delete_elem(&ksm_pages, &page);
+		return;
+	}
+}
+
+struct move {
+	__u64 mm, from, to;
+};
+
+static long move_mapping(struct bpf_map *map, __u64 *rmap_item, struct ksm_sharing_mapping *m,
+			 struct move *mv)
+{
+	if (m->mm != mv->mm || m->cgroup_id != mv->from)
+		return 0;
+	page_leave(m->ksm_page, mv->from);
+	m->cgroup_id = page_join(m->ksm_page, mv->to) ? mv->to : 0;
+	return 0;
+}
+
+/*
+ * The record of process @mm, its mappings counted in the cgroup it is in
+ * now (@cgroup_id, 0 when the event could not say): a move changes none
+ * of its mappings in the kernel, so they are moved here, once, with a walk
+ * of the records. @make: make a record if it has none.
+ */
+static struct ksm_sharing_owner *owner_of(__u64 mm, __u64 cgroup_id, bool make)
+{
+	struct ksm_sharing_owner *o = bpf_map_lookup_elem(&owners, &mm);
+	struct ksm_sharing_owner fresh = { .cgroup_id = cgroup_id };
+	struct move mv = { .mm = mm, .to = cgroup_id };
+
+	if (!o) {
+		if (!make)
+			return NULL;
+		bpf_map_update_elem(&owners, &mm, &fresh, BPF_NOEXIST);
+		return bpf_map_lookup_elem(&owners, &mm);
+	}
+	if (cgroup_id && o->cgroup_id != cgroup_id) {
+		mv.from = o->cgroup_id;
+		o->cgroup_id = cgroup_id;
+		bpf_for_each_map_elem(&mappings, move_mapping, &mv, 0);
+	}
+	return o;
+}
+
+static void mapping_leave(__u64 rmap_item)
+{
+	struct ksm_sharing_mapping *m = bpf_map_lookup_elem(&mappings, &rmap_item);
+	struct ksm_sharing_owner *o;
+
+	if (!m)		/* merged before the programs ran, or dropped */
+		return;
+	if (m->cgroup_id)
+		page_leave(m->ksm_page, m->cgroup_id);
+	o = bpf_map_lookup_elem(&owners, &m->mm);
+	if (o && !--o->mappings)
+		bpf_map_delete_elem(&owners, &m->mm);
+	bpf_map_delete_elem(&mappings, &rmap_item);
+}
+
+SEC("tracepoint/ksm/ksm_rmap_join")
+int ksm_rmap_join(struct trace_event_raw_ksm_rmap_template *e)
+{
+	__u64 rmap_item = (__u64)e->rmap_item, page = (__u64)e->stable_node;
+	__u64 mm = (__u64)e->mm, cgroup_id = e->cgroup_id;
+	struct ksm_sharing_mapping fresh = { .ksm_page = page, .mm = mm }, *m;
+	struct ksm_sharing_owner *o;
+
+	mapping_leave(rmap_item);	/* never two records of one mapping */
+	o = owner_of(mm, cgroup_id, true);
+	if (!o || bpf_map_update_elem(&mappings, &rmap_item, &fresh, BPF_NOEXIST)) {
+		totals_inc(offsetof(struct ksm_stats_totals, sharing_dropped));
+		return 0;
+	}
+	o->mappings++;
+	m = bpf_map_lookup_elem(&mappings, &rmap_item);
+	if (m && o->cgroup_id && page_join(page, o->cgroup_id))
+		m->cgroup_id = o->cgroup_id;
+	return 0;
+}
+
+SEC("tracepoint/ksm/ksm_rmap_leave")
+int ksm_rmap_leave(struct trace_event_raw_ksm_rmap_template *e)
+{
+	__u64 mm = (__u64)e->mm;
+
+	owner_of(mm, e->cgroup_id, false);
+	mapping_leave((__u64)e->rmap_item);
+	return 0;
+}
+
+/* A process that moved takes its mappings along (see owner_of()). */
+SEC("tracepoint/ksm/ksm_mm_scanned")
+int ksm_mm_moved(struct trace_event_raw_ksm_mm_scanned *e)
+{
+	owner_of((__u64)e->mm, e->cgroup_id, false);
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
+#include "sharing.h"
 #include "stats_bpf.h"
 #include "stats_export.h"
 #include "stats_table.h"
@@ -90,7 +91,8 @@ static int do_enable(int argc, char **argv)
 	int i, err;
 
 	for (i = 0; i < argc; i += 2) {
-		if (strcmp(argv[i], "--max-procs") && strcmp(argv[i], "--max-cgroups"))
+		if (strcmp(argv[i], "--max-procs") && strcmp(argv[i], "--max-cgroups") &&
+		    strcmp(argv[i], "--max-mappings"))
 			return usage_error("stats", "enable: unexpected '%s'", argv[i]);
 		if (i + 1 == argc)
 			return usage_error("stats", "%s needs a value", argv[i]);
@@ -99,12 +101,17 @@ static int do_enable(int argc, char **argv)
 			return err;
 		if (!strcmp(argv[i], "--max-procs"))
 			sizes.procs = v;
-		else
+		else if (!strcmp(argv[i], "--max-cgroups"))
 			sizes.cgroups = v;
+		else
+			sizes.mappings = v;
 	}
 	err = require_admin("stats enable");
 	if (err)
 		return err;
+	if (already && sizes.mappings)
+		return fail(EXIT_FAIL, "stats: already enabled; 'ksmctl stats disable' first to "
+			    "resize (the counters start again)");
 	if (already) {
 		have_procs = pinned_max_entries(PROCS_PIN);
 		have_cgroups = pinned_max_entries(CGROUPS_PIN);
@@ -626,6 +633,153 @@ static int read_cgroup_table(const struct show_opts *o, struct stats_row **rowsp
 	return err;
 }
 
+/* The effective merge domain of the cgroup at @path: "off", "shared", "isolated(/a)", a name. */
+static void domain_of(const char *path, char *buf, size_t len)
+{
+	struct cgroup_effective eff;
+
+	cgroup_effective_of(path, &eff);
+	if (eff.merge == CGROUP_MERGE_OFF)
+		snprintf(buf, len, "off");
+	else
+		cgroup_effective_domain_where(path, &eff, buf, len);
+}
+
+/* One side of a pair: its path and domain ("" for a removed cgroup). */
+static void sharing_side(struct sharing_row *r, int i, unsigned long long id)
+{
+	r->cgroup_id[i] = id;
+	cgroup_path_of_id(id, r->cgroup[i], sizeof(r->cgroup[i]));
+	if (r->cgroup[i][0] == '/')
+		domain_of(r->cgroup[i], r->domain[i], sizeof(r->domain[i]));
+}
+
+/*
+ * The pairs of the sharing map, those with a cgroup under @cgroup (NULL:
+ * all), sorted, each pair's paths in order.
+ */
+static int read_sharing(const char *cgroup, struct sharing_row **rowsp, size_t *np)
+{
+	struct ksm_sharing_pair *keys = NULL;
+	struct sharing_row *rows = NULL;
+	__u64 *pages = NULL;
+	size_t n, i, kept = 0;
+	int fd, err;
+
+	err = open_pinned(SHARING_PIN, &fd);
+	if (err)
+		return err;
+	err = map_read_all(fd, (void **)&keys, (void **)&pages, &n);
+	close(fd);
+	if (err)
+		return fail(EXIT_FAIL, "stats: cannot read %s/%s: %s", ksm_bpffs_dir, SHARING_PIN,
+			    strerror(-err));
+	rows = calloc(n + 1, sizeof(*rows));
+	if (!rows) {
+		err = fail(EXIT_FAIL, "stats: out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct sharing_row *r = &rows[kept];
+
+		if (!pages[i])
+			continue;
+		sharing_side(r, 0, keys[i].cgroup_a);
+		sharing_side(r, 1, keys[i].cgroup_b);
+		if (cgroup && !stats_cgroup_matches(r->cgroup[0], cgroup) &&
+		    !stats_cgroup_matches(r->cgroup[1], cgroup))
+			continue;
+		if (strcmp(r->cgroup[0], r->cgroup[1]) > 0) {
+			struct sharing_row swapped = *r;
+
+			sharing_side(r, 0, swapped.cgroup_id[1]);
+			sharing_side(r, 1, swapped.cgroup_id[0]);
+		}
+		r->pages = pages[i];
+		kept++;
+	}
+	sharing_sort(rows, kept);
+	*rowsp = rows;
+	*np = kept;
+	rows = NULL;
+out:
+	free(rows);
+	free(keys);
+	free(pages);
+	return err;
+}
+
+/* `stats sharing`: who shares ksm pages with whom, per pair of cgroups. */
+static int do_sharing(int argc, char **argv)
+{
+	struct sharing_view view = {};
+	struct ksm_stats_totals totals;
+	struct sharing_row *rows = NULL;
+	struct cgroup_ref ref;
+	const char *cgroup = NULL;
+	enum stats_format format = FORMAT_TABLE;
+	unsigned long v;
+	struct om_writer w;
+	int i, err;
+
+	for (i = 0; i < argc; i += 2) {
+		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(key, "cgroup") && strcmp(key, "top") && strcmp(key, "format"))
+			return usage_error("stats", "sharing: unexpected '%s'", key);
+		if (!val)
+			return usage_error("stats", "sharing: %s needs a value", key);
+		if (!strcmp(key, "cgroup")) {
+			err = cgroup_resolve(val, &ref);
+			if (err)
+				return err;
+			cgroup = ref.path;
+		} else if (!strcmp(key, "format")) {
+			err = parse_format(val, &format);
+			if (err)
+				return err;
+		} else {
+			err = parse_count(key, val, INT_MAX, &v);
+			if (err)
+				return err;
+			view.top = v;
+		}
+	}
+	if (json_output && format != FORMAT_TABLE && format != FORMAT_JSON)
+		return usage_error("stats", "--json and format %s: choose one",
+				   format_names[format]);
+	if (json_output)
+		format = FORMAT_JSON;
+	if (!kernel_has_sharing_events())
+		return fail(EXIT_UNSUPPORTED, "stats sharing: this kernel has no ksm_rmap_join "
+			    "and ksm_rmap_leave events (the ksm-bpf series adds them)");
+	err = read_sharing(cgroup, &rows, &view.n);
+	if (err)
+		return err;
+	err = stats_read_totals(&totals);
+	if (err) {
+		free(rows);
+		return fail(EXIT_FAIL, "stats: cannot read %s/%s: %s", ksm_bpffs_dir, TOTALS_PIN,
+			    strerror(-err));
+	}
+	view.rows = rows;
+	view.totals = &totals;
+	switch (format) {
+	case FORMAT_TABLE:
+		sharing_print_table(stdout, &view);
+		break;
+	case FORMAT_JSON:
+		json_print(sharing_to_json(&view));
+		break;
+	default:
+		om_init(&w, stdout, format == FORMAT_OPENMETRICS ? OM_OPENMETRICS : OM_PROMETHEUS);
+		sharing_export_write(&w, &view);
+		om_end(&w);
+	}
+	free(rows);
+	return EXIT_OK;
+}
+
 /*
  * The metric families of --format openmetrics|prometheus: ksmd's counters,
  * the policy, every cgroup (or those under --cgroup) and the top processes.
@@ -637,9 +791,10 @@ static int export_metrics(const struct show_opts *o)
 	struct ksm_stats_totals totals;
 	struct policy_progs progs;
 	struct stats_export e = { .read_knob = read_knob_value };
-	struct cgroup_effective eff;
+	struct sharing_row *pairs = NULL;
+	struct sharing_view sharing = {};
 	const char **domains = NULL;
-	char (*where)[96] = NULL;
+	char (*where)[SHARING_DOMAIN_LEN] = NULL;
 	struct om_writer w;
 	size_t ncg, np, i;
 	int err;
@@ -656,12 +811,7 @@ static int export_metrics(const struct show_opts *o)
 		goto out;
 	}
 	for (i = 0; i < ncg; i++) {
-		cgroup_effective_of(cgroups[i].cgroup, &eff);
-		if (eff.merge == CGROUP_MERGE_OFF)
-			snprintf(where[i], sizeof(where[i]), "off");
-		else
-			cgroup_effective_domain_where(cgroups[i].cgroup, &eff, where[i],
-						      sizeof(where[i]));
+		domain_of(cgroups[i].cgroup, where[i], sizeof(where[i]));
 		domains[i] = where[i];
 	}
 	stats_sort_rows(cgroups, ncg, SORT_CGROUP);
@@ -681,6 +831,14 @@ static int export_metrics(const struct show_opts *o)
 	e.ncgroups = ncg;
 	e.procs = procs;
 	e.nprocs = o->top < np ? o->top : np;
+	if (e.totals && kernel_has_sharing_events()) {
+		err = read_sharing(o->cgroup, &pairs, &sharing.n);
+		if (err)
+			goto out;
+		sharing.rows = pairs;
+		sharing.totals = e.totals;
+		e.sharing = &sharing;
+	}
 	om_init(&w, stdout, o->format == FORMAT_OPENMETRICS ? OM_OPENMETRICS : OM_PROMETHEUS);
 	stats_export_write(&w, &e);
 out:
@@ -688,6 +846,7 @@ out:
 	free(procs);
 	free(domains);
 	free(where);
+	free(pairs);
 	return err;
 }
 
@@ -760,15 +919,20 @@ static void stats_help(void)
 		"                    [--watch SECONDS] [--format FORMAT]\n"
 		"       ksmctl stats cgroup [--cgroup PATH] [--sort KEY] [--top N] [--watch SECONDS]\n"
 		"                    [--format FORMAT]\n"
-		"       ksmctl stats enable [--max-procs N] [--max-cgroups N]\n"
+		"       ksmctl stats sharing [cgroup PATH] [top N] [format FORMAT]\n"
+		"       ksmctl stats enable [--max-procs N] [--max-cgroups N] [--max-mappings N]\n"
 		"       ksmctl stats disable\n"
 		"\n"
 		"       KEY := { %s } (default saved)\n"
 		"       FORMAT := { table | json | openmetrics | prometheus }\n"
 		"       Sharing and savings are the kernel's, read when asked; the counters are\n"
 		"       collected by BPF programs on the ksm tracepoints into maps pinned at\n"
-		"       %s/{%s,%s,%s}; started by 'enable' or by loading a policy.\n",
-		stats_sort_keys(), ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN);
+		"       %s/{%s,%s,%s}; started by 'enable' or by loading a policy.\n"
+		"       'sharing' gives the ksm pages each pair of cgroups maps now, as ksmd\n"
+		"       counts them (%s/%s), kept from the ksm_rmap_join and ksm_rmap_leave\n"
+		"       events.\n",
+		stats_sort_keys(), ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN,
+		ksm_bpffs_dir, SHARING_PIN);
 }
 
 static int do_help(int argc, char **argv)
@@ -784,6 +948,7 @@ int do_stats(int argc, char **argv)
 	static const struct cmd cmds[] = {
 		{ "show", do_show },
 		{ "cgroup", do_show_cgroups },
+		{ "sharing", do_sharing },
 		{ "enable", do_enable },
 		{ "disable", do_disable },
 		{ "help", do_help },

@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ksmctl.h"
 #include "ksm_stats.bpf.skel.h"
+#include "ksm_sysfs.h"
 #include "stats_bpf.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -45,6 +47,7 @@ void stats_unpin(void)
 	unlink(bpffs_path(path, sizeof(path), PROCS_PIN));
 	unlink(bpffs_path(path, sizeof(path), CGROUPS_PIN));
 	unlink(bpffs_path(path, sizeof(path), TOTALS_PIN));
+	unlink(bpffs_path(path, sizeof(path), SHARING_PIN));
 }
 
 /* Tracepoint programs find their event through tracefs: mount it if needed. */
@@ -58,37 +61,53 @@ static int tracefs_prepare(void)
 	return 0;
 }
 
+struct kernel_events {
+	bool series;		/* the series' events that name process and cgroup */
+	bool sharing;		/* ksm_rmap_join and ksm_rmap_leave */
+	bool upstream;		/* upstream's (Linux >= 6.7) */
+};
+
 /* The ksm events of the kernel, from its BTF: false when it has no BTF. */
-static bool events_in_btf(bool *series, bool *upstream)
+static bool events_in_btf(struct kernel_events *k)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 
 	if (!vmlinux)
 		return false;
-	*series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
-					 BTF_KIND_STRUCT) > 0;
-	*upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
+	k->series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
 					   BTF_KIND_STRUCT) > 0;
+	k->sharing = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_rmap_template",
+					    BTF_KIND_STRUCT) > 0;
+	k->upstream = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_merge_with_ksm_page",
+					     BTF_KIND_STRUCT) > 0;
 	btf__free(vmlinux);
 	return true;
 }
 
 bool kernel_has_series_events(void)
 {
-	bool series, upstream;
+	struct kernel_events k;
 
-	return events_in_btf(&series, &upstream) && series;
+	return events_in_btf(&k) && k.series;
+}
+
+bool kernel_has_sharing_events(void)
+{
+	struct kernel_events k;
+
+	return events_in_btf(&k) && k.sharing;
 }
 
 /* Which events this kernel has: the series' own, or only upstream's. */
 int kernel_events(bool *series)
 {
-	bool upstream;
+	struct kernel_events k;
 
-	if (!events_in_btf(series, &upstream))
+	if (!events_in_btf(&k))
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no BTF "
 			    "(CONFIG_DEBUG_INFO_BTF), which the statistics programs need");
-	if (!*series && !upstream)
+	*series = k.series;
+	if (!k.series && !k.upstream)
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
 			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
 	return 0;
@@ -97,6 +116,7 @@ int kernel_events(bool *series)
 static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 {
 	int err = kernel_events(series);
+	bool sharing;
 
 	if (err)
 		return err;
@@ -106,6 +126,31 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 	bpf_program__set_autoload(skel->progs.policy_attach, *series);
 	bpf_program__set_autoload(skel->progs.policy_eject, *series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !*series);
+	sharing = kernel_has_sharing_events();
+	bpf_program__set_autoload(skel->progs.ksm_rmap_join, sharing);
+	bpf_program__set_autoload(skel->progs.ksm_rmap_leave, sharing);
+	bpf_program__set_autoload(skel->progs.ksm_mm_moved, sharing);
+	return 0;
+}
+
+/*
+ * `sharing` counts the mappings made since its programs run: if ksm pages
+ * existed by then (ksmd's pages_shared, read after the attach), say so for
+ * good. The counters live on in the mapped totals, untouched.
+ */
+static int sharing_mark_partial(struct ksm_stats_bpf *skel)
+{
+	struct ksm_stats_totals *t;
+	char shared[32];
+
+	if (knob_read("pages_shared", shared, sizeof(shared)) || !strcmp(shared, "0"))
+		return 0;
+	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 bpf_map__fd(skel->maps.totals), 0);
+	if (t == MAP_FAILED)
+		return fail(EXIT_FAIL, "stats: cannot map the totals: %s", strerror(errno));
+	__atomic_store_n(&t->sharing_partial, 1, __ATOMIC_RELAXED);
+	munmap(t, sizeof(*t));
 	return 0;
 }
 
@@ -130,8 +175,12 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 	err = choose_programs(skel, series);
 	if (err)
 		goto out;
-	if ((sizes->procs && bpf_map__set_max_entries(skel->maps.procs, sizes->procs)) ||
-	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups))) {
+	if ((sizes->procs && (bpf_map__set_max_entries(skel->maps.procs, sizes->procs) ||
+			      bpf_map__set_max_entries(skel->maps.owners, sizes->procs))) ||
+	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups)) ||
+	    (sizes->mappings && (bpf_map__set_max_entries(skel->maps.mappings, sizes->mappings) ||
+				 bpf_map__set_max_entries(skel->maps.ksm_pages,
+							  sizes->mappings)))) {
 		err = fail(EXIT_FAIL, "stats: cannot size the maps: %s", strerror(errno));
 		goto out;
 	}
@@ -145,7 +194,8 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 	if (mkdir(bpffs_path(path, sizeof(path), STATS_DIR), 0700) ||
 	    bpf_map__pin(skel->maps.procs, bpffs_path(path, sizeof(path), PROCS_PIN)) ||
 	    bpf_map__pin(skel->maps.cgroups, bpffs_path(path, sizeof(path), CGROUPS_PIN)) ||
-	    bpf_map__pin(skel->maps.totals, bpffs_path(path, sizeof(path), TOTALS_PIN))) {
+	    bpf_map__pin(skel->maps.totals, bpffs_path(path, sizeof(path), TOTALS_PIN)) ||
+	    bpf_map__pin(skel->maps.sharing, bpffs_path(path, sizeof(path), SHARING_PIN))) {
 		err = fail(EXIT_FAIL, "stats: cannot pin under %s: %s", ksm_bpffs_dir,
 			   strerror(errno));
 		goto out;
@@ -166,6 +216,7 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 		}
 		bpf_link__destroy(link);	/* the pin keeps it */
 	}
+	err = sharing_mark_partial(skel);
 out:
 	if (err)
 		stats_unpin();

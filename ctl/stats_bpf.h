@@ -16,10 +16,11 @@
 #define PROCS_PIN "procs"
 #define CGROUPS_PIN "cgroups"
 #define TOTALS_PIN "totals"
+#define SHARING_PIN "sharing"
 
 /* Sizes of the maps; 0 keeps the object's (KSM_STATS_MAX_*). */
 struct stats_sizes {
-	unsigned int procs, cgroups;
+	unsigned int procs, cgroups, mappings;
 };
 
 /* Are the statistics pinned (collected)? */
@@ -38,5 +39,7 @@ int stats_read_totals(struct ksm_stats_totals *t);
 int kernel_events(bool *series);
 /* The same, quietly: false if unknown. */
 bool kernel_has_series_events(void);
+/* Has the kernel the events `sharing` is kept from (ksm_rmap_join)? Quietly. */
+bool kernel_has_sharing_events(void);
 
 #endif /* KSMCTL_STATS_BPF_H */

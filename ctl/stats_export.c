@@ -278,5 +278,7 @@ void stats_export_write(struct om_writer *w, const struct stats_export *e)
 	write_collector(w, e);
 	write_rows(w, e, true);
 	write_rows(w, e, false);
+	if (e->sharing)
+		sharing_export_write(w, e->sharing);
 	om_end(w);
 }

@@ -11,6 +11,7 @@
 #include "ksm_stats.h"
 #include "openmetrics.h"
 #include "policy_progs.h"
+#include "sharing.h"
 #include "stats_table.h"
 
 struct stats_export {
@@ -27,6 +28,7 @@ struct stats_export {
 	size_t ncgroups;
 	const struct stats_row *procs;	/* process rows, the ones to export */
 	size_t nprocs;
+	const struct sharing_view *sharing;	/* ksm pages per pair of cgroups, or NULL */
 };
 
 void stats_export_write(struct om_writer *w, const struct stats_export *e);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The demo, run inside the guest by 'make run': three processes load the same
-# 32 MiB "guest image" and one loads different data; ksmd merges the identical
-# pages and the numbers show what it saved; ksmctl shows who saved what, and
-# a BPF policy is attached, shown and detached.
+# 32 MiB "guest image" and one loads different data, as VMs in three cgroups
+# (two in vm-a, one in vm-b, the odd one in vm-c); ksmd merges the identical
+# pages and the numbers show what it saved; ksmctl shows who saved what and
+# who shares with whom, and a BPF policy is attached, shown and detached.
 #   demo.sh PATH/TO/ksm-workload PATH/TO/ksmctl BPF_DIR
 set -euo pipefail
 workload=$1 ksmctl=$2 bpf=$3
@@ -22,19 +23,27 @@ echo "ksmd: run=$(rd run) pages_to_scan=$(rd pages_to_scan) sleep_millisecs=$(rd
 echo "\$ ksmctl stats enable"
 "$ksmctl" stats enable
 
+cgroups=/sys/fs/cgroup
+[ -e $cgroups/cgroup.procs ] || mount -t cgroup2 none $cgroups
+mkdir -p $cgroups/demo/vm-a $cgroups/demo/vm-b $cgroups/demo/vm-c
 tmp=$(mktemp -d)
 mkfifo "$tmp/hold"
 exec 3<>"$tmp/hold"	# the workloads hold their memory while this stays open
 pids=()
-for i in 1 2 3; do
-	"$workload" --madvise $pages 42 <&3 >"$tmp/w$i" &
+# A workload in cgroup demo/$1 with the data of seed $2, output to $tmp/$3.
+start() {
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cgroups/demo/$1" \
+		"$workload" --madvise $pages "$2" <&3 >"$tmp/$3" &
 	pids+=($!)
-done
-"$workload" --madvise $pages 7 <&3 >"$tmp/w4" &
-pids+=($!)
-trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$tmp"' EXIT
+}
+start vm-a 42 w1
+start vm-a 42 w2
+start vm-b 42 w3
+start vm-c 7 w4
+trap 'kill "${pids[@]}" 2>/dev/null; wait; rmdir $cgroups/demo/vm-* $cgroups/demo; rm -rf "$tmp"' EXIT
 while [ "$(cat "$tmp"/w* | wc -l)" -lt 4 ]; do sleep 0.1; done
-echo "started 4 processes (pids ${pids[*]}), $(mib $pages) each: 3 with the same data, 1 different"
+echo "started 4 processes (pids ${pids[*]}), $(mib $pages) each: 3 with the same data"
+echo "(2 in cgroup /demo/vm-a, 1 in /demo/vm-b), 1 different (/demo/vm-c)"
 echo
 printf '%8s %12s %13s %14s\n' full_scans pages_shared pages_sharing general_profit
 start=$(rd full_scans) last=-1 deadline=$((SECONDS + 300))
@@ -58,6 +67,9 @@ done
 echo
 echo "\$ ksmctl stats        # per process, from BPF programs on the ksm tracepoints"
 "$ksmctl" stats
+echo
+echo "\$ ksmctl stats sharing   # who shares ksm pages with whom, per pair of cgroups"
+"$ksmctl" stats sharing
 echo
 echo "\$ ksmctl policy load $bpf/default.bpf.o; ksmctl policy show"
 "$ksmctl" policy load "$bpf/default.bpf.o"

@@ -67145,6 +67145,8 @@ struct trace_event_data_offsets_ksm_remove_ksm_page {};
 
 struct trace_event_data_offsets_ksm_remove_rmap_item {};
 
+struct trace_event_data_offsets_ksm_rmap_template {};
+
 struct trace_event_data_offsets_ksm_scan_template {};
 
 struct trace_event_data_offsets_kyber_adjust {};
@@ -68872,6 +68874,7 @@ struct trace_event_raw_ksm_mm_scanned {
 	struct trace_entry ent;
 	pid_t tgid;
 	u64 cgroup_id;
+	const void *mm;
 	u64 domain;
 	long unsigned int pages_scanned;
 	long unsigned int pages_skipped;
@@ -68915,6 +68918,17 @@ struct trace_event_raw_ksm_remove_rmap_item {
 	long unsigned int pfn;
 	void *rmap_item;
 	void *mm;
+	char __data[0];
+};
+
+struct trace_event_raw_ksm_rmap_template {
+	struct trace_entry ent;
+	pid_t tgid;
+	u64 cgroup_id;
+	const void *mm;
+	const void *rmap_item;
+	const void *stable_node;
+	long unsigned int kpfn;
 	char __data[0];
 };
 
@@ -75918,6 +75932,10 @@ typedef void (*btf_trace_ksm_policy_verdict)(void *, const char *, int, struct m
 typedef void (*btf_trace_ksm_remove_ksm_page)(void *, long unsigned int);
 
 typedef void (*btf_trace_ksm_remove_rmap_item)(void *, long unsigned int, void *, void *);
+
+typedef void (*btf_trace_ksm_rmap_join)(void *, struct mm_struct *, const void *, const void *, long unsigned int);
+
+typedef void (*btf_trace_ksm_rmap_leave)(void *, struct mm_struct *, const void *, const void *, long unsigned int);
 
 typedef void (*btf_trace_ksm_start_scan)(void *, int, u32);
 

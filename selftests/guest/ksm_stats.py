@@ -205,24 +205,6 @@ def case_cow_writes_are_counted_exactly():
             w.stop()
 
 
-def metric_families(text, openmetrics):
-    project_packages()
-    if openmetrics:
-        from prometheus_client.openmetrics.parser import text_string_to_metric_families
-    else:
-        from prometheus_client.parser import text_string_to_metric_families
-    return {f.name: f for f in text_string_to_metric_families(text)}
-
-
-def one(families, name, **labels):
-    """The value of the sample @name with @labels (all of its labels)."""
-    for f in families.values():
-        for s in f.samples:
-            if s.name == name and s.labels == labels:
-                return s.value
-    raise Failed(f"no sample {name}{labels}")
-
-
 def case_export_parses_and_says_what_the_kernel_says():
     clean_slate()
     a, b = fresh_cgroups(ROOT, "a", "b")

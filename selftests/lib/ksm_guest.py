@@ -398,6 +398,26 @@ def project_packages():
     sys.path.append(found[0])
 
 
+def metric_families(text, openmetrics):
+    """An exposition parsed by Prometheus' own client: OpenMetrics, or the
+    text format node_exporter's textfile collector reads. name -> family."""
+    project_packages()
+    if openmetrics:
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    else:
+        from prometheus_client.parser import text_string_to_metric_families
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def one(families, name, **labels):
+    """The value of the sample @name with @labels (all of its labels)."""
+    for f in families.values():
+        for s in f.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    raise Failed(f"no sample {name}{labels}")
+
+
 class Workload(Proc):
     """build/.../ksm-workload: a C process with PAGES pages of content @seed,
     madvised; with @leader_exits its main thread exits at once and another
