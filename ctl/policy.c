@@ -9,6 +9,10 @@
  * counters) are pinned under /sys/fs/bpf/ksm/policy_maps/ for bpftool; tracing
  * programs in its object are attached with it, their links pinned under
  * /sys/fs/bpf/ksm/policy_links/.
+ *
+ * A memory cgroup's policy (--cgroup) is the same under
+ * /sys/fs/bpf/ksm/cgroup/ID/, ID the cgroup's id, which the kernel takes
+ * from the policy's cgroup_id field.
  */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup_fs.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
@@ -33,12 +38,105 @@
 #define POLICY_MAX_LINKS 16
 #define POLICY_TYPE "ksm_policy_ops"
 #define POLICY_NAME_MAX 64	/* ksm_policy_ops.name */
+#define CGROUPS_DIR "cgroup"	/* the memory cgroups' policies, by cgroup id */
+#define CGROUP_POLICY_FILE "memory.ksm_policy"
+#define CGROUP_POLICY_EXIT_FILE "memory.ksm_policy_exit"
+
+/* Where a policy attaches: for every process, or for a memory cgroup. */
+struct policy_at {
+	bool cgroup;
+	struct cgroup_ref cg;	/* the cgroup, when one */
+	char prefix[64];	/* its pins under ksm_bpffs_dir: "" or "cgroup/ID/" */
+};
 
 struct load_opts {
 	const char *file;	/* or, for a policy built into ksmctl, its label */
 	const char *map;	/* --map: which ksm_policy_ops map */
 	const char *name;	/* --name: the name the kernel shows */
+	const char *cgroup;	/* --cgroup: a memory cgroup's policy */
 };
+
+/* The pin @leaf of the policy at @at, under ksm_bpffs_dir. */
+static const char *at_pin(const struct policy_at *at, char *buf, size_t len, const char *leaf)
+{
+	char rel[PATH_MAX / 2];
+
+	snprintf(rel, sizeof(rel), "%s%s", at->prefix, leaf);
+	return bpffs_path(buf, len, rel);
+}
+
+static void at_unpin_dir(const struct policy_at *at, const char *leaf)
+{
+	char rel[PATH_MAX / 2];
+
+	snprintf(rel, sizeof(rel), "%s%s", at->prefix, leaf);
+	unpin_dir(rel);
+}
+
+/* A memory cgroup's pins: the policy gone, its directories go too. */
+static void at_remove_dirs(const struct policy_at *at)
+{
+	char dir[PATH_MAX];
+
+	if (!at->cgroup)
+		return;
+	rmdir(at_pin(at, dir, sizeof(dir), ""));
+	rmdir(bpffs_path(dir, sizeof(dir), CGROUPS_DIR));
+}
+
+/* The name of the policy attached at @at, "" for none: 0 or -errno. */
+static int at_name(const struct policy_at *at, char *buf, size_t len)
+{
+	int err;
+
+	if (!at->cgroup)
+		return policy_current(buf, len);
+	err = cgroup_file_read(at->cg.dir, CGROUP_POLICY_FILE, buf, len);
+	if (!err && !strcmp(buf, "none"))
+		*buf = '\0';
+	return err;
+}
+
+/* Why the last policy at @at stopped, for messages. */
+static const char *at_exit(const struct policy_at *at, char *buf, size_t len)
+{
+	if (at->cgroup ? cgroup_file_read(at->cg.dir, CGROUP_POLICY_EXIT_FILE, buf, len) :
+	    knob_read("policy_exit", buf, len))
+		snprintf(buf, len, "unknown");
+	return buf;
+}
+
+/* What the policy is for, in messages: "" or " of cgroup /a". */
+static const char *at_what(const struct policy_at *at, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", at->cgroup ? " of cgroup " : "", at->cgroup ? at->cg.path : "");
+	return buf;
+}
+
+/*
+ * @cgroup (NULL: the global policy) as an attachment; a cgroup must be a
+ * memory cgroup with the kernel's policy file.
+ */
+static int policy_at_resolve(const char *cgroup, struct policy_at *at)
+{
+	char file[PATH_MAX + 32];
+	int err;
+
+	memset(at, 0, sizeof(*at));
+	if (!cgroup)
+		return 0;
+	err = cgroup_resolve(cgroup, &at->cg) ?: cgroup_ksm_files_check(&at->cg);
+	if (err)
+		return err;
+	snprintf(file, sizeof(file), "%s/%s", at->cg.dir, CGROUP_POLICY_FILE);
+	if (access(file, F_OK))
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no policies per memory "
+			    "cgroup (no %s)", file);
+	at->cgroup = true;
+	snprintf(at->prefix, sizeof(at->prefix), "%s/%llu/", CGROUPS_DIR,
+		 (unsigned long long)at->cg.id);
+	return 0;
+}
 
 /* 0 when the kernel has ksm_policy_ops, else a message and EXIT_UNSUPPORTED. */
 static int check_kernel(void)
@@ -90,8 +188,8 @@ static bool is_policy_map(struct bpf_object *obj, struct bpf_map *map)
 	return t && !strcmp(btf__name_by_offset(btf, t->name_off), POLICY_TYPE);
 }
 
-/* Set the policy's name in the map's initial value (the struct's "name"). */
-static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const char *name)
+/* Where the field @field is in the map's initial value (the struct), or NULL. */
+static char *policy_field(struct bpf_object *obj, struct bpf_map *map, const char *field)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	const struct btf_type *t = btf__type_by_id(btf, bpf_map__btf_value_type_id(map));
@@ -99,24 +197,49 @@ static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const ch
 	char *data = bpf_map__initial_value(map, NULL);
 	int i;
 
+	for (i = 0; i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), field))
+			return data + m->offset / 8;
+	return NULL;
+}
+
+/* Set the policy's name (the struct's "name"). */
+static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const char *name)
+{
+	char *field = policy_field(obj, map, "name");
+
 	if (strlen(name) >= POLICY_NAME_MAX || !*name)
 		return fail(EXIT_USAGE, "policy: --name: 1 to %d characters", POLICY_NAME_MAX - 1);
-	for (i = 0; i < btf_vlen(t); i++, m++) {
-		if (strcmp(btf__name_by_offset(btf, m->name_off), "name"))
-			continue;
-		memset(data + m->offset / 8, 0, POLICY_NAME_MAX);
-		memcpy(data + m->offset / 8, name, strlen(name));
+	if (!field)
+		return fail(EXIT_USAGE, "policy: %s has no name field", POLICY_TYPE);
+	memset(field, 0, POLICY_NAME_MAX);
+	memcpy(field, name, strlen(name));
+	return 0;
+}
+
+/* Attach it to the memory cgroup of @at (the struct's "cgroup_id"). */
+static int set_policy_cgroup(struct bpf_object *obj, struct bpf_map *map,
+			     const struct policy_at *at, const char *file)
+{
+	char *field = policy_field(obj, map, "cgroup_id");
+	__u64 id = at->cg.id;
+
+	if (!at->cgroup)
 		return 0;
-	}
-	return fail(EXIT_USAGE, "policy: %s has no name field", POLICY_TYPE);
+	if (!field)
+		return fail(EXIT_USAGE, "policy: %s was built against a kernel without policies per "
+			    "memory cgroup (its %s has no cgroup_id): rebuild it against this "
+			    "kernel's vmlinux.h", file, POLICY_TYPE);
+	memcpy(field, &id, sizeof(id));
+	return 0;
 }
 
 /*
  * Open @o->file and pick its policy map (only that one will be created).
  * On success *objp and *mapp are set; the object is not loaded yet.
  */
-static int policy_open(const struct load_opts *o, struct bpf_object **objp,
-		       struct bpf_map **mapp)
+static int policy_open(const struct load_opts *o, const struct policy_at *at,
+		       struct bpf_object **objp, struct bpf_map **mapp)
 {
 	struct bpf_map *map, *chosen = NULL;
 	char names[256] = "";
@@ -156,6 +279,8 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 			   o->file, bpf_map__name(chosen));
 	else if (o->name)
 		err = set_policy_name(obj, chosen, o->name);
+	if (!err)
+		err = set_policy_cgroup(obj, chosen, at, o->file);
 	if (err) {
 		bpf_object__close(obj);
 		return err;
@@ -173,11 +298,6 @@ static int policy_load_obj(struct bpf_object *obj, const char *file)
 		    strerror(errno), debug_output ? "" : " (--debug shows the verifier log)");
 }
 
-/* Empty and remove a directory of pins under ksm_bpffs_dir. */
-static void unpin_policy_maps(void)
-{
-	unpin_dir(POLICY_MAPS_DIR);
-}
 
 /* The tracing programs of a policy object, attached along with the policy. */
 struct policy_links {
@@ -222,22 +342,22 @@ static int attach_policy_progs(struct bpf_object *obj, struct policy_links *pl)
 }
 
 /* Pin the links (in place of the last policy's); all or none. */
-static int pin_policy_links(struct policy_links *pl)
+static int pin_policy_links(const struct policy_at *at, struct policy_links *pl)
 {
 	char dir[PATH_MAX / 2], path[PATH_MAX];
 	int i;
 
-	unpin_dir(POLICY_LINKS_DIR);
+	at_unpin_dir(at, POLICY_LINKS_DIR);
 	if (!pl->n)
 		return 0;
-	if (mkdir(bpffs_path(dir, sizeof(dir), POLICY_LINKS_DIR), 0700))
+	if (mkdir(at_pin(at, dir, sizeof(dir), POLICY_LINKS_DIR), 0700))
 		return fail(EXIT_FAIL, "policy: cannot create %s: %s", dir, strerror(errno));
 	for (i = 0; i < pl->n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pl->name[i]);
 		if (bpf_link__pin(pl->link[i], path)) {
 			int err = errno;
 
-			unpin_dir(POLICY_LINKS_DIR);
+			at_unpin_dir(at, POLICY_LINKS_DIR);
 			return fail(EXIT_FAIL, "policy: cannot pin %s: %s", path, strerror(err));
 		}
 	}
@@ -245,14 +365,14 @@ static int pin_policy_links(struct policy_links *pl)
 }
 
 /* Pin the loaded object's maps but the policy itself; all or none. */
-static int pin_policy_maps(struct bpf_object *obj)
+static int pin_policy_maps(const struct policy_at *at, struct bpf_object *obj)
 {
 	char dir[PATH_MAX / 2], path[PATH_MAX];
 	struct bpf_map *map;
 	const char *name;
 
-	unpin_policy_maps();
-	if (mkdir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR), 0700))
+	at_unpin_dir(at, POLICY_MAPS_DIR);
+	if (mkdir(at_pin(at, dir, sizeof(dir), POLICY_MAPS_DIR), 0700))
 		return fail(EXIT_FAIL, "policy: cannot create %s: %s", dir, strerror(errno));
 	bpf_object__for_each_map(map, obj) {
 		if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS || !bpf_map__autocreate(map))
@@ -272,20 +392,13 @@ static int pin_policy_maps(struct bpf_object *obj)
 		if (bpf_map__pin(map, path)) {
 			int err = errno;
 
-			unpin_policy_maps();
+			at_unpin_dir(at, POLICY_MAPS_DIR);
 			return fail(EXIT_FAIL, "policy: cannot pin %s: %s", path, strerror(err));
 		}
 	}
 	return 0;
 }
 
-/* What /sys/kernel/mm/ksm/policy_exit says, for messages. */
-static const char *last_exit(char *buf, size_t len)
-{
-	if (knob_read("policy_exit", buf, len))
-		snprintf(buf, len, "unknown");
-	return buf;
-}
 
 static int parse_load_args(int argc, char **argv, struct load_opts *o, const char *cmd)
 {
@@ -293,8 +406,10 @@ static int parse_load_args(int argc, char **argv, struct load_opts *o, const cha
 
 	memset(o, 0, sizeof(*o));
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--map") || !strcmp(argv[i], "--name")) {
-			const char **val = argv[i][2] == 'm' ? &o->map : &o->name;
+		if (!strcmp(argv[i], "--map") || !strcmp(argv[i], "--name") ||
+		    !strcmp(argv[i], "--cgroup")) {
+			const char **val = argv[i][2] == 'm' ? &o->map :
+					   argv[i][2] == 'n' ? &o->name : &o->cgroup;
 
 			if (i + 1 == argc)
 				return usage_error("policy", "%s needs a value", argv[i]);
@@ -324,10 +439,62 @@ static void print_done(const char *what, const char *name, const char *detail)
 	}
 }
 
-/* Load, attach and pin the policy of @o; on failure nothing is left behind. */
-static int load_policy(const struct load_opts *o)
+/* Make the directory of a memory cgroup's pins. */
+static int at_prepare(const struct policy_at *at)
 {
-	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
+	char dir[PATH_MAX];
+
+	if (!at->cgroup)
+		return 0;
+	if ((mkdir(bpffs_path(dir, sizeof(dir), CGROUPS_DIR), 0700) && errno != EEXIST) ||
+	    (mkdir(at_pin(at, dir, sizeof(dir), ""), 0700) && errno != EEXIST))
+		return fail(EXIT_FAIL, "policy: cannot create %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* Everything pinned for the policy at @at, gone. */
+static void at_unpin_all(const struct policy_at *at)
+{
+	char pin[PATH_MAX];
+
+	at_unpin_dir(at, POLICY_LINKS_DIR);
+	at_unpin_dir(at, POLICY_MAPS_DIR);
+	unlink(at_pin(at, pin, sizeof(pin), POLICY_PIN));
+	at_remove_dirs(at);
+}
+
+/*
+ * The pins of memory cgroups removed since: their policy was disabled then
+ * (the kernel says why in the log); the links go now.
+ */
+static void prune_removed_cgroups(void)
+{
+	char dir[PATH_MAX];
+	struct policy_at at = { .cgroup = true };
+	struct dirent *d;
+	DIR *dp;
+
+	dp = opendir(bpffs_path(dir, sizeof(dir), CGROUPS_DIR));
+	while (dp && (d = readdir(dp))) {
+		char path[CGROUP_PATH_LEN];
+
+		if (d->d_name[0] == '.')
+			continue;
+		cgroup_path_of_id(strtoull(d->d_name, NULL, 10), path, sizeof(path));
+		if (path[0] == '/')
+			continue;
+		snprintf(at.prefix, sizeof(at.prefix), "%s/%llu/", CGROUPS_DIR,
+			 strtoull(d->d_name, NULL, 10));
+		at_unpin_all(&at);
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/* Load, attach and pin the policy of @o; on failure nothing is left behind. */
+static int load_policy(const struct load_opts *o, const struct policy_at *at)
+{
+	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512], what[CGROUP_PATH_LEN + 16];
 	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link = NULL;
@@ -335,33 +502,39 @@ static int load_policy(const struct load_opts *o)
 	bool started = false;
 	int err;
 
-	err = check_kernel() ?: policy_open(o, &obj, &map);
+	err = check_kernel() ?: policy_open(o, at, &obj, &map);
 	if (err)
 		return err;
-	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	at_what(at, what, sizeof(what));
+	at_pin(at, pin, sizeof(pin), POLICY_PIN);
 	if (!access(pin, F_OK)) {
-		policy_current(name, sizeof(name));
-		err = fail(EXIT_FAIL, "policy: a policy is loaded already (%s): use 'ksmctl policy "
-			   "replace' or 'ksmctl policy unload'", *name ? name : pin);
+		at_name(at, name, sizeof(name));
+		err = fail(EXIT_FAIL, "policy: a policy%s is loaded already (%s): use 'ksmctl policy "
+			   "replace' or 'ksmctl policy unload'", what, *name ? name : pin);
 		goto out;
 	}
-	err = policy_load_obj(obj, o->file) ?: bpffs_prepare() ?: pin_policy_maps(obj) ?:
-	      attach_policy_progs(obj, &pl);
+	err = policy_load_obj(obj, o->file) ?: bpffs_prepare() ?: at_prepare(at) ?:
+	      pin_policy_maps(at, obj) ?: attach_policy_progs(obj, &pl);
 	if (err)
 		goto fail;
 	link = bpf_map__attach_struct_ops(map);
 	if (!link) {
 		err = errno;
-		policy_current(name, sizeof(name));
+		at_name(at, name, sizeof(name));
 		if (err == EBUSY)
-			err = fail(EXIT_FAIL, "policy: another program attached policy '%s' (not "
-				   "ksmctl): detach it there first", name);
+			err = fail(EXIT_FAIL, "policy: another program attached policy '%s'%s (not "
+				   "ksmctl): detach it there first", name, what);
+		else if (err == EINVAL && at->cgroup)
+			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s%s: %s (a "
+				   "cgroup's policy may not have pass_start or pass_end: ksmd's pace "
+				   "is global)", o->file, what, strerror(err));
 		else
-			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s: %s (%s)",
-				   o->file, strerror(err), last_exit(exit_msg, sizeof(exit_msg)));
+			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s%s: %s (%s)",
+				   o->file, what, strerror(err),
+				   at_exit(at, exit_msg, sizeof(exit_msg)));
 		goto fail;
 	}
-	err = pin_policy_links(&pl);
+	err = pin_policy_links(at, &pl);
 	if (!err && bpf_link__pin(link, pin))
 		err = fail(EXIT_FAIL, "policy: cannot pin the policy at %s: %s", pin,
 			   strerror(errno));
@@ -370,18 +543,18 @@ static int load_policy(const struct load_opts *o)
 	bpf_link__disconnect(link);
 	bpf_link__destroy(link);
 	detach_policy_progs(&pl);	/* the pins keep them */
-	policy_current(name, sizeof(name));
+	at_name(at, name, sizeof(name));
 	if (stats_enable_quiet(&started))
 		fprintf(stderr, "ksmctl: warning: the policy is loaded but statistics could "
 			"not be started ('ksmctl stats enable' says why)\n");
+	strncat(name, what, sizeof(name) - strlen(name) - 1);
 	print_done("loaded", name, started ? "statistics collection started" : NULL);
 	goto out;
 fail:
 	/* Not pinned: detach rather than leave a policy nobody can unload. */
 	bpf_link__destroy(link);
 	detach_policy_progs(&pl);
-	unpin_dir(POLICY_LINKS_DIR);
-	unpin_policy_maps();
+	at_unpin_all(at);
 out:
 	bpf_object__close(obj);
 	return err;
@@ -389,49 +562,58 @@ out:
 
 static int do_load(int argc, char **argv)
 {
+	struct policy_at at;
 	struct load_opts o;
+	int err;
 
-	return parse_load_args(argc, argv, &o, "load") ?: require_admin("policy load") ?:
-	       check_file(o.file) ?: load_policy(&o);
+	err = parse_load_args(argc, argv, &o, "load") ?: require_admin("policy load") ?:
+	      check_file(o.file) ?: policy_at_resolve(o.cgroup, &at);
+	if (err)
+		return err;
+	prune_removed_cgroups();
+	return load_policy(&o, &at);
 }
 
 static int do_replace(int argc, char **argv)
 {
 	char pin[PATH_MAX], old[POLICY_NAME_MAX + 8], name[POLICY_NAME_MAX + 8];
+	char what[CGROUP_PATH_LEN + 16];
 	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link;
+	struct policy_at at;
 	struct bpf_map *map;
 	struct load_opts o;
 	int err;
 
 	err = parse_load_args(argc, argv, &o, "replace") ?: require_admin("policy replace") ?:
-	      check_file(o.file) ?: check_kernel();
+	      check_file(o.file) ?: check_kernel() ?: policy_at_resolve(o.cgroup, &at);
 	if (err)
 		return err;
-	bpffs_path(pin, sizeof(pin), POLICY_PIN);
-	link = bpf_link__open(pin);
+	at_what(&at, what, sizeof(what));
+	link = bpf_link__open(at_pin(&at, pin, sizeof(pin), POLICY_PIN));
 	if (!link)
-		return fail(EXIT_FAIL, "policy: no policy loaded by ksmctl to replace (%s: %s): "
-			    "use 'ksmctl policy load'", pin, strerror(errno));
-	policy_current(old, sizeof(old));
-	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
+		return fail(EXIT_FAIL, "policy: no policy%s loaded by ksmctl to replace (%s: %s): "
+			    "use 'ksmctl policy load'", what, pin, strerror(errno));
+	at_name(&at, old, sizeof(old));
+	err = policy_open(&o, &at, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
 	      attach_policy_progs(obj, &pl);
 	if (!err && bpf_link__update_map(link, map)) {
-		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement: %s; '%s' stays",
-			   strerror(errno), old);
+		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement%s: %s; '%s' stays",
+			   what, strerror(errno), old);
 		detach_policy_progs(&pl);
 	}
 	/* The old policy's maps and programs go with it. */
-	if (!err && (pin_policy_maps(obj) || pin_policy_links(&pl)))
+	if (!err && (pin_policy_maps(&at, obj) || pin_policy_links(&at, &pl)))
 		fprintf(stderr, "ksmctl: warning: the policy was replaced, but its maps or "
 			"programs are not pinned\n");
 	detach_policy_progs(&pl);
 	if (!err) {
 		char detail[POLICY_NAME_MAX + 32];
 
-		policy_current(name, sizeof(name));
+		at_name(&at, name, sizeof(name));
 		snprintf(detail, sizeof(detail), "replaced %s", old);
+		strncat(name, what, sizeof(name) - strlen(name) - 1);
 		print_done("loaded", name, detail);
 	}
 	bpf_link__disconnect(link);
@@ -442,25 +624,31 @@ static int do_replace(int argc, char **argv)
 
 static int do_unload(int argc, char **argv)
 {
-	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
+	char pin[PATH_MAX], name[POLICY_NAME_MAX + CGROUP_PATH_LEN + 16], exit_msg[512];
+	char what[CGROUP_PATH_LEN + 16];
+	const char *cgroup = NULL;
+	struct policy_at at;
 	int fd, err;
 
-	(void)argv;
-	if (argc)
-		return usage_error("policy", "unload takes no arguments");
-	err = require_admin("policy unload");
+	if (argc == 2 && !strcmp(argv[0], "--cgroup"))
+		cgroup = argv[1];
+	else if (argc)
+		return usage_error("policy", "unload: unexpected '%s'", argv[0]);
+	err = require_admin("policy unload") ?: policy_at_resolve(cgroup, &at);
 	if (err)
 		return err;
-	bpffs_path(pin, sizeof(pin), POLICY_PIN);
+	prune_removed_cgroups();
+	at_what(&at, what, sizeof(what));
+	at_pin(&at, pin, sizeof(pin), POLICY_PIN);
 	fd = bpf_obj_get(pin);
 	if (fd < 0) {
-		policy_current(name, sizeof(name));
+		at_name(&at, name, sizeof(name));
 		if (*name)
-			return fail(EXIT_FAIL, "policy: '%s' was not loaded by ksmctl (no %s): detach "
-				    "it where it was attached", name, pin);
-		return fail(EXIT_FAIL, "policy: no policy is loaded");
+			return fail(EXIT_FAIL, "policy: '%s'%s was not loaded by ksmctl (no %s): "
+				    "detach it where it was attached", name, what, pin);
+		return fail(EXIT_FAIL, "policy: no policy%s is loaded", what);
 	}
-	policy_current(name, sizeof(name));
+	at_name(&at, name, sizeof(name));
 	/* Detach now, even if someone else holds the link open. */
 	if (bpf_link_detach(fd) && errno != EOPNOTSUPP) {
 		err = fail(EXIT_FAIL, "policy: cannot detach %s: %s", name, strerror(errno));
@@ -468,24 +656,26 @@ static int do_unload(int argc, char **argv)
 		return err;
 	}
 	close(fd);
-	unpin_policy_maps();
-	unpin_dir(POLICY_LINKS_DIR);
+	at_unpin_dir(&at, POLICY_MAPS_DIR);
+	at_unpin_dir(&at, POLICY_LINKS_DIR);
 	if (unlink(pin))
 		return fail(EXIT_FAIL, "policy: detached, but cannot remove %s: %s", pin,
 			    strerror(errno));
-	print_done("unloaded", name, last_exit(exit_msg, sizeof(exit_msg)));
+	at_remove_dirs(&at);
+	strncat(name, what, sizeof(name) - strlen(name) - 1);
+	print_done("unloaded", name, at_exit(&at, exit_msg, sizeof(exit_msg)));
 	return EXIT_OK;
 }
 
 /* The policy's maps pinned for bpftool: into @obj (JSON) or printed. */
-static void show_policy_maps(json_object *obj)
+static void show_policy_maps(const struct policy_at *at, json_object *obj)
 {
 	json_object *arr = obj ? json_object_new_array() : NULL;
 	char dir[PATH_MAX];
 	struct dirent *d;
 	DIR *dp;
 
-	dp = opendir(bpffs_path(dir, sizeof(dir), POLICY_MAPS_DIR));
+	dp = opendir(at_pin(at, dir, sizeof(dir), POLICY_MAPS_DIR));
 	while (dp && (d = readdir(dp))) {
 		if (d->d_name[0] == '.')
 			continue;
@@ -500,23 +690,18 @@ static void show_policy_maps(json_object *obj)
 		json_object_object_add(obj, "maps", arr);
 }
 
-static int do_show(int argc, char **argv)
+/* The policy at @at: a JSON object, or printed (NULL). */
+static json_object *show_one(const struct policy_at *at)
 {
-	char name[POLICY_NAME_MAX + 8], exit_msg[512], when[64] = "";
+	char name[POLICY_NAME_MAX + 8], exit_msg[512], when[64] = "", pin[PATH_MAX];
 	json_object *obj = NULL, *jhooks = NULL;
 	struct policy_progs p;
 	int i;
 
-	(void)argv;
-	if (argc)
-		return usage_error("policy", "show takes no arguments");
-	if (access(ksm_sysfs_dir, F_OK))
-		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM");
-	if (policy_current(name, sizeof(name)) == -ENOENT)
-		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no %s (it needs the ksm-bpf "
-			    "series with CONFIG_KSM_BPF_POLICY=y)", POLICY_TYPE);
-	last_exit(exit_msg, sizeof(exit_msg));
-	if (policy_progs_read(&p) == -EACCES && *name && geteuid())
+	at_name(at, name, sizeof(name));
+	at_exit(at, exit_msg, sizeof(exit_msg));
+	if (policy_progs_read_pin(at_pin(at, pin, sizeof(pin), POLICY_PIN), &p) == -EACCES &&
+	    *name && geteuid())
 		fprintf(stderr, "ksmctl: warning: %s: permission denied (run as root for details)\n",
 			p.pin);
 	if (p.pinned)
@@ -524,6 +709,10 @@ static int do_show(int argc, char **argv)
 
 	if (json_output) {
 		obj = json_object_new_object();
+		if (at->cgroup) {
+			json_object_object_add(obj, "cgroup", json_object_new_string(at->cg.path));
+			json_object_object_add(obj, "cgroup_id", json_object_new_uint64(at->cg.id));
+		}
 		json_object_object_add(obj, "name", *name ? json_object_new_string(name) : NULL);
 		json_object_object_add(obj, "pinned", json_object_new_boolean(p.pinned));
 		if (p.pinned) {
@@ -537,9 +726,9 @@ static int do_show(int argc, char **argv)
 		}
 		json_object_object_add(obj, "last_exit", json_object_new_string(exit_msg));
 	} else if (!*name) {
-		printf("policy: none\n");
+		printf("%s%s: none\n", at->cgroup ? "cgroup " : "policy", at->cg.path);
 	} else {
-		printf("policy: %s\n", name);
+		printf("%s%s: %s\n", at->cgroup ? "cgroup " : "policy", at->cg.path, name);
 		if (p.pinned)
 			printf("  link %u  struct_ops map %u  attached %s  pinned %s\n", p.link_id,
 			       p.map_id, when, p.pin);
@@ -569,13 +758,69 @@ static int do_show(int argc, char **argv)
 			printf("  %-10s prog %-5u %s\n", policy_hooks[i], h->id, h->name);
 		}
 	}
-	show_policy_maps(obj);
-	if (obj) {
-		json_print(obj);
-	} else {
+	show_policy_maps(at, obj);
+	if (!obj) {
 		if (p.pinned && !p.run_stats)
 			printf("  (run counts: sysctl kernel.bpf_stats_enabled=1)\n");
-		printf("last exit: %s\n", exit_msg);
+		printf("%slast exit: %s\n", at->cgroup ? "  " : "", exit_msg);
+	}
+	return obj;
+}
+
+/* Every memory cgroup with a policy attached or a last exit to tell. */
+struct cgroup_policies {
+	json_object *arr;	/* NULL: print */
+};
+
+static int show_cgroup_policy(const char *path, void *arg)
+{
+	struct cgroup_policies *cp = arg;
+	char name[POLICY_NAME_MAX + 8] = "", exit_msg[512] = "";
+	struct policy_at at = { .cgroup = true };
+	json_object *o;
+
+	if (!strcmp(path, "/"))
+		return 0;
+	snprintf(at.cg.path, sizeof(at.cg.path), "%s", path);
+	cgroup_dir_of(path, at.cg.dir, sizeof(at.cg.dir));
+	if (at_name(&at, name, sizeof(name)))
+		return 0;	/* no memory controller there */
+	cgroup_file_read(at.cg.dir, CGROUP_POLICY_EXIT_FILE, exit_msg, sizeof(exit_msg));
+	if (!*name && !strcmp(exit_msg, "none"))
+		return 0;
+	if (cgroup_resolve(path, &at.cg))
+		return 0;
+	snprintf(at.prefix, sizeof(at.prefix), "%s/%llu/", CGROUPS_DIR,
+		 (unsigned long long)at.cg.id);
+	o = show_one(&at);
+	if (cp->arr)
+		json_object_array_add(cp->arr, o);
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct cgroup_policies cp = { NULL };
+	struct policy_at global;
+	char name[POLICY_NAME_MAX + 8];
+	json_object *obj;
+
+	(void)argv;
+	if (argc)
+		return usage_error("policy", "show takes no arguments");
+	if (access(ksm_sysfs_dir, F_OK))
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM");
+	if (policy_current(name, sizeof(name)) == -ENOENT)
+		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no %s (it needs the ksm-bpf "
+			    "series with CONFIG_KSM_BPF_POLICY=y)", POLICY_TYPE);
+	policy_at_resolve(NULL, &global);
+	obj = show_one(&global);
+	if (obj)
+		cp.arr = json_object_new_array();
+	cgroup_walk(show_cgroup_policy, &cp);
+	if (obj) {
+		json_object_object_add(obj, "cgroups", cp.arr);
+		json_print(obj);
 	}
 	return EXIT_OK;
 }
@@ -583,15 +828,18 @@ static int do_show(int argc, char **argv)
 static void policy_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl policy load FILE.bpf.o [--map MAP] [--name NAME]\n"
-		"       ksmctl policy replace FILE.bpf.o [--map MAP] [--name NAME]\n"
-		"       ksmctl policy unload\n"
+		"Usage: ksmctl policy load FILE.bpf.o [--map MAP] [--name NAME] [--cgroup PATH]\n"
+		"       ksmctl policy replace FILE.bpf.o [--map MAP] [--name NAME] [--cgroup PATH]\n"
+		"       ksmctl policy unload [--cgroup PATH]\n"
 		"       ksmctl policy show\n"
 		"\n"
 		"       FILE.bpf.o defines a %s struct_ops map; --map chooses one of\n"
 		"       several, --name sets the name the kernel shows. The policy is pinned\n"
-		"       at %s/%s and stays attached after ksmctl exits.\n",
-		POLICY_TYPE, ksm_bpffs_dir, POLICY_PIN);
+		"       at %s/%s and stays attached after ksmctl exits. With --cgroup it\n"
+		"       decides for the processes of that memory cgroup and below (the\n"
+		"       nearest cgroup's policy decides, else the global one), pinned under\n"
+		"       %s/%s/ID/.\n",
+		POLICY_TYPE, ksm_bpffs_dir, POLICY_PIN, ksm_bpffs_dir, CGROUPS_DIR);
 }
 
 static int do_help(int argc, char **argv)

@@ -107,13 +107,20 @@ static bool bpf_run_stats_on(void)
 
 int policy_progs_read(struct policy_progs *p)
 {
+	char pin[PATH_MAX];
+
+	return policy_progs_read_pin(bpffs_path(pin, sizeof(pin), POLICY_PIN), p);
+}
+
+int policy_progs_read_pin(const char *pin, struct policy_progs *p)
+{
 	struct bpf_link_info link = {};
 	__u32 len = sizeof(link), ids[POLICY_HOOKS] = {};
 	struct stat st;
 	int fd, i;
 
 	memset(p, 0, sizeof(*p));
-	bpffs_path(p->pin, sizeof(p->pin), POLICY_PIN);
+	snprintf(p->pin, sizeof(p->pin), "%s", pin);
 	p->run_stats = bpf_run_stats_on();
 	fd = bpf_obj_get(p->pin);
 	if (fd < 0)

@@ -43,5 +43,7 @@ struct policy_progs {
 
 /* Fill @p: 0, or -errno when the pin cannot be opened (-ENOENT: none). */
 int policy_progs_read(struct policy_progs *p);
+/* The same for the link pinned at @pin (a memory cgroup's policy). */
+int policy_progs_read_pin(const char *pin, struct policy_progs *p);
 
 #endif /* KSMCTL_POLICY_PROGS_H */

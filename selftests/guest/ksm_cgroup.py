@@ -101,22 +101,6 @@ def merging_never(workers, seconds=3):
         expect(w.merging() == 0, f"{w.pid} merges {w.merging()} pages")
 
 
-def frames(*procs):
-    out = set()
-    for p in procs:
-        out |= p.pfns()
-    return out
-
-
-def expect_apart(*groups, what="groups"):
-    """No frame of one group of processes is a frame of another."""
-    for i, g in enumerate(groups):
-        for h in groups[i + 1:]:
-            common = frames(*g) & frames(*h)
-            expect(not common, f"{len(common)} frames shared between {what} "
-                   f"{[p.pid for p in g]} and {[p.pid for p in h]}")
-
-
 def expect_unmerged(procs):
     """None of @procs merges, and no two share a frame."""
     wait_for(lambda: all(p.merging() == 0 for p in procs),

@@ -398,6 +398,22 @@ def project_packages():
     sys.path.append(found[0])
 
 
+def frames(*procs):
+    out = set()
+    for p in procs:
+        out |= p.pfns()
+    return out
+
+
+def expect_apart(*groups, what="groups"):
+    """No frame of one group of processes is a frame of another."""
+    for i, g in enumerate(groups):
+        for h in groups[i + 1:]:
+            common = frames(*g) & frames(*h)
+            expect(not common, f"{len(common)} frames shared between {what} "
+                   f"{[p.pid for p in g]} and {[p.pid for p in h]}")
+
+
 def metric_families(text, openmetrics):
     """An exposition parsed by Prometheus' own client: OpenMetrics, or the
     text format node_exporter's textfile collector reads. name -> family."""
