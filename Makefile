@@ -126,7 +126,8 @@ $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
 
 # ksmctl's unit tests link everything of ksmctl but main().
-$(SELFTESTS)/unit/test_ksmctl $(SELFTESTS)/unit/test_metrics: $(SELFTESTS)/unit/test_%: \
+CTL_UNIT_TESTS := $(addprefix $(SELFTESTS)/unit/,test_args test_ksmctl test_metrics)
+$(CTL_UNIT_TESTS): $(SELFTESTS)/unit/test_%: \
 		selftests/unit/test_%.c $(CTL_DEPS) selftests/lib/fake_files.h | tools
 	@mkdir -p $(@D)
 	$(CC) $(CTL_CFLAGS) -Iselftests/lib -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion

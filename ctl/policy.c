@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
@@ -36,8 +37,8 @@
 
 struct load_opts {
 	const char *file;	/* or, for a policy built into ksmctl, its label */
-	const char *map;	/* --map: which ksm_policy_ops map */
-	const char *name;	/* --name: the name the kernel shows */
+	const char *map;	/* map MAP: which ksm_policy_ops map */
+	const char *name;	/* name NAME: the name the kernel shows */
 };
 
 /* 0 when the kernel has ksm_policy_ops, else a message and EXIT_UNSUPPORTED. */
@@ -99,8 +100,6 @@ static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const ch
 	char *data = bpf_map__initial_value(map, NULL);
 	int i;
 
-	if (strlen(name) >= POLICY_NAME_MAX || !*name)
-		return fail(EXIT_USAGE, "policy: --name: 1 to %d characters", POLICY_NAME_MAX - 1);
 	for (i = 0; i < btf_vlen(t); i++, m++) {
 		if (strcmp(btf__name_by_offset(btf, m->name_off), "name"))
 			continue;
@@ -148,7 +147,7 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 		err = fail(EXIT_USAGE, "policy: %s: no %s map named '%s' (it has: %s)", o->file,
 			   POLICY_TYPE, o->map, names);
 	else if (count > 1 && !o->map)
-		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with --map",
+		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with 'map MAP'",
 			   o->file, count, names);
 	else if (!(bpf_map__map_flags(chosen) & BPF_F_LINK))
 		err = fail(EXIT_USAGE, "policy: %s: map '%s' is declared without a BPF link, which "
@@ -287,27 +286,30 @@ static const char *last_exit(char *buf, size_t len)
 	return buf;
 }
 
+/* The name the kernel shows: 1 to POLICY_NAME_MAX - 1 characters. */
+static int parse_name(const struct arg *a, const char *text, char *err, size_t errlen)
+{
+	if (!*text || strlen(text) >= POLICY_NAME_MAX) {
+		snprintf(err, errlen, "'%.*s%s' is not 1 to %d characters", 16, text,
+			 strlen(text) > 16 ? "..." : "", POLICY_NAME_MAX - 1);
+		return -1;
+	}
+	return args_string(a, text, err, errlen);
+}
+
+/* FILE [map MAP] [name NAME] */
 static int parse_load_args(int argc, char **argv, struct load_opts *o, const char *cmd)
 {
-	int i;
+	struct arg args[] = {
+		{ .keyword = "map", .parse = args_string, .dest = &o->map },
+		{ .keyword = "name", .parse = parse_name, .dest = &o->name },
+	};
 
 	memset(o, 0, sizeof(*o));
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--map") || !strcmp(argv[i], "--name")) {
-			const char **val = argv[i][2] == 'm' ? &o->map : &o->name;
-
-			if (i + 1 == argc)
-				return usage_error("policy", "%s needs a value", argv[i]);
-			*val = argv[++i];
-		} else if (argv[i][0] == '-' || o->file) {
-			return usage_error("policy", "%s: unexpected '%s'", cmd, argv[i]);
-		} else {
-			o->file = argv[i];
-		}
-	}
-	if (!o->file)
-		return usage_error("policy", "%s needs a BPF object file", cmd);
-	return 0;
+	if (argc < 1)
+		return cmd_usage_error("policy", cmd, "needs a BPF object file");
+	o->file = argv[0];
+	return args_parse("policy", cmd, args, ARGS_N(args), argc - 1, argv + 1);
 }
 
 static void print_done(const char *what, const char *name, const char *detail)
@@ -445,9 +447,8 @@ static int do_unload(int argc, char **argv)
 	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512];
 	int fd, err;
 
-	(void)argv;
 	if (argc)
-		return usage_error("policy", "unload takes no arguments");
+		return args_parse("policy", "unload", NULL, 0, argc, argv);
 	err = require_admin("policy unload");
 	if (err)
 		return err;
@@ -507,9 +508,8 @@ static int do_show(int argc, char **argv)
 	struct policy_progs p;
 	int i;
 
-	(void)argv;
 	if (argc)
-		return usage_error("policy", "show takes no arguments");
+		return args_parse("policy", "show", NULL, 0, argc, argv);
 	if (access(ksm_sysfs_dir, F_OK))
 		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM");
 	if (policy_current(name, sizeof(name)) == -ENOENT)
@@ -583,13 +583,13 @@ static int do_show(int argc, char **argv)
 static void policy_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl policy load FILE.bpf.o [--map MAP] [--name NAME]\n"
-		"       ksmctl policy replace FILE.bpf.o [--map MAP] [--name NAME]\n"
+		"Usage: ksmctl policy load FILE.bpf.o [map MAP] [name NAME]\n"
+		"       ksmctl policy replace FILE.bpf.o [map MAP] [name NAME]\n"
 		"       ksmctl policy unload\n"
 		"       ksmctl policy show\n"
 		"\n"
-		"       FILE.bpf.o defines a %s struct_ops map; --map chooses one of\n"
-		"       several, --name sets the name the kernel shows. The policy is pinned\n"
+		"       FILE.bpf.o defines a %s struct_ops map; map chooses one of\n"
+		"       several, name sets the name the kernel shows. The policy is pinned\n"
 		"       at %s/%s and stays attached after ksmctl exits.\n",
 		POLICY_TYPE, ksm_bpffs_dir, POLICY_PIN);
 }
