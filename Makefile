@@ -157,7 +157,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats)
+	ksm_stats ksm_docs)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
