@@ -75,6 +75,15 @@ def case_unprivileged_user_is_refused():
     st = json.loads(ksmctl("--json", "status", user=NOBODY)[1])["stats"]
     expect(st["enabled"] is None and "policy_ejections" not in st,
            f"status --json as nobody: {st}")
+    # So do the commands that only read (ksmctl(8)): policy show leaves out the programs.
+    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+    rc, out, err = ksmctl("policy", "show", user=NOBODY, check=False)
+    expect(rc == 0 and "policy: default" in out and "permission denied" in err,
+           f"policy show as nobody: {rc} {out!r} {err!r}")
+    for args in (["knob", "list"], ["knob", "get", "pages_to_scan"], ["cgroup", "show"]):
+        rc, out, err = ksmctl(*args, user=NOBODY, check=False)
+        expect(rc == 0 and out, f"{' '.join(args)} as nobody: {rc} {out!r} {err!r}")
+    ksmctl("policy", "unload")
 
 
 def case_load_show_replace_unload():
