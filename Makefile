@@ -126,8 +126,8 @@ $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
 
 # ksmctl's unit tests link everything of ksmctl but main().
-$(SELFTESTS)/unit/test_ksmctl $(SELFTESTS)/unit/test_metrics $(SELFTESTS)/unit/test_sharing: \
-		$(SELFTESTS)/unit/test_%: \
+CTL_UNIT_TESTS := $(addprefix $(SELFTESTS)/unit/,test_args test_ksmctl test_metrics test_sharing)
+$(CTL_UNIT_TESTS): $(SELFTESTS)/unit/test_%: \
 		selftests/unit/test_%.c $(CTL_DEPS) selftests/lib/fake_files.h | tools
 	@mkdir -p $(@D)
 	$(CC) $(CTL_CFLAGS) -Iselftests/lib -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
@@ -157,7 +157,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)

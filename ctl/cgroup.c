@@ -2,7 +2,7 @@
 /*
  * ksmctl cgroup: KSM settings per cgroup.
  *
- * merge=, domain= and max-pages= are kernel state, memory.ksm_merge,
+ * merge, domain and max-pages are kernel state, memory.ksm_merge,
  * memory.ksm_domain and memory.ksm_max_pages of the cgroup (cgroup_fs.c):
  * ksmctl reads and writes them, no BPF is involved and they hold whatever
  * policy is attached, or none. A `set` checks everything before it writes
@@ -259,7 +259,7 @@ static int write_kernel_files(const struct cgroup_setting *want, unsigned int ma
 		if (err) {
 			undo_writes(u, undo_msg, sizeof(undo_msg));
 			return fail(err == -EPERM || err == -EACCES ? EXIT_PERM : EXIT_FAIL,
-				    "cgroup %s: the kernel refused %s=%s: %s%s", u->c->path,
+				    "cgroup %s: the kernel refused %s %s: %s%s", u->c->path,
 				    set_files[i].key, v, strerror(-err), undo_msg);
 		}
 		memcpy(u->old[i], old[i], sizeof(u->old[i]));
@@ -276,10 +276,10 @@ static int do_set(int argc, char **argv)
 	unsigned int mask;
 	int err;
 
-	if (argc < 2)
-		return usage_error("cgroup", "set wants a cgroup and at least one KEY=VALUE");
+	if (argc < 1)
+		return cmd_usage_error("cgroup", "set", "wants a cgroup and what to set");
 	if (cgroup_setting_parse(argc - 1, argv + 1, &want, &mask, err_msg, sizeof(err_msg)))
-		return usage_error("cgroup", "%s", err_msg);
+		return cmd_usage_error("cgroup", "set", "%s", err_msg);
 	err = cgroup_resolve(argv[0], &c) ?: require_sys_admin("cgroup set") ?:
 	      cgroup_ksm_files_check(&c);
 	if (err)
@@ -309,9 +309,9 @@ static int do_set(int argc, char **argv)
 static void cgroup_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl cgroup set PATH [merge=on|off|inherit]\n"
-		"                         [domain=shared|isolated|inherit|NAME]\n"
-		"                         [max-pages=N|max]\n"
+		"Usage: ksmctl cgroup set PATH [merge on|off|inherit]\n"
+		"                         [domain shared|isolated|inherit|NAME]\n"
+		"                         [max-pages N|max]\n"
 		"       ksmctl cgroup show [PATH]\n"
 		"\n"
 		"       PATH is a cgroup v2 directory (under %s, or relative to it).\n"

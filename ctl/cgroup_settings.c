@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cgroup_settings.h"
 
 static const char *const merge_words[] = {
@@ -79,45 +80,52 @@ int cgroup_max_parse(const char *v, __u64 *max)
 	return *end || errno || !*max || *max > CGROUP_MAX_PAGES_LIMIT ? -1 : 0;
 }
 
+static int parse_merge(const struct arg *a, const char *text, char *err, size_t errlen)
+{
+	if (!cgroup_merge_parse(text, &((struct cgroup_setting *)a->dest)->merge))
+		return 0;
+	snprintf(err, errlen, "'%s' is none of on, off, inherit", text);
+	return -1;
+}
+
+static int parse_domain(const struct arg *a, const char *text, char *err, size_t errlen)
+{
+	if (!cgroup_domain_parse(text, a->dest))
+		return 0;
+	snprintf(err, errlen, "'%.80s' is none of shared, isolated, inherit, nor a name of "
+		 "1 to %d of A-Z a-z 0-9 _ . : -", text, CGROUP_DOMAIN_NAME_MAX);
+	return -1;
+}
+
+static int parse_max(const struct arg *a, const char *text, char *err, size_t errlen)
+{
+	if (!cgroup_max_parse(text, &((struct cgroup_setting *)a->dest)->max_pages))
+		return 0;
+	snprintf(err, errlen, "'%s' is not a number of pages from 1 to %llu, nor max", text,
+		 (unsigned long long)CGROUP_MAX_PAGES_LIMIT);
+	return -1;
+}
+
 int cgroup_setting_parse(int argc, char **argv, struct cgroup_setting *s,
 			 unsigned int *mask, char *err, size_t errlen)
 {
+	/* In the order of the CGROUP_SET_* bits. */
+	struct arg args[] = {
+		{ .keyword = "merge", .parse = parse_merge, .dest = s },
+		{ .keyword = "domain", .parse = parse_domain, .dest = s },
+		{ .keyword = "max-pages", .parse = parse_max, .dest = s },
+	};
+
 	memset(s, 0, sizeof(*s));
 	*mask = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *eq = strchr(argv[i], '='), *v = eq ? eq + 1 : NULL;
-		size_t klen = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
-		unsigned int bit = 0;
-
-		if (klen == 5 && !strncmp(argv[i], "merge", 5))
-			bit = CGROUP_SET_MERGE;
-		else if (klen == 6 && !strncmp(argv[i], "domain", 6))
-			bit = CGROUP_SET_DOMAIN;
-		else if (klen == 9 && !strncmp(argv[i], "max-pages", 9))
-			bit = CGROUP_SET_MAX;
-		if (!bit || !v) {
-			snprintf(err, errlen, "'%s': want merge=, domain= or max-pages=", argv[i]);
-			return -1;
-		}
-		if (*mask & bit) {
-			snprintf(err, errlen, "'%.*s' given twice", (int)klen, argv[i]);
-			return -1;
-		}
-		*mask |= bit;
-		if (bit == CGROUP_SET_MERGE && cgroup_merge_parse(v, &s->merge)) {
-			snprintf(err, errlen, "merge '%s': on, off or inherit", v);
-			return -1;
-		}
-		if (bit == CGROUP_SET_DOMAIN && cgroup_domain_parse(v, s)) {
-			snprintf(err, errlen, "domain '%.80s': shared, isolated, inherit or a name of "
-				 "1 to %d of A-Z a-z 0-9 _ . : -", v, CGROUP_DOMAIN_NAME_MAX);
-			return -1;
-		}
-		if (bit == CGROUP_SET_MAX && cgroup_max_parse(v, &s->max_pages)) {
-			snprintf(err, errlen, "max-pages '%s': a number of pages from 1 to %llu, or "
-				 "max", v, (unsigned long long)CGROUP_MAX_PAGES_LIMIT);
-			return -1;
-		}
+	if (args_parse_msg(args, ARGS_N(args), argc, argv, err, errlen))
+		return -1;
+	for (size_t i = 0; i < ARGS_N(args); i++)
+		if (args[i].given)
+			*mask |= 1U << i;
+	if (!*mask) {
+		snprintf(err, errlen, "nothing to set: give merge, domain or max-pages");
+		return -1;
 	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * ksmctl cgroup: the settings of a cgroup, as words and values, without any
- * file or kernel access: parsing KEY=VALUE arguments with the kernel's own
- * rules, and the effective settings of a cgroup from those of its path.
+ * file or kernel access: parsing the keywords of `cgroup set` with the
+ * kernel's own rules, and the effective settings of a cgroup from those of
+ * its path.
  */
 #ifndef KSMCTL_CGROUP_SETTINGS_H
 #define KSMCTL_CGROUP_SETTINGS_H
@@ -44,8 +45,8 @@ struct cgroup_setting {
 #define CGROUP_SET_MAX		(1U << 2)
 
 /*
- * merge=on|off|inherit domain=shared|isolated|inherit|NAME
- * max-pages=N|max, each at most once, into @s and @mask.
+ * [merge on|off|inherit] [domain shared|isolated|inherit|NAME]
+ * [max-pages N|max], at least one, into @s and @mask.
  * 0, or -1 with a message in @err.
  */
 int cgroup_setting_parse(int argc, char **argv, struct cgroup_setting *s,

@@ -80,17 +80,37 @@ int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-int usage_error(const char *object, const char *fmt, ...)
+static int vusage_error(const char *object, const char *cmd, const char *fmt, va_list ap)
 {
 	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!object)
+		return fail(EXIT_USAGE, "%s (see 'ksmctl help')", msg);
+	return fail(EXIT_USAGE, "%s%s%s: %s (see 'ksmctl %s help')", object, cmd ? " " : "",
+		    cmd ?: "", msg, object);
+}
+
+int usage_error(const char *object, const char *fmt, ...)
+{
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ret = vusage_error(object, NULL, fmt, ap);
 	va_end(ap);
-	if (object)
-		return fail(EXIT_USAGE, "%s: %s (see 'ksmctl %s help')", object, msg, object);
-	return fail(EXIT_USAGE, "%s (see 'ksmctl help')", msg);
+	return ret;
+}
+
+int cmd_usage_error(const char *object, const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vusage_error(object, cmd, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 static int require_caps(const char *what, bool need_bpf)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "knob.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
@@ -116,9 +117,8 @@ static int do_list(int argc, char **argv)
 	int n = 0, i;
 	DIR *dir;
 
-	(void)argv;
 	if (argc)
-		return usage_error("knob", "list takes no arguments");
+		return args_parse("knob", "list", NULL, 0, argc, argv);
 	dir = opendir(ksm_sysfs_dir);
 	if (!dir)
 		return no_ksm();

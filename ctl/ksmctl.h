@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define KSMCTL_VERSION "0.1"
+#define KSMCTL_VERSION "0.2"
 
 /* Exit codes (ksmctl(8), EXIT STATUS). */
 enum {
@@ -49,6 +49,9 @@ int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* For command-line parsing: usage error naming the object's help. */
 int usage_error(const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same for the command @cmd of @object: "OBJECT CMD: ..." */
+int cmd_usage_error(const char *object, const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Refuse privileged work to users without CAP_SYS_ADMIN and CAP_BPF. */
 int require_admin(const char *what);

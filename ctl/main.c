@@ -2,9 +2,10 @@
 /*
  * ksmctl: control and observe KSM and its BPF policies.
  *
- *   ksmctl [OPTIONS] OBJECT COMMAND [ARGS]
+ *   ksmctl [OPTIONS] OBJECT COMMAND [KEYWORD VALUE]...
  *
- * Options and the object table; one file per object, shared helpers in common.c.
+ * Options and the object table; one file per object, shared helpers in common.c,
+ * keyword arguments in args.c.
  */
 #include <bpf/libbpf.h>
 #include <getopt.h>
@@ -22,13 +23,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static void main_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl [OPTIONS] OBJECT { COMMAND | help }\n"
+		"Usage: ksmctl [OPTIONS] OBJECT { COMMAND [KEYWORD VALUE]... | help }\n"
 		"\n"
 		"       OBJECT := { policy | stats | knob | cgroup | status }\n"
 		"       OPTIONS := { -j|--json | -p|--pretty | -d|--debug | -h|--help |\n"
 		"                    -V|--version }\n"
 		"\n"
-		"       ksmctl OBJECT help   the commands of OBJECT\n");
+		"       ksmctl OBJECT help   the commands of OBJECT and their keywords\n"
+		"       (as bpftool: ksmctl stats top 5 sort merged)\n");
 }
 
 static int do_help(int argc, char **argv)

@@ -10,7 +10,7 @@
  * programs in its object are attached with it, their links pinned under
  * /sys/fs/bpf/ksm/policy_links/.
  *
- * A memory cgroup's policy (--cgroup) is the same under
+ * A memory cgroup's policy (cgroup PATH) is the same under
  * /sys/fs/bpf/ksm/cgroup/ID/, ID the cgroup's id, which the kernel takes
  * from the policy's cgroup_id field.
  */
@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "cgroup_fs.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
@@ -51,9 +52,9 @@ struct policy_at {
 
 struct load_opts {
 	const char *file;	/* or, for a policy built into ksmctl, its label */
-	const char *map;	/* --map: which ksm_policy_ops map */
-	const char *name;	/* --name: the name the kernel shows */
-	const char *cgroup;	/* --cgroup: a memory cgroup's policy */
+	const char *map;	/* map MAP: which ksm_policy_ops map */
+	const char *name;	/* name NAME: the name the kernel shows */
+	const char *cgroup;	/* cgroup PATH: a memory cgroup's policy */
 };
 
 /* The pin @leaf of the policy at @at, under ksm_bpffs_dir. */
@@ -209,7 +210,7 @@ static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const ch
 	char *field = policy_field(obj, map, "name");
 
 	if (strlen(name) >= POLICY_NAME_MAX || !*name)
-		return fail(EXIT_USAGE, "policy: --name: 1 to %d characters", POLICY_NAME_MAX - 1);
+		return fail(EXIT_USAGE, "policy: name: 1 to %d characters", POLICY_NAME_MAX - 1);
 	if (!field)
 		return fail(EXIT_USAGE, "policy: %s has no name field", POLICY_TYPE);
 	memset(field, 0, POLICY_NAME_MAX);
@@ -271,7 +272,7 @@ static int policy_open(const struct load_opts *o, const struct policy_at *at,
 		err = fail(EXIT_USAGE, "policy: %s: no %s map named '%s' (it has: %s)", o->file,
 			   POLICY_TYPE, o->map, names);
 	else if (count > 1 && !o->map)
-		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with --map",
+		err = fail(EXIT_USAGE, "policy: %s defines %d policies (%s): choose one with 'map MAP'",
 			   o->file, count, names);
 	else if (!(bpf_map__map_flags(chosen) & BPF_F_LINK))
 		err = fail(EXIT_USAGE, "policy: %s: map '%s' is declared without a BPF link, which "
@@ -400,29 +401,31 @@ static int pin_policy_maps(const struct policy_at *at, struct bpf_object *obj)
 }
 
 
+/* The name the kernel shows: 1 to POLICY_NAME_MAX - 1 characters. */
+static int parse_name(const struct arg *a, const char *text, char *err, size_t errlen)
+{
+	if (!*text || strlen(text) >= POLICY_NAME_MAX) {
+		snprintf(err, errlen, "'%.*s%s' is not 1 to %d characters", 16, text,
+			 strlen(text) > 16 ? "..." : "", POLICY_NAME_MAX - 1);
+		return -1;
+	}
+	return args_string(a, text, err, errlen);
+}
+
+/* FILE [map MAP] [name NAME] [cgroup PATH] */
 static int parse_load_args(int argc, char **argv, struct load_opts *o, const char *cmd)
 {
-	int i;
+	struct arg args[] = {
+		{ .keyword = "map", .parse = args_string, .dest = &o->map },
+		{ .keyword = "name", .parse = parse_name, .dest = &o->name },
+		{ .keyword = "cgroup", .parse = args_string, .dest = &o->cgroup },
+	};
 
 	memset(o, 0, sizeof(*o));
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--map") || !strcmp(argv[i], "--name") ||
-		    !strcmp(argv[i], "--cgroup")) {
-			const char **val = argv[i][2] == 'm' ? &o->map :
-					   argv[i][2] == 'n' ? &o->name : &o->cgroup;
-
-			if (i + 1 == argc)
-				return usage_error("policy", "%s needs a value", argv[i]);
-			*val = argv[++i];
-		} else if (argv[i][0] == '-' || o->file) {
-			return usage_error("policy", "%s: unexpected '%s'", cmd, argv[i]);
-		} else {
-			o->file = argv[i];
-		}
-	}
-	if (!o->file)
-		return usage_error("policy", "%s needs a BPF object file", cmd);
-	return 0;
+	if (argc < 1)
+		return cmd_usage_error("policy", cmd, "needs a BPF object file");
+	o->file = argv[0];
+	return args_parse("policy", cmd, args, ARGS_N(args), argc - 1, argv + 1);
 }
 
 static void print_done(const char *what, const char *name, const char *detail)
@@ -629,12 +632,12 @@ static int do_unload(int argc, char **argv)
 	const char *cgroup = NULL;
 	struct policy_at at;
 	int fd, err;
+	struct arg args[] = {
+		{ .keyword = "cgroup", .parse = args_string, .dest = &cgroup },
+	};
 
-	if (argc == 2 && !strcmp(argv[0], "--cgroup"))
-		cgroup = argv[1];
-	else if (argc)
-		return usage_error("policy", "unload: unexpected '%s'", argv[0]);
-	err = require_admin("policy unload") ?: policy_at_resolve(cgroup, &at);
+	err = args_parse("policy", "unload", args, ARGS_N(args), argc, argv) ?:
+	      require_admin("policy unload") ?: policy_at_resolve(cgroup, &at);
 	if (err)
 		return err;
 	prune_removed_cgroups();
@@ -805,9 +808,8 @@ static int do_show(int argc, char **argv)
 	char name[POLICY_NAME_MAX + 8];
 	json_object *obj;
 
-	(void)argv;
 	if (argc)
-		return usage_error("policy", "show takes no arguments");
+		return args_parse("policy", "show", NULL, 0, argc, argv);
 	if (access(ksm_sysfs_dir, F_OK))
 		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no KSM");
 	if (policy_current(name, sizeof(name)) == -ENOENT)
@@ -828,14 +830,14 @@ static int do_show(int argc, char **argv)
 static void policy_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl policy load FILE.bpf.o [--map MAP] [--name NAME] [--cgroup PATH]\n"
-		"       ksmctl policy replace FILE.bpf.o [--map MAP] [--name NAME] [--cgroup PATH]\n"
-		"       ksmctl policy unload [--cgroup PATH]\n"
+		"Usage: ksmctl policy load FILE.bpf.o [map MAP] [name NAME] [cgroup PATH]\n"
+		"       ksmctl policy replace FILE.bpf.o [map MAP] [name NAME] [cgroup PATH]\n"
+		"       ksmctl policy unload [cgroup PATH]\n"
 		"       ksmctl policy show\n"
 		"\n"
-		"       FILE.bpf.o defines a %s struct_ops map; --map chooses one of\n"
-		"       several, --name sets the name the kernel shows. The policy is pinned\n"
-		"       at %s/%s and stays attached after ksmctl exits. With --cgroup it\n"
+		"       FILE.bpf.o defines a %s struct_ops map; map chooses one of\n"
+		"       several, name sets the name the kernel shows. The policy is pinned\n"
+		"       at %s/%s and stays attached after ksmctl exits. With cgroup it\n"
 		"       decides for the processes of that memory cgroup and below (the\n"
 		"       nearest cgroup's policy decides, else the global one), pinned under\n"
 		"       %s/%s/ID/.\n",

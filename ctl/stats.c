@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "bpf_map.h"
 #include "cgroup_fs.h"
 #include "ksm_sysfs.h"
@@ -48,20 +49,8 @@ struct show_opts {
 	bool counters_optional;
 };
 
-/* Processes an export has unless --top says otherwise. */
+/* Processes an export has unless top N says otherwise. */
 #define EXPORT_TOP 20
-
-/* A positive count of at most @max for option @opt: 0, or a usage error. */
-static int parse_count(const char *opt, const char *val, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(val, &end, 10);
-	if (!*val || *end || errno || val[0] == '-' || !*out || *out > max)
-		return usage_error("stats", "%s: '%s' is not a number from 1 to %lu", opt, val, max);
-	return 0;
-}
 
 /* max_entries of a pinned map, or 0. */
 static unsigned int pinned_max_entries(const char *name)
@@ -87,25 +76,23 @@ static int do_enable(int argc, char **argv)
 	bool series = false, already = stats_enabled();
 	struct stats_sizes sizes = { 0 };
 	unsigned int have_procs, have_cgroups;
-	unsigned long v;
-	int i, err;
+	unsigned long procs = 0, cgroups = 0, mappings = 0;
+	struct arg args[] = {
+		{ .keyword = "max-procs", .parse = args_count, .dest = &procs,
+		  .max = STATS_MAX_ENTRIES },
+		{ .keyword = "max-cgroups", .parse = args_count, .dest = &cgroups,
+		  .max = STATS_MAX_ENTRIES },
+		{ .keyword = "max-mappings", .parse = args_count, .dest = &mappings,
+		  .max = STATS_MAX_ENTRIES },
+	};
+	int err;
 
-	for (i = 0; i < argc; i += 2) {
-		if (strcmp(argv[i], "--max-procs") && strcmp(argv[i], "--max-cgroups") &&
-		    strcmp(argv[i], "--max-mappings"))
-			return usage_error("stats", "enable: unexpected '%s'", argv[i]);
-		if (i + 1 == argc)
-			return usage_error("stats", "%s needs a value", argv[i]);
-		err = parse_count(argv[i], argv[i + 1], STATS_MAX_ENTRIES, &v);
-		if (err)
-			return err;
-		if (!strcmp(argv[i], "--max-procs"))
-			sizes.procs = v;
-		else if (!strcmp(argv[i], "--max-cgroups"))
-			sizes.cgroups = v;
-		else
-			sizes.mappings = v;
-	}
+	err = args_parse("stats", "enable", args, ARGS_N(args), argc, argv);
+	if (err)
+		return err;
+	sizes.procs = procs;
+	sizes.cgroups = cgroups;
+	sizes.mappings = mappings;
 	err = require_admin("stats enable");
 	if (err)
 		return err;
@@ -117,8 +104,8 @@ static int do_enable(int argc, char **argv)
 		have_cgroups = pinned_max_entries(CGROUPS_PIN);
 		if ((sizes.procs && sizes.procs != have_procs) ||
 		    (sizes.cgroups && sizes.cgroups != have_cgroups))
-			return fail(EXIT_FAIL, "stats: already enabled with --max-procs %u "
-				    "--max-cgroups %u; 'ksmctl stats disable' first to resize "
+			return fail(EXIT_FAIL, "stats: already enabled with max-procs %u "
+				    "max-cgroups %u; 'ksmctl stats disable' first to resize "
 				    "(the counters start again)", have_procs, have_cgroups);
 	} else {
 		err = stats_start(&sizes, &series);
@@ -151,9 +138,8 @@ static int do_disable(int argc, char **argv)
 	bool was = stats_enabled();
 	int err;
 
-	(void)argv;
 	if (argc)
-		return usage_error("stats", "disable takes no arguments");
+		return args_parse("stats", "disable", NULL, 0, argc, argv);
 	err = require_admin("stats disable");
 	if (err)
 		return err;
@@ -445,7 +431,7 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 	return 0;
 }
 
-/* Every process row, whatever --cgroup says: a cgroup's sums need all of them. */
+/* Every process row, whatever cgroup PATH says: a cgroup's sums need all of them. */
 static int read_all_procs(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
 {
 	struct show_opts all = *o;
@@ -520,90 +506,68 @@ static void warn_drops(void)
 		return;
 	fprintf(stderr, "ksmctl: warning: the statistics maps were full for %llu process and "
 		"%llu cgroup events since 'stats enable': counters miss them ('stats enable "
-		"--max-procs N --max-cgroups N' makes room)\n",
+		"max-procs N max-cgroups N' makes room)\n",
 		(unsigned long long)t.procs_dropped, (unsigned long long)t.cgroups_dropped);
 }
 
 static const char *const format_names[] = {
 	[FORMAT_TABLE] = "table", [FORMAT_JSON] = "json",
-	[FORMAT_OPENMETRICS] = "openmetrics", [FORMAT_PROMETHEUS] = "prometheus",
+	[FORMAT_OPENMETRICS] = "openmetrics", [FORMAT_PROMETHEUS] = "prometheus", NULL,
 };
 
-static int parse_format(const char *val, enum stats_format *format)
+static int parse_sort(const struct arg *a, const char *text, char *err, size_t errlen)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
-		if (!strcmp(val, format_names[i])) {
-			*format = i;
-			return 0;
-		}
-	}
-	return usage_error("stats", "--format: '%s' is none of table, json, openmetrics, "
-			   "prometheus", val);
+	if (!stats_sort_parse(text, a->dest))
+		return 0;
+	snprintf(err, errlen, "'%s' is none of %s", text, stats_sort_keys());
+	return -1;
 }
 
 static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgroups)
 {
-	unsigned long v;
-	int i, err;
+	const char *cmd = cgroups ? "cgroup" : "show";
+	unsigned long top = 0, watch = 0, pid = 0;
+	const char *cgroup = NULL;
+	struct arg args[] = {
+		{ .keyword = "cgroup", .parse = args_string, .dest = &cgroup },
+		{ .keyword = "sort", .parse = parse_sort, .dest = &o->sort },
+		{ .keyword = "top", .parse = args_count, .dest = &top, .max = INT_MAX },
+		{ .keyword = "watch", .parse = args_count, .dest = &watch, .max = INT_MAX },
+		{ .keyword = "format", .parse = args_choice, .dest = &o->format,
+		  .choices = format_names },
+		{ .keyword = "pid", .parse = args_count, .dest = &pid, .max = INT_MAX },
+	};
+	int err;
 
 	memset(o, 0, sizeof(*o));
 	o->sort = SORT_SAVED;
-	for (i = 0; i < argc; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(opt, "--pid") && strcmp(opt, "--cgroup") && strcmp(opt, "--sort") &&
-		    strcmp(opt, "--top") && strcmp(opt, "--watch") && strcmp(opt, "--format"))
-			return usage_error("stats", "unexpected '%s'", opt);
-		if (!val)
-			return usage_error("stats", "%s needs a value", opt);
-		i++;
-		if (!strcmp(opt, "--cgroup")) {
-			/* A path that names no cgroup would show an empty table. */
-			err = cgroup_resolve(val, &o->cgroup_ref);
-			if (err)
-				return err;
-			o->cgroup = o->cgroup_ref.path;
-			continue;
-		}
-		if (!strcmp(opt, "--format")) {
-			err = parse_format(val, &o->format);
-			if (err)
-				return err;
-			continue;
-		}
-		if (!strcmp(opt, "--sort")) {
-			if (stats_sort_parse(val, &o->sort))
-				return usage_error("stats", "unknown sort key '%s' (%s)", val,
-						   stats_sort_keys());
-			continue;
-		}
-		err = parse_count(opt, val, INT_MAX, &v);
+	/* `stats cgroup` has no pid: the last keyword. */
+	err = args_parse("stats", cmd, args, ARGS_N(args) - cgroups, argc, argv);
+	if (err)
+		return err;
+	o->pid = pid;
+	o->top = top;
+	o->watch = watch;
+	if (cgroup) {
+		/* A path that names no cgroup would show an empty table. */
+		err = cgroup_resolve(cgroup, &o->cgroup_ref);
 		if (err)
 			return err;
-		if (!strcmp(opt, "--pid")) {
-			if (cgroups)
-				return usage_error("stats", "cgroup takes no --pid");
-			o->pid = v;
-		} else if (!strcmp(opt, "--top")) {
-			o->top = v;
-		} else {
-			o->watch = v;
-		}
+		o->cgroup = o->cgroup_ref.path;
 	}
 	if (json_output && o->format != FORMAT_TABLE && o->format != FORMAT_JSON)
-		return usage_error("stats", "--json and --format %s: choose one",
+		return cmd_usage_error("stats", cmd, "--json and format %s: choose one",
 				   format_names[o->format]);
 	if (json_output)
 		o->format = FORMAT_JSON;
 	if (o->watch && o->format != FORMAT_TABLE)
-		return usage_error("stats", "--watch draws a screen: not with --format %s",
-				   format_names[o->format]);
+		return cmd_usage_error("stats", cmd, "watch draws a screen: not with %s%s",
+				   json_output ? "--json" : "format ",
+				   json_output ? "" : format_names[o->format]);
 	if (o->format >= FORMAT_OPENMETRICS) {
 		if (o->pid)
-			return usage_error("stats", "--format %s exports every cgroup and the top "
-					   "processes: no --pid", format_names[o->format]);
+			return cmd_usage_error("stats", cmd, "format %s exports every cgroup and the top "
+					   "processes: no pid", format_names[o->format]);
 		o->counters_optional = true;
 		if (!o->top)
 			o->top = EXPORT_TOP;
@@ -716,38 +680,31 @@ static int do_sharing(int argc, char **argv)
 	struct ksm_stats_totals totals;
 	struct sharing_row *rows = NULL;
 	struct cgroup_ref ref;
-	const char *cgroup = NULL;
-	enum stats_format format = FORMAT_TABLE;
-	unsigned long v;
+	const char *cgroup = NULL, *path = NULL;
+	int format = FORMAT_TABLE;
+	unsigned long top = 0;
 	struct om_writer w;
-	int i, err;
+	struct arg args[] = {
+		{ .keyword = "cgroup", .parse = args_string, .dest = &path },
+		{ .keyword = "top", .parse = args_count, .dest = &top, .max = INT_MAX },
+		{ .keyword = "format", .parse = args_choice, .dest = &format,
+		  .choices = format_names },
+	};
+	int err;
 
-	for (i = 0; i < argc; i += 2) {
-		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(key, "cgroup") && strcmp(key, "top") && strcmp(key, "format"))
-			return usage_error("stats", "sharing: unexpected '%s'", key);
-		if (!val)
-			return usage_error("stats", "sharing: %s needs a value", key);
-		if (!strcmp(key, "cgroup")) {
-			err = cgroup_resolve(val, &ref);
-			if (err)
-				return err;
-			cgroup = ref.path;
-		} else if (!strcmp(key, "format")) {
-			err = parse_format(val, &format);
-			if (err)
-				return err;
-		} else {
-			err = parse_count(key, val, INT_MAX, &v);
-			if (err)
-				return err;
-			view.top = v;
-		}
+	err = args_parse("stats", "sharing", args, ARGS_N(args), argc, argv);
+	if (err)
+		return err;
+	view.top = top;
+	if (path) {
+		err = cgroup_resolve(path, &ref);
+		if (err)
+			return err;
+		cgroup = ref.path;
 	}
 	if (json_output && format != FORMAT_TABLE && format != FORMAT_JSON)
-		return usage_error("stats", "--json and format %s: choose one",
-				   format_names[format]);
+		return cmd_usage_error("stats", "sharing", "--json and format %s: choose one",
+				       format_names[format]);
 	if (json_output)
 		format = FORMAT_JSON;
 	if (!kernel_has_sharing_events())
@@ -781,8 +738,8 @@ static int do_sharing(int argc, char **argv)
 }
 
 /*
- * The metric families of --format openmetrics|prometheus: ksmd's counters,
- * the policy, every cgroup (or those under --cgroup) and the top processes.
+ * The metric families of format openmetrics|prometheus: ksmd's counters,
+ * the policy, every cgroup (or those under cgroup PATH) and the top processes.
  */
 static int export_metrics(const struct show_opts *o)
 {
@@ -799,7 +756,7 @@ static int export_metrics(const struct show_opts *o)
 	size_t ncg, np, i;
 	int err;
 
-	/* One walk of /proc: the cgroups' sums, then the processes under --cgroup. */
+	/* One walk of /proc: the cgroups' sums, then the processes under cgroup PATH. */
 	err = read_all_procs(o, &procs, &np) ?: read_cgroups(o, procs, np, &cgroups, &ncg);
 	if (err)
 		goto out;
@@ -915,12 +872,12 @@ static int do_show_cgroups(int argc, char **argv)
 static void stats_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl stats [show] [--pid PID] [--cgroup PATH] [--sort KEY] [--top N]\n"
-		"                    [--watch SECONDS] [--format FORMAT]\n"
-		"       ksmctl stats cgroup [--cgroup PATH] [--sort KEY] [--top N] [--watch SECONDS]\n"
-		"                    [--format FORMAT]\n"
+		"Usage: ksmctl stats [show] [pid PID] [cgroup PATH] [sort KEY] [top N]\n"
+		"                    [watch SECONDS] [format FORMAT]\n"
+		"       ksmctl stats cgroup [cgroup PATH] [sort KEY] [top N] [watch SECONDS]\n"
+		"                    [format FORMAT]\n"
 		"       ksmctl stats sharing [cgroup PATH] [top N] [format FORMAT]\n"
-		"       ksmctl stats enable [--max-procs N] [--max-cgroups N] [--max-mappings N]\n"
+		"       ksmctl stats enable [max-procs N] [max-cgroups N] [max-mappings N]\n"
 		"       ksmctl stats disable\n"
 		"\n"
 		"       KEY := { %s } (default saved)\n"
@@ -955,7 +912,16 @@ int do_stats(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	/* `ksmctl stats --top 5`: options straight after the object mean show. */
+	/*
+	 * `ksmctl stats top 5`: a keyword of show straight after the object
+	 * means show, unless it names a command ("cgroup").
+	 */
+	static const char *const show_keywords[] = { "pid", "sort", "top", "watch", "format" };
+
+	for (size_t i = 0; argc && i < ARGS_N(show_keywords); i++)
+		if (!strcmp(argv[0], show_keywords[i]))
+			return do_show(argc, argv);
+	/* The form before keywords, `stats --top 5`: show says how it is written now. */
 	if (argc && argv[0][0] == '-')
 		return do_show(argc, argv);
 	return cmd_select(cmds, "stats", argc, argv);

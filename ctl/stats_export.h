@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksmctl stats --format openmetrics|prometheus: KSM as metric families for
+ * ksmctl stats format openmetrics|prometheus: KSM as metric families for
  * a fleet's monitoring: ksmd's own counters (/sys/kernel/mm/ksm), the
  * policy, the statistics' own health, per cgroup and the top processes.
  * Everything is given in struct stats_export; writing reads nothing.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "bpf_map.h"
 #include "ksm_stats.h"
 #include "ksm_sysfs.h"
@@ -56,7 +57,7 @@ int do_status(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc)
-		return usage_error("status", "takes no arguments");
+		return args_parse("status", NULL, NULL, 0, argc, argv);
 	if (knob_read("run", value, sizeof(value)))
 		return fail(EXIT_UNSUPPORTED, "status: this kernel has no KSM (%s: %s)",
 			    ksm_sysfs_dir, strerror(errno));
@@ -126,7 +127,7 @@ int do_status(int argc, char **argv)
 		       "statistics:", tracked, (unsigned long long)totals.policy_ejected);
 	if (totals_known && (totals.procs_dropped || totals.cgroups_dropped))
 		printf("%-16s the maps were full for %llu process and %llu cgroup events: "
-		       "counters miss them ('stats enable --max-procs N')\n", "incomplete:",
+		       "counters miss them ('stats enable max-procs N')\n", "incomplete:",
 		       (unsigned long long)totals.procs_dropped,
 		       (unsigned long long)totals.cgroups_dropped);
 	return EXIT_OK;

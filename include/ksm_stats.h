@@ -32,7 +32,7 @@
 #include <linux/types.h>
 #endif
 
-/* Default sizes of the maps; `ksmctl stats enable --max-procs/--max-cgroups`. */
+/* Default sizes of the maps; `ksmctl stats enable max-procs N max-cgroups N`. */
 #define KSM_STATS_MAX_PROCS	16384
 #define KSM_STATS_MAX_CGROUPS	4096
 /* Merged mappings followed for `stats sharing` (`enable --max-mappings`). */

@@ -10602,6 +10602,7 @@ enum ksm_policy_exit_kind {
 	KSM_EXIT_BAD_VERDICT = 4,
 	KSM_EXIT_INIT_FAILED = 5,
 	KSM_EXIT_WATCHDOG = 6,
+	KSM_EXIT_CGROUP_GONE = 7,
 };
 
 enum ksm_policy_state {
@@ -29176,6 +29177,7 @@ struct ksm_policy_ops {
 	s32 (*init)(void);
 	void (*exit)(struct ksm_policy_exit_info *);
 	char name[64];
+	u64 cgroup_id;
 };
 
 struct bpf_struct_ops_ksm_policy_ops {
@@ -29188,7 +29190,6 @@ struct bpf_struct_ops_ksm_policy_ops {
 	long: 64;
 	long: 64;
 	struct ksm_policy_ops data;
-	long: 64;
 };
 
 struct bpf_struct_ops_link {
@@ -48494,6 +48495,7 @@ struct ksm_cgroup_work {
 struct ksm_domain {
 	u64 cgroup;
 	u64 policy;
+	u32 ns;
 };
 
 struct ksm_mapper_check {
@@ -48564,6 +48566,19 @@ struct ksm_policy_pass {
 	u32 sleep_ms;
 };
 
+struct ksm_policy_slot {
+	struct ksm_policy_ops *ops;
+	struct ksm_policy_ops *linked;
+	atomic_t state;
+	struct ksm_policy_exit_record stopping;
+	struct ksm_policy_exit_record last_exit;
+	struct work_struct disable_work;
+	long unsigned int batch_jiffies;
+	struct mem_cgroup *memcg;
+	u32 ns;
+	struct list_head list;
+};
+
 struct ksm_stable_node;
 
 struct ksm_rmap_item {
@@ -48617,6 +48632,7 @@ struct ksm_stable_node {
 	int rmap_hlist_len;
 	u64 domain;
 	u64 cgroup_domain;
+	u32 domain_ns;
 };
 
 struct kstat {
@@ -51448,7 +51464,7 @@ struct memcg_ksm {
 	long: 64;
 	struct page_counter merged;
 	atomic_long_t denied;
-	long: 64;
+	struct ksm_policy_slot *policy_slot;
 	long: 64;
 	long: 64;
 	long: 64;
@@ -52073,9 +52089,9 @@ struct mm_struct {
 		long unsigned int ksm_rmap_items;
 		atomic_long_t ksm_zero_pages;
 		u64 ksm_domain;
+		u32 ksm_domain_ns;
 		u64 ksm_cgroup_domain;
 		struct mem_cgroup *ksm_memcg;
-		long: 64;
 		long: 64;
 		long: 64;
 		long: 64;

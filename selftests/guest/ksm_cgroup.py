@@ -89,11 +89,6 @@ def stop(*workers):
         w.stop()
 
 
-def verify(*workers):
-    for w in workers:
-        w.verify()
-
-
 def merging_never(workers, seconds=3):
     """Nothing merges for a while (ksmd may have no process to scan at all)."""
     time.sleep(seconds)
@@ -108,14 +103,14 @@ def expect_unmerged(procs):
     expect_apart(*[[p] for p in procs], what="processes")
 
 
-# --- merge= ---
+# --- merge ---
 
 def case_merge_on_enrolls_unmodified_processes():
     a, = setup("a")
     ws = [Worker(1, a, plain=True), Worker(1, a, plain=True)]
     try:
         merging_never(ws)
-        out = cgset(a, "merge=on")
+        out = cgset(a, "merge", "on")
         expect(out.strip() == f"cgroup {cg(a)}: merge=on domain=inherit max-pages=max",
                f"set said: {out!r}")
         expect(files(a) == ("on", "inherit"), f"the kernel has {files(a)}")
@@ -137,7 +132,7 @@ def case_merge_off_beats_madvise_and_prctl_and_unmerges():
     ws = [Worker(4, a), Worker(4, a), Worker(4, a, mode="prctl"), Worker(4, a, mode="prctl")]
     try:
         wait_shared(*ws)
-        cgset(a, "merge=off")
+        cgset(a, "merge", "off")
         expect(files(a) == ("off", "inherit"), f"the kernel has {files(a)}")
         expect_unmerged(ws)
         # Asking again, in it from the start, changes nothing.
@@ -153,7 +148,7 @@ def case_merge_off_beats_madvise_and_prctl_and_unmerges():
 def case_inherit_follows_the_hierarchy():
     p, = setup("p")
     c = sub(p, "c")
-    cgset(p, "merge=on")
+    cgset(p, "merge", "on")
     ws = [Worker(6, c, plain=True), Worker(6, c, plain=True)]
     try:
         wait_shared(*ws)
@@ -161,15 +156,15 @@ def case_inherit_follows_the_hierarchy():
         expect(row["setting"]["merge"] == "inherit" and row["effective"]["merge"] == "on" and
                row["effective"]["merge_from"] == cg(p), f"cgroup show: {row}")
         # The child says off: off wins.
-        cgset(c, "merge=off")
+        cgset(c, "merge", "off")
         expect(files(c)[0] == "off", f"the kernel has {files(c)}")
         expect_unmerged(ws)
         # Back to inherit: the parent's on again.
-        cgset(c, "merge=inherit")
+        cgset(c, "merge", "inherit")
         wait_shared(*ws)
         # off above beats on below.
-        cgset(p, "merge=off")
-        cgset(c, "merge=on")
+        cgset(p, "merge", "off")
+        cgset(c, "merge", "on")
         expect_unmerged(ws)
         merging_never(ws)
         row = show(c)[cg(c)]
@@ -180,12 +175,12 @@ def case_inherit_follows_the_hierarchy():
         stop(*ws)
 
 
-# --- domain= ---
+# --- domain ---
 
 def case_isolated_domains_share_nothing():
     a, b = setup("a", "b")
     for c in (a, b):
-        cgset(c, "merge=on", "domain=isolated")
+        cgset(c, "merge", "on", "domain", "isolated")
         expect(files(c) == ("on", "isolated"), f"the kernel has {files(c)}")
     pairs_merge_apart(a, b, 2)
 
@@ -193,8 +188,8 @@ def case_isolated_domains_share_nothing():
 def case_named_domain_joins_cgroups():
     a, b, c = setup("a", "b", "c")
     for x in (a, b):
-        cgset(x, "merge=on", "domain=tenant-1")
-    cgset(c, "merge=on", "domain=isolated")
+        cgset(x, "merge", "on", "domain", "tenant-1")
+    cgset(c, "merge", "on", "domain", "isolated")
     expect(files(a) == ("on", "tenant-1") and files(b) == ("on", "tenant-1"),
            f"the kernel has {files(a)}, {files(b)}")
     joined = [Worker(3, a, plain=True), Worker(3, b, plain=True)]
@@ -218,12 +213,12 @@ def case_named_domain_joins_cgroups():
 def case_a_child_of_an_isolated_cgroup_cannot_widen():
     p, o1, o2, o3 = setup("p", "o1", "o2", "o3")
     c0, c1, c2 = sub(p, "c0"), sub(p, "c1"), sub(p, "c2")
-    cgset(p, "merge=on", "domain=isolated")
-    cgset(c1, "domain=shared")		# ignored: it stays in p's domain
-    cgset(c2, "domain=wide")		# a name below p isolates c2 alone
-    cgset(o1, "merge=on")		# the shared domain
-    cgset(o2, "merge=on", "domain=wide")
-    cgset(o3, "merge=on", "domain=wide")
+    cgset(p, "merge", "on", "domain", "isolated")
+    cgset(c1, "domain", "shared")		# ignored: it stays in p's domain
+    cgset(c2, "domain", "wide")		# a name below p isolates c2 alone
+    cgset(o1, "merge", "on")		# the shared domain
+    cgset(o2, "merge", "on", "domain", "wide")
+    cgset(o3, "merge", "on", "domain", "wide")
     expect(files(c1) == ("inherit", "shared") and files(c2) == ("inherit", "wide"),
            f"the kernel has {files(c1)}, {files(c2)}")
     inside = [Worker(5, c0, plain=True), Worker(5, c1, plain=True)]
@@ -250,8 +245,8 @@ def case_a_child_of_an_isolated_cgroup_cannot_widen():
 def case_moving_a_process_between_domains():
     a, b, off = setup("a", "b", "off")
     for c in (a, b):
-        cgset(c, "merge=on", "domain=isolated")
-    cgset(off, "merge=off")
+        cgset(c, "merge", "on", "domain", "isolated")
+    cgset(off, "merge", "off")
     a1, a2, b1 = Worker(7, a, plain=True), Worker(7, a, plain=True), Worker(7, b, plain=True)
     ws = [a1, a2, b1]
     try:
@@ -285,8 +280,8 @@ def case_a_swapped_ksm_page_is_copied_into_another_domain():
     same frame comes back (the control: it shows the page was in the cache)."""
     swap_on()
     a, b = setup("a", "b")
-    cgset(a, "merge=on")
-    cgset(b, "merge=on", "domain=isolated")
+    cgset(a, "merge", "on")
+    cgset(b, "merge", "on", "domain", "isolated")
     for moved in (False, True):
         w1, w2 = Worker(23, a, plain=True), Worker(23, a, plain=True)
         try:
@@ -312,7 +307,7 @@ def case_a_swapped_ksm_page_is_copied_into_another_domain():
 def case_isolation_holds_whatever_the_policy():
     a, b = setup("a", "b")
     for c in (a, b):
-        cgset(c, "merge=on", "domain=isolated")
+        cgset(c, "merge", "on", "domain", "isolated")
     wa = [Worker(20, a, plain=True), Worker(20, a, plain=True)]
     wb = [Worker(20, b, plain=True), Worker(20, b, plain=True)]
     ws = wa + wb
@@ -334,13 +329,13 @@ def case_isolation_holds_whatever_the_policy():
         ksmctl("policy", "load", f"{BPF}/default.bpf.o")
         check("the default policy (everyone in policy domain 0)")
         # A policy that puts both tenants in one domain of its own.
-        ksmctl("policy", "replace", TEST_POLICIES, "--map", "domains_by_tgid")
+        ksmctl("policy", "replace", TEST_POLICIES, "map", "domains_by_tgid")
         for w in ws:
             subprocess.run([BPFTOOL, "map", "update", "pinned", f"{PIN}/policy_maps/domains",
                             "key", "hex", *le_hex(w.pid, 4), "value", "hex", *le_hex(7, 8)],
                            check=True, capture_output=True)
         check("every process in policy domain 7")
-        ksmctl("policy", "replace", TEST_POLICIES, "--map", "error_test")
+        ksmctl("policy", "replace", TEST_POLICIES, "map", "error_test")
         wait_for(lambda: "gives up" in read(f"{KSM}/policy_exit"), "the policy to be ejected")
         check("an ejected policy")
         ksmctl("policy", "unload")
@@ -370,8 +365,8 @@ def case_kernel_files_alone_isolate_without_ksmctl_or_bpf():
 
 def case_settings_outlive_ksmctl_and_the_policy():
     a, b = setup("a", "b")
-    cgset(a, "merge=on", "domain=isolated", "max-pages=100000")
-    cgset(b, "merge=on", "domain=isolated")
+    cgset(a, "merge", "on", "domain", "isolated", "max-pages", "100000")
+    cgset(b, "merge", "on", "domain", "isolated")
     expect(policy_name() == "none", f"setting loaded a policy: {policy_name()}")
     row = show(a)[cg(a)]
     expect(row["setting"] == {"merge": "on", "domain": "isolated", "max_pages": "100000"},
@@ -394,8 +389,8 @@ def case_max_pages_holds():
     a = sub(p, "a")
     cap = 16
     # The parent's cap binds its child; the child's own is larger.
-    cgset(p, f"max-pages={cap}")
-    out = cgset(a, "merge=on", "max-pages=1000")
+    cgset(p, "max-pages", str(cap))
+    out = cgset(a, "merge", "on", "max-pages", "1000")
     expect(policy_name() == "none" and read(f"{p}/{MAX}") == str(cap) and
            read(f"{a}/{MAX}") == "1000", f"set said {out!r}, policy {policy_name()}")
     ws = [Worker(5, a, plain=True), Worker(5, a, plain=True)]
@@ -415,7 +410,7 @@ def case_max_pages_holds():
                row["effective"]["max_pages"] == str(cap) and
                row["effective"]["max_pages_from"] == cg(p) and
                row["stat"]["merging_pages"] == total, f"cgroup show: {row}")
-        cgset(p, "max-pages=max")
+        cgset(p, "max-pages", "max")
         wait_shared(*ws)
         expect(show(a)[cg(a)]["effective"]["max_pages"] == "1000", "the child's cap not shown")
         verify(*ws)
@@ -426,7 +421,7 @@ def case_max_pages_holds():
 def case_cgroup_stats_are_kept_incrementally():
     a, = setup("a")
     ksmctl("stats", "enable")
-    cgset(a, "merge=on")
+    cgset(a, "merge", "on")
     ws = [Worker(8, a, plain=True), Worker(8, a, plain=True)]
 
     def row():
@@ -454,7 +449,7 @@ def case_cgroup_stats_are_kept_incrementally():
 def case_removing_a_cgroup_releases_its_state():
     a, = setup("a")
     ksmctl("stats", "enable")
-    cgset(a, "merge=on", "domain=solo", "max-pages=1000")
+    cgset(a, "merge", "on", "domain", "solo", "max-pages", "1000")
     ident = show(a)[cg(a)]["id"]
     ws = [Worker(9, a, plain=True), Worker(9, a, plain=True)]
     try:
@@ -470,40 +465,43 @@ def case_removing_a_cgroup_releases_its_state():
     a = make_cgroup(f"{ROOT}/a")
     expect(files(a) == ("inherit", "inherit") and read(f"{a}/{MAX}") == "max",
            f"the new cgroup has {files(a)}, max-pages {read(f'{a}/{MAX}')}")
-    cgset(a, "domain=solo")
+    cgset(a, "domain", "solo")
     expect(files(a) == ("inherit", "solo"), f"the kernel has {files(a)}")
 
 
 def case_bad_settings_are_refused():
     a, = setup("a")
     nomem = make_cgroup(f"{ROOT}/a2/inner")	# a2 does not give it the memory controller
-    cgset(a, "merge=on", "domain=t1")
+    cgset(a, "merge", "on", "domain", "t1")
     before = files(a)
 
     def refused(args, status, words, user=None):
         expect_error(["cgroup", "set", *args], status, words, user=user)
         expect(files(a) == before, f"ksmctl {' '.join(args)} changed {files(a)}")
 
-    refused([cg(a), "merge=maybe"], 2, ["merge", "maybe"])
-    refused([cg(a), "domain=no/slash"], 2, ["domain", "no/slash"])
-    refused([cg(a), "domain="], 2, ["domain"])
-    refused([cg(a), "domain=" + "x" * 64], 2, ["domain", "63"])
-    refused([cg(a), "domain=a b"], 2, ["domain"])
-    refused([cg(a), "max-pages=-1"], 2, ["max-pages"])
-    refused([cg(a), "max-pages=lots"], 2, ["max-pages"])
-    refused([cg(a), "max-pages=0"], 2, ["max-pages"])
-    refused([cg(a), "max-pages=inherit"], 2, ["max-pages"])
-    refused([cg(a), "max-pages=2251799813685248"], 2, ["max-pages"])
-    refused([cg(a), "colour=blue"], 2, ["colour"])
-    refused([cg(a), "merge=off", "domain=bad/x"], 2, ["domain"])	# all or nothing
-    refused([cg(a), "merge=on", "merge=off"], 2, ["twice"])
-    refused([cg(a)], 2, ["KEY=VALUE"])
-    refused(["/no/such/cgroup", "merge=on"], 2, ["not a cgroup"])
-    refused(["/", "merge=on"], 2, ["root cgroup"])
-    refused([cg(nomem), "merge=on"], 1, ["memory controller", "+memory",
-                                         f"{CGROUP}/{ROOT}/a2/cgroup.subtree_control"])
-    refused([cg(a), "merge=off"], 4, ["permission denied"], user=NOBODY)
-    refused([cg(a), "domain=isolated", "max-pages=5"], 4, ["permission denied"], user=NOBODY)
+    refused([cg(a), "merge", "maybe"], 2, ["merge", "maybe"])
+    refused([cg(a), "domain", "no/slash"], 2, ["domain", "no/slash"])
+    refused([cg(a), "domain", ""], 2, ["domain"])
+    refused([cg(a), "domain", "x" * 64], 2, ["domain", "63"])
+    refused([cg(a), "domain", "a b"], 2, ["domain"])
+    refused([cg(a), "max-pages", "-1"], 2, ["max-pages"])
+    refused([cg(a), "max-pages", "lots"], 2, ["max-pages"])
+    refused([cg(a), "max-pages", "0"], 2, ["max-pages"])
+    refused([cg(a), "max-pages", "inherit"], 2, ["max-pages"])
+    refused([cg(a), "max-pages", "2251799813685248"], 2, ["max-pages"])
+    refused([cg(a), "colour", "blue"], 2, ["unknown keyword 'colour'"])
+    refused([cg(a), "merge", "off", "domain", "bad/x"], 2, ["domain"])	# all or nothing
+    refused([cg(a), "merge", "on", "merge", "off"], 2, ["'merge' given twice"])
+    refused([cg(a)], 2, ["nothing to set"])
+    refused([cg(a), "merge"], 2, ["'merge' needs a value"])
+    refused([cg(a), "merge=on"], 2, ["'merge=on' is written 'merge on'"])	# the old form
+    refused(["/no/such/cgroup", "merge", "on"], 2, ["not a cgroup"])
+    refused(["/", "merge", "on"], 2, ["root cgroup"])
+    refused([cg(nomem), "merge", "on"], 1, ["memory controller", "+memory",
+                                            f"{CGROUP}/{ROOT}/a2/cgroup.subtree_control"])
+    refused([cg(a), "merge", "off"], 4, ["permission denied"], user=NOBODY)
+    refused([cg(a), "domain", "isolated", "max-pages", "5"], 4, ["permission denied"],
+            user=NOBODY)
     nothing_left()
     # The kernel's own checks, whatever ksmctl does: values and the writer.
     for f, v in ((MAX, "-1"), (MAX, "lots"), (MERGE, "maybe"), (DOMAIN, "a/b")):

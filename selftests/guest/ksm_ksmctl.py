@@ -30,11 +30,24 @@ def case_bad_input_is_refused_whole():
     expect_error(["policy", "load", "/nonexistent.bpf.o"], 2, ["/nonexistent.bpf.o"])
     expect_error(["policy", "load", bogus], 2, ["not a BPF object"])
     expect_error(["policy", "load", f"{BPF}/ksm_stats.bpf.o"], 2, ["no ksm_policy_ops"])
-    expect_error(["policy", "load", TEST_POLICIES], 2, ["--map", "skip_all"])
-    expect_error(["policy", "load", TEST_POLICIES, "--map", "nope"], 2, ["nope"])
-    expect_error(["policy", "load", TEST_POLICIES, "--map", "unlinked"], 2,
+    expect_error(["policy", "load", TEST_POLICIES], 2, ["'map MAP'", "skip_all"])
+    expect_error(["policy", "load", TEST_POLICIES, "map", "nope"], 2, ["nope"])
+    expect_error(["policy", "load", TEST_POLICIES, "map", "unlinked"], 2,
                  ["unlinked", "BPF link", "KSM_POLICY()"])
-    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "--name", "x" * 64], 2, ["--name"])
+    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "name", "x" * 64], 2,
+                 ["name", "1 to 63 characters"])
+    # Keywords: each error named, and the options before keywords say how they are written.
+    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "map"], 2, ["'map' needs a value"])
+    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "--map", "m"], 2,
+                 ["'--map' is written 'map'"])
+    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "name", "a", "name", "b"], 2,
+                 ["'name' given twice"])
+    expect_error(["policy", "load", f"{BPF}/default.bpf.o", "mapp", "m"], 2,
+                 ["unknown keyword 'mapp'", "map or name"])
+    expect_error(["--json", "stats", "top", "0"], 2, ["top", "'0'", "from 1"])
+    expect_error(["stats", "--top", "5"], 2, ["'--top' is written 'top'"])
+    expect_error(["stats", "cgroup", "pid", "1"], 2, ["unknown keyword 'pid'"])
+    expect_error(["status", "now"], 2, ["takes no arguments"])
     expect_error(["policy", "unload"], 1, ["no policy"])
     expect_error(["policy", "frobnicate"], 2, ["frobnicate"])
     expect_error(["knob", "set", "pages_to_scan", "0"], 2, ["pages_to_scan", "'0'"])
@@ -62,6 +75,15 @@ def case_unprivileged_user_is_refused():
     st = json.loads(ksmctl("--json", "status", user=NOBODY)[1])["stats"]
     expect(st["enabled"] is None and "policy_ejections" not in st,
            f"status --json as nobody: {st}")
+    # So do the commands that only read (ksmctl(8)): policy show leaves out the programs.
+    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+    rc, out, err = ksmctl("policy", "show", user=NOBODY, check=False)
+    expect(rc == 0 and "policy: default" in out and "permission denied" in err,
+           f"policy show as nobody: {rc} {out!r} {err!r}")
+    for args in (["knob", "list"], ["knob", "get", "pages_to_scan"], ["cgroup", "show"]):
+        rc, out, err = ksmctl(*args, user=NOBODY, check=False)
+        expect(rc == 0 and out, f"{' '.join(args)} as nobody: {rc} {out!r} {err!r}")
+    ksmctl("policy", "unload")
 
 
 def case_load_show_replace_unload():
@@ -78,7 +100,7 @@ def case_load_show_replace_unload():
     expect(all(h["prog_id"] > 0 for h in show["hooks"].values()), f"hooks: {show['hooks']}")
     expect_error(["policy", "load", f"{BPF}/default.bpf.o"], 1, ["already", "replace"])
     # Replace, choosing one of several policies and naming it.
-    ksmctl("policy", "replace", TEST_POLICIES, "--map", "zero_only", "--name", "zeros")
+    ksmctl("policy", "replace", TEST_POLICIES, "map", "zero_only", "name", "zeros")
     expect(policy_name() == "zeros", f"after replace: {policy_name()}")
     maps = ksmctl_json("policy", "show")["maps"]
     expect("domains" in maps and os.path.exists(f"{PIN}/policy_maps/domains"),
@@ -115,7 +137,7 @@ def case_stats_match_the_kernel():
         # ksm_merging_pages is updated by the scan; give it one more pass.
         full = int(read(f"{KSM}/full_scans"))
         wait_for(lambda: int(read(f"{KSM}/full_scans")) >= full + 2, "two more scans")
-        rows = {r["pid"]: r for r in ksmctl_json("stats", "--cgroup", "/ksmctl-test")}
+        rows = {r["pid"]: r for r in ksmctl_json("stats", "show", "cgroup", "/ksmctl-test")}
         expect(set(rows) == {a.pid, b.pid}, f"rows for {sorted(rows)}")
         for w in (a, b):
             r = rows[w.pid]
@@ -126,7 +148,7 @@ def case_stats_match_the_kernel():
             expect(r["cgroup"] == "/ksmctl-test" and r["comm"].startswith("python"), f"{r}")
             expect(r["bytes_saved"] > 0, f"saved {r['bytes_saved']}")
         a.write()
-        wait_for(lambda: ksmctl_json("stats", "--pid", str(a.pid))[0]["cow_writes"] == 1,
+        wait_for(lambda: ksmctl_json("stats", "pid", str(a.pid))[0]["cow_writes"] == 1,
                  "the COW to be counted", timeout=30)
         cgs = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
         expect(cgs["/ksmctl-test"]["procs"] == 2, f"cgroup row {cgs.get('/ksmctl-test')}")
@@ -143,19 +165,19 @@ def case_stats_match_the_kernel():
         keys = {e["formatted"]["key"] for e in dump}
         expect(a.pid not in keys and b.pid in keys, f"keys after exit: {sorted(keys)}")
         # The table is readable and --top limits it.
-        table = ksmctl("stats", "--top", "1", "--sort", "merged")[1].splitlines()
+        table = ksmctl("stats", "top", "1", "sort", "merged")[1].splitlines()
         expect(table[0].split()[:3] == ["PID", "COMM", "CGROUP"] and len(table) == 2,
                f"table: {table}")
-        # --watch redraws until interrupted.
-        w = subprocess.Popen([KSMCTL, "stats", "--watch", "1"], stdout=subprocess.PIPE,
+        # watch redraws until interrupted.
+        w = subprocess.Popen([KSMCTL, "stats", "watch", "1"], stdout=subprocess.PIPE,
                              text=True)
         time.sleep(2.5)
         w.terminate()
         screens = w.communicate()[0].count("\033[H\033[2J")
-        expect(screens >= 2, f"--watch drew {screens} screens in 2.5 s")
+        expect(screens >= 2, f"watch drew {screens} screens in 2.5 s")
         # What a policy skips is counted per process.
-        ksmctl("policy", "load", TEST_POLICIES, "--map", "skip_all")
-        wait_for(lambda: ksmctl_json("stats", "--pid", str(b.pid))[0]
+        ksmctl("policy", "load", TEST_POLICIES, "map", "skip_all")
+        wait_for(lambda: ksmctl_json("stats", "pid", str(b.pid))[0]
                  ["policy_skipped_passes"] > 0, "skipped passes to be counted", timeout=30)
         ksmctl("policy", "unload")
     finally:
@@ -215,10 +237,11 @@ def case_stock_kernel_policy_commands_say_what_is_missing():
     expect(os.path.exists(f"{cg}/memory.current") and
            not os.path.exists(f"{cg}/memory.ksm_merge"), "memory.ksm_merge on a stock kernel?")
     try:
-        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "merge=on"], 3, ["memory.ksm_merge"])
-        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "domain=isolated"], 3,
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "merge", "on"], 3,
                      ["memory.ksm_merge"])
-        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "max-pages=10"], 3,
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "domain", "isolated"], 3,
+                     ["memory.ksm_merge"])
+        expect_error(["cgroup", "set", "/ksmctl-stock-cg", "max-pages", "10"], 3,
                      ["memory.ksm_merge"])
         expect(ksmctl_json("cgroup", "show") == [], "cgroup show lists settings")
     finally:
@@ -236,7 +259,7 @@ def case_stock_kernel_stats_and_knobs_work():
     a, b = Worker(31, cg), Worker(31, cg)
     try:
         wait_merged(a, b)
-        rows = {r["pid"]: r for r in ksmctl_json("stats", "--cgroup", "/ksmctl-stock")}
+        rows = {r["pid"]: r for r in ksmctl_json("stats", "show", "cgroup", "/ksmctl-stock")}
         for w in (a, b):
             r = rows.get(w.pid)
             expect(r and r["pages_merged"] >= PAGES and r["pages_sharing"] == w.merging(),
@@ -250,7 +273,7 @@ def case_stock_kernel_stats_and_knobs_work():
         table = ksmctl("stats")[1]
         expect("SHARING" in table and "COW" not in table and "SKIPPED" not in table,
                f"the table shows columns this kernel has no events for:\n{table}")
-        metrics = ksmctl("stats", "--format", "prometheus")[1]
+        metrics = ksmctl("stats", "format", "prometheus")[1]
         expect("ksm_cgroup_sharing_pages{" in metrics and "cow_writes" not in metrics and
                "ksm_sharing" not in metrics, f"the export on a stock kernel:\n{metrics}")
         expect_error(["stats", "sharing"], 3, ["ksm_rmap_join"])

@@ -110,7 +110,7 @@ def case_pairs_follow_merges_writes_moves_and_exits():
                    domain_a=f"isolated({cg(d)})", cgroup_b=cg(d),
                    domain_b=f"isolated({cg(d)})") == PAGES, "openmetrics: d itself")
         # The fleet export has them too.
-        fam = metric_families(ksmctl("stats", "--format", "prometheus")[1], False)
+        fam = metric_families(ksmctl("stats", "format", "prometheus")[1], False)
         expect(one(fam, "ksm_cgroup_pair_shared_pages", cgroup_a=cg(a), domain_a="shared",
                    cgroup_b=cg(b), domain_b="shared") == 2 * PAGES - 1, "prometheus: a-b")
         table = ksmctl("stats", "sharing")[1]
@@ -144,7 +144,7 @@ def case_counts_say_when_they_are_not_exact():
             w.stop()
         write(f"{KSM}/run", 2)      # no ksm page left
         write(f"{KSM}/run", 1)
-        ksmctl("stats", "enable", "--max-mappings", "16")
+        ksmctl("stats", "enable", "max-mappings", "16")
         late = [Worker(Y, a), Worker(Y, b)]
         wait_shared(*late)
         wait_scans(2)

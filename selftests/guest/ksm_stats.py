@@ -88,7 +88,7 @@ def diag(text):
 def case_figures_stay_exact_under_churn():
     clean_slate()
     a, b, c = fresh_cgroups(ROOT, "a", "b", "c")
-    ksmctl("stats", "enable", "--max-procs", str(MAX_PROCS))
+    ksmctl("stats", "enable", "max-procs", str(MAX_PROCS))
     rng = random.Random(12)
     # First, so that the map has room for them.
     canary = [Worker(40, a), Worker(40, a)]
@@ -217,7 +217,7 @@ def case_export_parses_and_says_what_the_kernel_says():
         wait_shared(ws[2], ws[3])
         wait_scans(2)
         write(f"{KSM}/run", 0)
-        text = {fmt: ksmctl("stats", "--format", fmt)[1] for fmt in ("openmetrics", "prometheus")}
+        text = {fmt: ksmctl("stats", "format", fmt)[1] for fmt in ("openmetrics", "prometheus")}
         kernel = kernel_view()
         for fmt, om in (("openmetrics", True), ("prometheus", False)):
             fam = metric_families(text[fmt], om)
@@ -257,14 +257,15 @@ def case_export_parses_and_says_what_the_kernel_says():
 
 def case_bad_export_arguments_are_refused():
     clean_slate()
-    expect_error(["stats", "--format", "xml"], 2, ["--format", "xml"])
-    expect_error(["--json", "stats", "--format", "openmetrics"], 2, ["--json", "openmetrics"])
-    expect_error(["stats", "--format", "openmetrics", "--watch", "1"], 2, ["--watch"])
-    expect_error(["stats", "--format", "prometheus", "--pid", "1"], 2, ["--pid"])
-    expect_error(["stats", "enable", "--max-procs", "0"], 2, ["--max-procs", "'0'"])
-    expect_error(["stats", "enable", "--max-procs"], 2, ["--max-procs"])
-    ksmctl("stats", "enable", "--max-procs", "100")
-    expect_error(["stats", "enable", "--max-procs", "200"], 1, ["already", "100", "disable"])
+    expect_error(["stats", "format", "xml"], 2, ["format", "xml"])
+    expect_error(["--json", "stats", "format", "openmetrics"], 2, ["--json", "openmetrics"])
+    expect_error(["stats", "format", "openmetrics", "watch", "1"], 2, ["watch"])
+    expect_error(["stats", "format", "prometheus", "pid", "1"], 2, ["pid"])
+    expect_error(["stats", "enable", "max-procs", "0"], 2, ["max-procs", "'0'"])
+    expect_error(["stats", "enable", "max-procs"], 2, ["'max-procs' needs a value"])
+    expect_error(["stats", "enable", "max-procs", "5", "max-procs", "6"], 2, ["twice"])
+    ksmctl("stats", "enable", "max-procs", "100")
+    expect_error(["stats", "enable", "max-procs", "200"], 1, ["already", "100", "disable"])
 
 
 CASES = [

@@ -398,6 +398,12 @@ def project_packages():
     sys.path.append(found[0])
 
 
+def verify(*workers):
+    """Each worker reads its pages back: each must hold what it wrote."""
+    for w in workers:
+        w.verify()
+
+
 def frames(*procs):
     out = set()
     for p in procs:

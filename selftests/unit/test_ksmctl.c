@@ -89,16 +89,26 @@ static int run(int (*object)(int, char **), int argc, ...)
 
 Test(ksmctl, stats_bad_arguments_are_usage_errors)
 {
-	cr_expect_eq(run(do_stats, 2, "--sort", "bogus"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 2, "--top", "0"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 2, "--top", "-3"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 2, "--pid", "12x"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 1, "--pid"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 3, "cgroup", "--pid", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "sort", "bogus"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "top", "0"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "top", "-3"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "pid", "12x"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 1, "pid"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 4, "top", "1", "top", "2"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "show", "frob", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "cgroup", "pid", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "format", "xml"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 4, "format", "prometheus", "pid", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 4, "format", "json", "watch", "1"), EXIT_USAGE);
 	cr_expect_eq(run(do_stats, 2, "enable", "now"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "enable", "max-procs", "0"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "enable", "max-cgroups"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "disable", "now"), EXIT_USAGE);
 	cr_expect_eq(run(do_stats, 1, "frob"), EXIT_USAGE);
+	/* One style: the options of ksmctl before keywords are refused. */
+	cr_expect_eq(run(do_stats, 2, "--top", "5"), EXIT_USAGE);
 	json_output = true;
-	cr_expect_eq(run(do_stats, 2, "--watch", "1"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 2, "watch", "1"), EXIT_USAGE);
 	json_output = false;
 }
 
@@ -112,12 +122,19 @@ Test(ksmctl, policy_bad_arguments_are_usage_errors)
 	close(fd);
 	cr_expect_eq(run(do_policy, 1, "load"), EXIT_USAGE);
 	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "b.bpf.o"), EXIT_USAGE);
-	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "--bogus"), EXIT_USAGE);
-	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "--map"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "bogus"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 3, "load", "a.bpf.o", "map"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 4, "load", "a.bpf.o", "--map", "m"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 6, "load", "a.bpf.o", "map", "a", "map", "b"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 4, "load", "a.bpf.o", "name", ""), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 4, "load", "a.bpf.o", "name",
+			 "0123456789012345678901234567890123456789012345678901234567890123"),
+		     EXIT_USAGE);	/* 64: one too many */
 	cr_expect_eq(run(do_policy, 2, "load", "/nonexistent/x.bpf.o"), EXIT_USAGE);
 	cr_expect_eq(run(do_policy, 2, "load", obj), EXIT_USAGE);	/* not BPF */
 	cr_expect_eq(run(do_policy, 2, "replace", obj), EXIT_USAGE);
 	cr_expect_eq(run(do_policy, 2, "unload", "x"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "show", "x"), EXIT_USAGE);
 	cr_expect_eq(run(do_policy, 1, "bogus"), EXIT_USAGE);
 	unlink(obj);
 }
@@ -476,24 +493,26 @@ Test(cgroup, parse_settings)
 	struct cgroup_setting s;
 	unsigned int mask;
 
-	cr_assert_eq(parse(&s, &mask, 3, "merge=on", "domain=tenant-1", "max-pages=100"), 0);
+	cr_assert_eq(parse(&s, &mask, 6, "merge", "on", "domain", "tenant-1", "max-pages", "100"),
+		     0);
 	cr_expect_eq(s.merge, CGROUP_MERGE_ON);
 	cr_expect_eq(s.domain, CGROUP_DOMAIN_NAMED);
 	cr_expect_str_eq(s.name, "tenant-1");
 	cr_expect_eq(s.max_pages, 100);
 	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_DOMAIN | CGROUP_SET_MAX);
-	cr_assert_eq(parse(&s, &mask, 2, "merge=off", "max-pages=max"), 0);
+	cr_assert_eq(parse(&s, &mask, 4, "merge", "off", "max-pages", "max"), 0);
 	cr_expect_eq(s.merge, CGROUP_MERGE_OFF);
 	cr_expect_eq(s.max_pages, 0);
 	cr_expect_eq(mask, CGROUP_SET_MERGE | CGROUP_SET_MAX);
-	cr_assert_eq(parse(&s, &mask, 1, "max-pages=2251799813685247"), 0);
+	cr_assert_eq(parse(&s, &mask, 2, "max-pages", "2251799813685247"), 0);
 	cr_expect_eq(s.max_pages, 2251799813685247ULL);	/* PAGE_COUNTER_MAX */
-	cr_assert_eq(parse(&s, &mask, 3, "merge=inherit", "domain=inherit", "max-pages=max"), 0);
+	cr_assert_eq(parse(&s, &mask, 6, "merge", "inherit", "domain", "inherit", "max-pages",
+			   "max"), 0);
 	cr_expect(cgroup_setting_is_default(&s));
-	cr_assert_eq(parse(&s, &mask, 1, "domain=isolated"), 0);
+	cr_assert_eq(parse(&s, &mask, 2, "domain", "isolated"), 0);
 	cr_expect_eq(s.domain, CGROUP_DOMAIN_ISOLATED);
 	cr_expect_str_eq(cgroup_domain_text(&s), "isolated");
-	cr_assert_eq(parse(&s, &mask, 1, "domain=shared"), 0);
+	cr_assert_eq(parse(&s, &mask, 2, "domain", "shared"), 0);
 	cr_expect_eq(s.domain, CGROUP_DOMAIN_SHARED);
 	cr_expect_eq(mask, CGROUP_SET_DOMAIN);
 }
@@ -503,27 +522,29 @@ Test(cgroup, parse_refuses_bad_settings)
 	struct cgroup_setting s;
 	unsigned int mask;
 
-	cr_expect_eq(parse(&s, &mask, 1, "merge=maybe"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "merge=ON"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "merge", "maybe"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "merge", "ON"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "merge"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "merge="), -1);
-	cr_expect_eq(parse(&s, &mask, 2, "merge=on", "merge=off"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=0"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=-1"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=+5"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages= 5"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=12k"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages="), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=none"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=inherit"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=2251799813685248"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=18446744073709551615"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "max-pages=18446744073709551616"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "domain=a/b"), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "domain="), -1);
-	cr_expect_eq(parse(&s, &mask, 1, "domain=a b"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "merge", ""), -1);
+	cr_expect_eq(parse(&s, &mask, 4, "merge", "on", "merge", "off"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "0"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "-1"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "+5"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", " 5"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "12k"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", ""), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "none"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "inherit"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "2251799813685248"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "18446744073709551615"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "max-pages", "18446744073709551616"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "domain", "a/b"), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "domain", ""), -1);
+	cr_expect_eq(parse(&s, &mask, 2, "domain", "a b"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "colour=blue"), -1);
 	cr_expect_eq(parse(&s, &mask, 1, "=on"), -1);
+	cr_expect_eq(parse(&s, &mask, 1, "merge=on"), -1);	/* the form before keywords */
+	cr_expect_eq(parse(&s, &mask, 0), -1);			/* nothing to set */
 }
 
 Test(cgroup, domain_names_follow_the_kernel)
@@ -718,8 +739,8 @@ Test(cgroup, set_writes_the_kernel_files, .init = make_fake_cgroups,
      .fini = remove_fake_cgroups)
 {
 	need_root();
-	cr_expect_eq(run(do_cgroup, 5, "set", "/a", "merge=on", "domain=tenant:1", "max-pages=64"),
-		     EXIT_OK);
+	cr_expect_eq(run(do_cgroup, 8, "set", "/a", "merge", "on", "domain", "tenant:1",
+			 "max-pages", "64"), EXIT_OK);
 	expect_cg_file("a/memory.ksm_merge", "on");
 	expect_cg_file("a/memory.ksm_domain", "tenant:1");
 	expect_cg_file("a/memory.ksm_max_pages", "64");
@@ -727,7 +748,7 @@ Test(cgroup, set_writes_the_kernel_files, .init = make_fake_cgroups,
 	char abs[128];
 
 	snprintf(abs, sizeof(abs), "%s/a/", fake_cg);
-	cr_expect_eq(run(do_cgroup, 4, "set", abs, "merge=off", "max-pages=max"), EXIT_OK);
+	cr_expect_eq(run(do_cgroup, 6, "set", abs, "merge", "off", "max-pages", "max"), EXIT_OK);
 	expect_cg_file("a/memory.ksm_merge", "off");
 	expect_cg_file("a/memory.ksm_domain", "tenant:1");
 	expect_cg_file("a/memory.ksm_max_pages", "max");
@@ -736,15 +757,19 @@ Test(cgroup, set_writes_the_kernel_files, .init = make_fake_cgroups,
 Test(cgroup, set_bad_input_writes_nothing, .init = make_fake_cgroups,
      .fini = remove_fake_cgroups)
 {
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain=no/slash"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain="), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=maybe", "domain=isolated"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "max-pages=-3"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "max-pages=lots"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "on", "domain", "no/slash"),
+		     EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "on", "domain", ""), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "maybe", "domain", "isolated"),
+		     EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "on", "max-pages", "-3"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "on", "max-pages", "lots"),
+		     EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 3, "set", "/a", "merge=on"), EXIT_USAGE);
 	cr_expect_eq(run(do_cgroup, 2, "set", "/a"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 3, "set", "/nonexistent", "merge=on"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 3, "set", "/notcg", "merge=on"), EXIT_USAGE);
-	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b/..", "merge=on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/nonexistent", "merge", "on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/notcg", "merge", "on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a/b/..", "merge", "on"), EXIT_USAGE);
 	cr_expect_eq(run(do_cgroup, 2, "show", "/nonexistent"), EXIT_USAGE);
 	expect_cg_file("a/memory.ksm_merge", "inherit");
 	expect_cg_file("a/memory.ksm_domain", "inherit");
@@ -755,21 +780,21 @@ Test(cgroup, set_names_why_the_files_are_missing, .init = make_fake_cgroups,
      .fini = remove_fake_cgroups)
 {
 	need_root();
-	cr_expect_eq(run(do_cgroup, 3, "set", "/", "merge=on"), EXIT_USAGE);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/", "merge", "on"), EXIT_USAGE);
 	/* /a/b: "+memory" is not in /a/cgroup.subtree_control. */
-	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b", "domain=isolated"), EXIT_FAIL);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a/b", "domain", "isolated"), EXIT_FAIL);
 	/* The memory controller without the files: a kernel without the series. */
 	cg_file("a/b/memory.current", "0\n");
-	cr_expect_eq(run(do_cgroup, 3, "set", "/a/b", "merge=on"), EXIT_UNSUPPORTED);
+	cr_expect_eq(run(do_cgroup, 4, "set", "/a/b", "merge", "on"), EXIT_UNSUPPORTED);
 }
 
 Test(stats, cgroup_filter_must_name_a_cgroup, .init = make_fake_cgroups,
      .fini = remove_fake_cgroups)
 {
 	/* Not an empty table and success: one error naming the path. */
-	cr_expect_eq(run(do_stats, 2, "--cgroup", "/nonexistent"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 2, "--cgroup", "/notcg"), EXIT_USAGE);
-	cr_expect_eq(run(do_stats, 3, "cgroup", "--cgroup", "/a/b/.."), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "show", "cgroup", "/nonexistent"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "show", "cgroup", "/notcg"), EXIT_USAGE);
+	cr_expect_eq(run(do_stats, 3, "cgroup", "cgroup", "/a/b/.."), EXIT_USAGE);
 }
 
 Test(cgroup, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fake_cgroups,
@@ -782,7 +807,8 @@ Test(cgroup, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fa
 	snprintf(path, sizeof(path), "%s/a/memory.ksm_domain", fake_cg);
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(symlink("/proc/version", path), 0);
-	cr_expect_eq(run(do_cgroup, 4, "set", "/a", "merge=on", "domain=isolated"), EXIT_FAIL);
+	cr_expect_eq(run(do_cgroup, 6, "set", "/a", "merge", "on", "domain", "isolated"),
+		     EXIT_FAIL);
 	expect_cg_file("a/memory.ksm_merge", "inherit");
 	/* The last of three fails: the first two are put back. */
 	snprintf(path, sizeof(path), "%s/a/memory.ksm_domain", fake_cg);
@@ -791,8 +817,8 @@ Test(cgroup, set_restores_what_it_wrote_when_the_kernel_refuses, .init = make_fa
 	snprintf(path, sizeof(path), "%s/a/memory.ksm_max_pages", fake_cg);
 	cr_assert_eq(unlink(path), 0);
 	cr_assert_eq(symlink("/proc/version", path), 0);
-	cr_expect_eq(run(do_cgroup, 5, "set", "/a", "merge=off", "domain=t2", "max-pages=9"),
-		     EXIT_FAIL);
+	cr_expect_eq(run(do_cgroup, 8, "set", "/a", "merge", "off", "domain", "t2", "max-pages",
+			 "9"), EXIT_FAIL);
 	expect_cg_file("a/memory.ksm_merge", "inherit");
 	expect_cg_file("a/memory.ksm_domain", "inherit");
 }
