@@ -298,6 +298,17 @@ void cgroup_path_of_id(unsigned long long id, char *buf, size_t len)
 		snprintf(buf, len, "(removed cgroup %llu)", id);
 }
 
+int cgroup_policy_of(const char *path, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+	int err = cgroup_file_read(cgroup_dir_of(path, dir, sizeof(dir)), CGROUP_POLICY_FILE, buf,
+				   len);
+
+	if (!err && !strcmp(buf, "none"))
+		*buf = '\0';
+	return err;
+}
+
 /* What the cgroup at @path sets itself; -ENOENT when it has no KSM files. */
 int cgroup_setting_of(const char *path, struct cgroup_setting *s)
 {

@@ -15,6 +15,8 @@
 #define CGROUP_DOMAIN_FILE "memory.ksm_domain"
 #define CGROUP_MAX_FILE "memory.ksm_max_pages"
 #define CGROUP_STAT_FILE "memory.ksm_stat"
+#define CGROUP_POLICY_FILE "memory.ksm_policy"
+#define CGROUP_POLICY_EXIT_FILE "memory.ksm_policy_exit"
 
 /* memory.ksm_stat: what the kernel counts for a cgroup's subtree. */
 struct cgroup_ksm_stat {
@@ -68,6 +70,12 @@ const char *cgroup_effective_domain_text(const char *path, const struct cgroup_e
 /* The same, with where an isolated domain starts: "isolated(/a)". */
 void cgroup_effective_domain_where(const char *path, const struct cgroup_effective *e,
 				   char *buf, size_t len);
+
+/*
+ * The name of the BPF policy attached to the memory cgroup at @path, "" for
+ * none: 0, or -errno (-ENOENT: no such file, no memory controller there).
+ */
+int cgroup_policy_of(const char *path, char *buf, size_t len);
 
 /* The path under the cgroup2 root of a cgroup id, or "(removed cgroup ID)". */
 void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);

@@ -40,8 +40,6 @@
 #define POLICY_TYPE "ksm_policy_ops"
 #define POLICY_NAME_MAX 64	/* ksm_policy_ops.name */
 #define CGROUPS_DIR "cgroup"	/* the memory cgroups' policies, by cgroup id */
-#define CGROUP_POLICY_FILE "memory.ksm_policy"
-#define CGROUP_POLICY_EXIT_FILE "memory.ksm_policy_exit"
 
 /* Where a policy attaches: for every process, or for a memory cgroup. */
 struct policy_at {
@@ -88,14 +86,9 @@ static void at_remove_dirs(const struct policy_at *at)
 /* The name of the policy attached at @at, "" for none: 0 or -errno. */
 static int at_name(const struct policy_at *at, char *buf, size_t len)
 {
-	int err;
-
 	if (!at->cgroup)
 		return policy_current(buf, len);
-	err = cgroup_file_read(at->cg.dir, CGROUP_POLICY_FILE, buf, len);
-	if (!err && !strcmp(buf, "none"))
-		*buf = '\0';
-	return err;
+	return cgroup_policy_of(at->cg.path, buf, len);
 }
 
 /* Why the last policy at @at stopped, for messages. */

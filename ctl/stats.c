@@ -750,8 +750,9 @@ static int export_metrics(const struct show_opts *o)
 	struct stats_export e = { .read_knob = read_knob_value };
 	struct sharing_row *pairs = NULL;
 	struct sharing_view sharing = {};
-	const char **domains = NULL;
+	const char **domains = NULL, **policies = NULL;
 	char (*where)[SHARING_DOMAIN_LEN] = NULL;
+	char (*names)[80] = NULL;
 	struct om_writer w;
 	size_t ncg, np, i;
 	int err;
@@ -763,15 +764,22 @@ static int export_metrics(const struct show_opts *o)
 	np = rows_under(procs, np, o->cgroup);
 	domains = calloc(ncg + 1, sizeof(*domains));
 	where = calloc(ncg + 1, sizeof(*where));
-	if (!domains || !where) {
+	policies = calloc(ncg + 1, sizeof(*policies));
+	names = calloc(ncg + 1, sizeof(*names));
+	if (!domains || !where || !policies || !names) {
 		err = fail(EXIT_FAIL, "stats: out of memory");
 		goto out;
 	}
+	/* Sorted first: the domains and policies are by row. */
+	stats_sort_rows(cgroups, ncg, SORT_CGROUP);
 	for (i = 0; i < ncg; i++) {
 		domain_of(cgroups[i].cgroup, where[i], sizeof(where[i]));
 		domains[i] = where[i];
+		if (cgroups[i].cgroup[0] != '/' ||
+		    cgroup_policy_of(cgroups[i].cgroup, names[i], sizeof(names[i])))
+			names[i][0] = '\0';
+		policies[i] = names[i];
 	}
-	stats_sort_rows(cgroups, ncg, SORT_CGROUP);
 	stats_sort_rows(procs, np, o->sort);
 	e.policy_supported = !policy_current(policy, sizeof(policy));
 	e.policy = policy;
@@ -785,6 +793,7 @@ static int export_metrics(const struct show_opts *o)
 	e.upstream = !kernel_has_series_events();
 	e.cgroups = cgroups;
 	e.domains = domains;
+	e.policies = policies;
 	e.ncgroups = ncg;
 	e.procs = procs;
 	e.nprocs = o->top < np ? o->top : np;
@@ -803,6 +812,8 @@ out:
 	free(procs);
 	free(domains);
 	free(where);
+	free(policies);
+	free(names);
 	free(pairs);
 	return err;
 }

@@ -271,12 +271,34 @@ static void write_rows(struct om_writer *w, const struct stats_export *e, bool c
 	}
 }
 
+/* The memory cgroups (of the rows) with a BPF policy of their own. */
+static void write_cgroup_policies(struct om_writer *w, const struct stats_export *e)
+{
+	struct om_label l[2];
+	bool any = false;
+	size_t i;
+
+	for (i = 0; e->policies && i < e->ncgroups; i++) {
+		if (!e->policies[i][0])
+			continue;
+		if (!any)
+			om_family(w, "ksm_cgroup_policy_attached", OM_GAUGE, NULL,
+				  "1 with the name of the BPF policy attached to the cgroup, which "
+				  "decides for its processes and those below without their own.");
+		any = true;
+		l[0] = (struct om_label){ "cgroup", e->cgroups[i].cgroup };
+		l[1] = (struct om_label){ "policy", e->policies[i] };
+		om_sample(w, l, 2, 1);
+	}
+}
+
 void stats_export_write(struct om_writer *w, const struct stats_export *e)
 {
 	write_knobs(w, e);
 	write_policy(w, e);
 	write_collector(w, e);
 	write_rows(w, e, true);
+	write_cgroup_policies(w, e);
 	write_rows(w, e, false);
 	if (e->sharing)
 		sharing_export_write(w, e->sharing);

@@ -25,6 +25,7 @@ struct stats_export {
 	bool upstream;			/* a kernel without the series: no copy-on-write events */
 	const struct stats_row *cgroups;	/* cgroup rows */
 	const char *const *domains;	/* each cgroup's effective merge domain */
+	const char *const *policies;	/* each cgroup's own BPF policy, "" for none */
 	size_t ncgroups;
 	const struct stats_row *procs;	/* process rows, the ones to export */
 	size_t nprocs;

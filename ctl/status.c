@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "bpf_map.h"
+#include "cgroup_fs.h"
 #include "ksm_stats.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
@@ -42,8 +43,33 @@ static long tracked_processes(void)
 	return n;
 }
 
+/* Memory cgroups with a BPF policy of their own: into the array, or counted. */
+struct cgroup_policies {
+	json_object *arr;
+	int n;
+};
+
+static int count_cgroup_policy(const char *path, void *arg)
+{
+	struct cgroup_policies *cp = arg;
+	char name[80];
+
+	if (!strcmp(path, "/") || cgroup_policy_of(path, name, sizeof(name)) || !*name)
+		return 0;
+	cp->n++;
+	if (cp->arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "cgroup", json_object_new_string(path));
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_array_add(cp->arr, o);
+	}
+	return 0;
+}
+
 int do_status(int argc, char **argv)
 {
+	struct cgroup_policies cgroup_policies = { NULL, 0 };
 	char value[512], policy[80] = "", last_exit[512] = "";
 	struct ksm_stats_totals totals = {};
 	bool has_policy_ops, stats_on, totals_known;
@@ -92,8 +118,12 @@ int do_status(int argc, char **argv)
 
 		json_object_object_add(p, "supported", json_object_new_boolean(has_policy_ops));
 		json_object_object_add(p, "name", *policy ? json_object_new_string(policy) : NULL);
-		if (has_policy_ops)
+		if (has_policy_ops) {
 			json_object_object_add(p, "last_exit", json_object_new_string(last_exit));
+			cgroup_policies.arr = json_object_new_array();
+			cgroup_walk(count_cgroup_policy, &cgroup_policies);
+			json_object_object_add(p, "cgroups", cgroup_policies.arr);
+		}
 		json_object_object_add(obj, "policy", p);
 		json_object_object_add(s, "enabled", stats_visible() ?
 				       json_object_new_boolean(stats_on) : NULL);
@@ -116,6 +146,12 @@ int do_status(int argc, char **argv)
 	else
 		printf("%-16s %s (last exit: %s)\n", "policy:", *policy ? policy : "none",
 		       last_exit);
+	if (has_policy_ops) {
+		cgroup_walk(count_cgroup_policy, &cgroup_policies);
+		if (cgroup_policies.n)
+			printf("%-16s %d memory cgroups have their own ('ksmctl policy show')\n",
+			       "", cgroup_policies.n);
+	}
 	if (!stats_visible())
 		printf("%-16s not visible to this user (root sees them)\n", "statistics:");
 	else if (!stats_on)

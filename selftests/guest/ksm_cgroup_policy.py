@@ -73,6 +73,11 @@ def case_each_policy_decides_for_its_own_processes():
                f"policy show: {glob_['name']}, {sorted(cgs)}")
         expect(cgs[cg(a)]["pinned"] and cgs[cg(a)]["hooks"]["scan_mm"]["prog_name"],
                f"a's entry: {cgs[cg(a)]}")
+        st = {c["cgroup"]: c["name"] for c in ksmctl_json("status")["policy"]["cgroups"]}
+        expect(st == {cg(a): "skip_all", cg(b): "trust_stable"}, f"status: {st}")
+        fam = metric_families(ksmctl("stats", "format", "prometheus")[1], False)
+        expect(one(fam, "ksm_cgroup_policy_attached", cgroup=cg(b), policy="trust_stable") == 1,
+               "the export does not name b's policy")
         verify(*ws)
     finally:
         for w in ws:
@@ -205,14 +210,6 @@ def case_bad_attachments_are_refused():
     expect_error(["policy", "unload", "cgroup", cg(a)], 1, ["no policy", cg(a)])
 
 
-def reset():
-    clean_slate()
-    for d in sorted(os.listdir(f"{PIN}/cgroup") if os.path.exists(f"{PIN}/cgroup") else []):
-        subprocess.run(["rm", "-rf", f"{PIN}/cgroup/{d}"])
-    if os.path.exists(f"{CGROUP}/{ROOT}"):
-        remove_cgroup(f"{CGROUP}/{ROOT}")
-
-
 CASES = [
     case_each_policy_decides_for_its_own_processes,
     case_a_moved_process_takes_its_new_cgroups_policy,
@@ -222,8 +219,6 @@ CASES = [
     case_bad_attachments_are_refused,
 ]
 
+
 if __name__ == "__main__":
-    status = run_cases(CASES, reset=reset)
-    if os.path.exists(f"{CGROUP}/{ROOT}"):
-        remove_cgroup(f"{CGROUP}/{ROOT}")
-    sys.exit(status)
+    sys.exit(run_cases_in(ROOT, CASES))

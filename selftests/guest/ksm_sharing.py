@@ -204,14 +204,5 @@ CASES = [
 ]
 
 
-def reset():
-    clean_slate()
-    if os.path.exists(f"{CGROUP}/{ROOT}"):
-        remove_cgroup(f"{CGROUP}/{ROOT}")
-
-
 if __name__ == "__main__":
-    status = run_cases(CASES, reset=reset)
-    if os.path.exists(f"{CGROUP}/{ROOT}"):
-        remove_cgroup(f"{CGROUP}/{ROOT}")
-    sys.exit(status)
+    sys.exit(run_cases_in(ROOT, CASES))

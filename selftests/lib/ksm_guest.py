@@ -368,6 +368,8 @@ def clean_slate(smart_scan=0):
     """
     if os.path.exists(f"{PIN}/policy"):
         ksmctl("policy", "unload", check=False)
+    # Memory cgroups' policies: their pins go, which detaches them.
+    shutil.rmtree(f"{PIN}/cgroup", ignore_errors=True)
     ksmctl("stats", "disable", check=False)
     write(f"{KSM}/run", 2)
     write(f"{KSM}/smart_scan", smart_scan)
@@ -550,3 +552,16 @@ def run_cases(cases, reset=clean_slate):
     for k in knobs:
         write(f"{KSM}/{k}", saved[k])
     return 1 if failed else 0
+
+
+def run_cases_in(root, cases):
+    """run_cases() for a test whose cases make cgroups under /sys/fs/cgroup/@root:
+    a clean slate and no such cgroup after each case and at the end."""
+    def reset():
+        clean_slate()
+        if os.path.exists(f"{CGROUP}/{root}"):
+            remove_cgroup(f"{CGROUP}/{root}")
+    status = run_cases(cases, reset=reset)
+    if os.path.exists(f"{CGROUP}/{root}"):
+        remove_cgroup(f"{CGROUP}/{root}")
+    return status

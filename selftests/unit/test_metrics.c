@@ -9,18 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_capture.h"
+
 #include "openmetrics.h"
 #include "stats_export.h"
 
-static char *text;
-static size_t text_len;
-
-static FILE *capture(void)
-{
-	free(text);
-	text = NULL;
-	return open_memstream(&text, &text_len);
-}
 
 static void one_of_each(enum om_format format)
 {

@@ -8,17 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_capture.h"
+
 #include "sharing.h"
 
-static char *text;
-static size_t text_len;
-
-static FILE *capture(void)
-{
-	free(text);
-	text = NULL;
-	return open_memstream(&text, &text_len);
-}
 
 static struct sharing_row row(unsigned long long a, const char *pa, const char *da,
 			      unsigned long long b, const char *pb, const char *db,
