@@ -132,6 +132,11 @@ $(SELFTESTS)/unit/test_ksmctl $(SELFTESTS)/unit/test_metrics $(SELFTESTS)/unit/t
 	@mkdir -p $(@D)
 	$(CC) $(CTL_CFLAGS) -Iselftests/lib -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
 
+# The harness's self-checks run this Criterion program (selftests/harness/run_tests.py).
+$(SELFTESTS)/harness/criterion_selfcheck: selftests/harness/criterion_selfcheck.c | $(B)/.setup
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lcriterion
+
 $(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB)
@@ -167,7 +172,8 @@ $(SELFTESTS)/lib/ksm_guest.py: selftests/lib/ksm_guest.py
 	@mkdir -p $(@D)
 	install -m 644 $< $@
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS)
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) \
+	$(SELFTESTS)/harness/criterion_selfcheck
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
 	@mkdir -p $(@D)
