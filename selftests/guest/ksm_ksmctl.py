@@ -279,6 +279,31 @@ CASES = [
 ]
 
 
+# The kernel the cases are for, as the host booted it (scripts/vm.py says which):
+# the series' cases on patched and debug, the stock kernel's on baseline.
+VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
+SERIES = {"patched": True, "debug": True, "baseline": False}.get(VARIANT)
+
+
+def series_markers():
+    """What the series adds that a stock kernel lacks: the policy knobs, and the
+    struct_ops type in the kernel's BTF."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        btf = f.read()
+    return {"/sys/kernel/mm/ksm/policy": os.path.exists(f"{KSM}/policy"),
+            "/sys/kernel/mm/ksm/policy_exit": os.path.exists(f"{KSM}/policy_exit"),
+            "ksm_policy_ops in BTF": b"\0ksm_policy_ops\0" in btf}
+
+
+def case_kernel_is_the_one_expected():
+    expect(SERIES is not None, f"KSM_KERNEL_VARIANT is {VARIANT!r}: run this through "
+           "scripts/vm.py (or set it to patched, debug or baseline)")
+    markers = series_markers()
+    wrong = [m for m, present in markers.items() if present != SERIES]
+    expect(not wrong, f"a {VARIANT} kernel {'without' if SERIES else 'with'} "
+           f"{', '.join(wrong)}")
+
+
 if __name__ == "__main__":
-    # Without the series (no policy knob) only what works on any kernel is run.
-    sys.exit(run_cases(CASES if os.path.exists(f"{KSM}/policy") else STOCK_CASES))
+    sys.exit(run_cases([case_kernel_is_the_one_expected] +
+                       (STOCK_CASES if SERIES is False else CASES)))
