@@ -337,6 +337,28 @@ def case_adaptive_skips_idle_processes_and_paces():
         gap = (time.monotonic() - t0) * 1000
         expect(gap >= sleep_ms / 2, f"{gap:.0f} ms between full scans; the policy sleeps "
                f"{sleep_ms} ms or more")
+
+        # KSM starts over (run=2 unmerges all and forgets every page): so does
+        # the policy. Its first pass scans u again at the sysfs pace, whose long
+        # sleep afterwards leaves time to look before the next pass.
+        write(f"{KSM}/run", 0)
+        before = proc_state(maps, u.pid)
+        expect(before["backoff"] > 0, f"u is not backing off: {before}")
+        write(f"{KSM}/sleep_millisecs", 2000)
+        write(f"{KSM}/run", 2)
+        write(f"{KSM}/run", 1)
+        wait_for(lambda: full_scans() >= 1, "the first pass after run=2", poll=0.005)
+        write(f"{KSM}/run", 0)
+        after, counters = proc_state(maps, u.pid), bss(maps)
+        diag(f"after run=2 and one pass: {after}; {counters}")
+        expect(full_scans() == 1, f"{full_scans()} passes, not one, before ksmd stopped")
+        expect(after["backoff"] == after["skip_left"] == 0 and
+               after["passes_scanned"] == before["passes_scanned"] + 1 and
+               after["passes_skipped"] == before["passes_skipped"],
+               f"u's history outlived run=2: {before} then {after}")
+        expect(counters["pace_level"] == 0 and counters["pace_sleep_ms"] == 0,
+               f"the pace outlived run=2: {counters}")
+        write(f"{KSM}/run", 1)
     ksmctl("policy", "unload")
 
 
