@@ -132,6 +132,11 @@ $(CTL_UNIT_TESTS): $(SELFTESTS)/unit/test_%: \
 	@mkdir -p $(@D)
 	$(CC) $(CTL_CFLAGS) -Iselftests/lib -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS) -lcriterion
 
+# The harness's self-checks run this Criterion program (selftests/harness/run_tests.py).
+$(SELFTESTS)/harness/criterion_selfcheck: selftests/harness/criterion_selfcheck.c | $(B)/.setup
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lcriterion
+
 $(SELFTESTS)/guest/ksm-workload: selftests/guest/ksm_workload.c $(TEST_LIB) $(GUEST_LIB_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB)
@@ -157,7 +162,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs ksm_upstream)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
@@ -167,7 +172,33 @@ $(SELFTESTS)/lib/ksm_guest.py: selftests/lib/ksm_guest.py
 	@mkdir -p $(@D)
 	install -m 644 $< $@
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS)
+# The kernel's own KSM selftests (tools/testing/selftests/mm of the same source, with
+# the fixes in selftests/upstream/), built out of tree as the kernel's Makefile would;
+# the guest test ksm_upstream runs them under each shipped policy.
+KSELFTEST_SRC := $(B)/kselftests/src
+KSELFTEST_MM := $(KSELFTEST_SRC)/tools/testing/selftests/mm
+KSELFTEST_CFLAGS := -O2 -g -Wall -Wno-maybe-uninitialized \
+	-isystem $(KSELFTEST_SRC)/tools/include/uapi -I$(KSELFTEST_SRC)
+KSELFTESTS := $(addprefix $(SELFTESTS)/upstream/,ksm_functional_tests ksm_tests)
+
+$(KSELFTEST_SRC)/.stamp: kernel/source-version $(wildcard selftests/upstream/*.patch) \
+		scripts/kernel.sh | $(B)/.setup
+	@bash scripts/kernel.sh kselftests >/dev/null
+
+$(SELFTESTS)/upstream/ksm_functional_tests: $(KSELFTEST_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(KSELFTEST_CFLAGS) -o $@ $(KSELFTEST_MM)/ksm_functional_tests.c \
+		$(KSELFTEST_MM)/vm_util.c
+
+$(SELFTESTS)/upstream/ksm_tests: $(KSELFTEST_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(KSELFTEST_CFLAGS) -o $@ $(KSELFTEST_MM)/ksm_tests.c $(KSELFTEST_MM)/vm_util.c \
+		$(KSELFTEST_MM)/thp_settings.c -lnuma
+
+$(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
+
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
+	$(SELFTESTS)/harness/criterion_selfcheck
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
 	@mkdir -p $(@D)
@@ -205,4 +236,4 @@ fresh-machine:
 	@bash scripts/fresh-machine.sh
 
 clean:
-	rm -rf $(SELFTESTS) $(B)/bpf $(B)/bench $(B)/ctl $(KSMCTL) $(B)/obj-* $(B)/logs $(B)/vm-*
+	rm -rf $(SELFTESTS) $(B)/kselftests $(B)/bpf $(B)/bench $(B)/ctl $(KSMCTL) $(B)/obj-* $(B)/logs $(B)/vm-*

@@ -20,6 +20,13 @@
  * Merges of zero pages with the kernel's zero page (use_zero_pages=1) go
  * through neither merge() nor the pass counters: they do not count here.
  *
+ * What it learned is about pages KSM has seen. When KSM starts over
+ * (echo 2 > run: every page unmerged, every page and checksum forgotten,
+ * passes counted from 0 again), so does the policy: each process's history
+ * is dropped when ksmd next reaches it, the pace goes back to sysfs, and
+ * the first pass (every page seen for the first time: none can merge yet)
+ * is not judged.
+ *
  * Use it where many processes are registered with KSM (prctl
  * PR_SET_MEMORY_MERGE, systemd's MemoryKSM=) but few of them share much,
  * or where ksmd's CPU use matters more than how soon new duplicates merge.
@@ -58,6 +65,7 @@ struct proc_state {
 	__u32 merges;		/* merges since its last scan_mm() */
 	__u32 probing;		/* scanned in its last pass: judge it at the next */
 	__u32 pad;
+	__u64 seqnr;		/* the pass it was last looked at in */
 	__u64 passes_scanned;
 	__u64 passes_skipped;
 	__u64 merges_total;
@@ -100,13 +108,26 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 		return KSM_MM_SCAN;
 	st = bpf_map_lookup_elem(&procs, &tgid);
 	if (!st || st->mm != (u64)mm) {
-		struct proc_state fresh = { .mm = (u64)mm };
+		struct proc_state fresh = { .mm = (u64)mm, .seqnr = args->seqnr };
 
 		bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY);
 		st = bpf_map_lookup_elem(&procs, &tgid);
 		if (!st)
 			return KSM_MM_SCAN;
 	}
+	/*
+	 * Every registered process is looked at in every pass, so its pass
+	 * number only goes back when KSM started over (run=2): it forgot this
+	 * process's pages, and the policy forgets what they did.
+	 */
+	if (args->seqnr < st->seqnr) {
+		st->idle = 0;
+		st->skip_left = 0;
+		st->backoff = 0;
+		st->merges = 0;
+		st->probing = 0;
+	}
+	st->seqnr = args->seqnr;
 
 	if (st->skip_left) {
 		st->skip_left--;
@@ -172,6 +193,22 @@ s32 BPF_PROG(adaptive_merge, struct mm_struct *mm, struct mm_struct *other,
 }
 
 /*
+ * Pass 0: KSM starts (or started over: run=2 unmerged everything). The pace
+ * learned from the pages it has forgotten says nothing: back to sysfs.
+ */
+SEC("struct_ops/pass_start")
+void BPF_PROG(adaptive_pass_start, struct ksm_policy_pass *pass)
+{
+	if (pass->seqnr)
+		return;
+	pace_level = 0;
+	pass->sleep_ms = 0;
+	pass->pages_to_scan = 0;
+	pace_sleep_ms = 0;
+	pace_pages_to_scan = 0;
+}
+
+/*
  * The pace for the next pass. The kernel applies it from the sleep that
  * follows this pass (and caps the sleep at 60 s); 0 leaves a knob to sysfs.
  */
@@ -185,6 +222,9 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 
 	passes++;
 	last_yield_permille = permille;
+	/* Pass 0 sees every page for the first time: it cannot merge them yet. */
+	if (!pass->seqnr)
+		return;
 	/* Nothing scanned (all skipped, or nothing registered): nothing pays. */
 	if (permille >= yield_hi_permille && scanned)
 		level = 0;
@@ -209,6 +249,7 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 KSM_POLICY(adaptive_policy) = {
 	.scan_mm = (void *)adaptive_scan_mm,
 	.merge = (void *)adaptive_merge,
+	.pass_start = (void *)adaptive_pass_start,
 	.pass_end = (void *)adaptive_pass_end,
 	.name = "adaptive",
 };

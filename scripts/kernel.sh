@@ -8,6 +8,7 @@
 #   kernel.sh patches           regenerate kernel/patches from build/linux (git format-patch)
 #   kernel.sh checkpatch        run checkpatch.pl --strict over kernel/patches
 #   kernel.sh tools             build libbpf and bpftool from the same source (cached)
+#   kernel.sh kselftests        the kernel's own KSM selftests' sources, patched; prints their directory
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
 # debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM).
@@ -277,6 +278,49 @@ cmd_tools() {
 	echo "$out"
 }
 
+# The kernel's own KSM selftests (tools/testing/selftests/mm) and what they need to
+# build outside the kernel tree: the UAPI headers newer than Debian 12's (PAGEMAP_SCAN,
+# PR_SET_MEMORY_MERGE) and one header of the kernel itself. Pristine files of the same
+# source (build/linux's baseline commit, or else the tarball), then the fixes from
+# upstream in selftests/upstream/*.patch.
+KSELFTEST_FILES=(
+	tools/testing/selftests/kselftest.h
+	tools/testing/selftests/mm/ksm_functional_tests.c
+	tools/testing/selftests/mm/ksm_tests.c
+	tools/testing/selftests/mm/vm_util.c
+	tools/testing/selftests/mm/vm_util.h
+	tools/testing/selftests/mm/thp_settings.c
+	tools/testing/selftests/mm/thp_settings.h
+	tools/include/uapi/linux/fs.h
+	tools/include/uapi/linux/prctl.h
+	tools/include/uapi/linux/userfaultfd.h
+	include/vdso/time64.h
+)
+cmd_kselftests() {
+	local d=$top/build/kselftests/src f p stamp
+	stamp="$SRCVER $(cat selftests/upstream/*.patch | sha256sum | cut -c1-16)"
+	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
+		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
+		if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
+			for f in "${KSELFTEST_FILES[@]}"; do
+				mkdir -p "$d.tmp/$(dirname "$f")"
+				tgit show "baseline:$f" >"$d.tmp/$f"
+			done
+		else
+			check_source
+			info "extracting the kernel's KSM selftests from linux-source-6.12 $SRCVER"
+			tar -C "$d.tmp" -xf "$TARBALL" --strip-components=1 \
+				"${KSELFTEST_FILES[@]/#/linux-source-6.12/}"
+		fi
+		for p in selftests/upstream/*.patch; do
+			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
+		done
+		echo "$stamp" >"$d.tmp/.stamp"
+		rm -rf "$d" && mv "$d.tmp" "$d"
+	fi
+	echo "$d"
+}
+
 case ${1:-} in
 tree) cmd_tree ;;
 build) cmd_build "${2:-patched}" ;;
@@ -284,5 +328,6 @@ key) cmd_key "${2:-patched}" ;;
 patches) cmd_patches ;;
 checkpatch) cmd_checkpatch ;;
 tools) cmd_tools ;;
-*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools" ;;
+kselftests) cmd_kselftests ;;
+*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools|kselftests" ;;
 esac

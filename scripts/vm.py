@@ -2,6 +2,8 @@
 """Run a command in a VM booted on a kernel of this project, with virtme-ng.
 
 The guest sees the host's filesystem (9p, copy-on-write) and runs as root.
+The command finds the kernel variant it was booted on (patched, baseline,
+debug; empty for a --kernel of one's own) in KSM_KERNEL_VARIANT.
 KVM is used when a kernel really boots under it here, TCG otherwise. After the command, the guest's
 kernel log is checked: an Oops, BUG, WARNING, KASAN, UBSAN, lockdep or kmemleak
 report fails the run (exit status 125) and is shown. Otherwise the exit status is
@@ -167,7 +169,8 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
             argv += ["--qemu-opts", "-icount shift=0,sleep=off"]
     if verbose:
         argv.append("--verbose")
-    argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir, CACHE] + list(cmd))]
+    guest_variant = "" if kernel else variant
+    argv += ["--exec", shlex.join(["sh", GUEST_WRAP, rundir, CACHE, guest_variant] + list(cmd))]
     print(f"vm: booting {os.path.relpath(bzimage, TOP) if bzimage.startswith(TOP) else bzimage}"
           f" ({'KVM' if kvm else 'TCG'}, {cpus} CPUs, {memory})", file=sys.stderr, flush=True)
     out = stdout.buffer if hasattr(stdout, "buffer") else (stdout or sys.stdout.buffer)

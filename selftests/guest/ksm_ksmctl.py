@@ -116,15 +116,42 @@ def case_load_show_replace_unload():
 
 
 def case_policy_outlives_ksmctl_and_merges_as_upstream():
+    """ksmctl has exited once the policy is loaded: the kernel keeps it attached
+    (its own view, /sys/kernel/mm/ksm/policy) and runs its programs (their run
+    counts, kernel.bpf_stats_enabled=1) while pages merge as with no policy."""
     clean_slate()
-    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
-    a, b = Worker(7), Worker(7)
+    bpf_stats = "/proc/sys/kernel/bpf_stats_enabled"
+    saved = read(bpf_stats)
+    write(bpf_stats, 1)
+    a = b = None
     try:
+        ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+        shown = ksmctl_json("policy", "show")
+        expect(shown["name"] == "default" and shown["pinned"] and shown["run_stats"],
+               f"policy show: {shown}")
+        before = {h: v["run_cnt"] for h, v in shown["hooks"].items()}
+        a, b = Worker(7), Worker(7)
         wait_merged(a, b)
+        expect(policy_name() == "default", f"the kernel's policy is {policy_name()}")
+        shown = ksmctl_json("policy", "show")
+        runs = {h: v["run_cnt"] - before[h] for h, v in shown["hooks"].items()}
+        # Each pass, process and page went through the policy while they merged;
+        # init ran once, when it was attached, and exit not yet.
+        expect(all(runs[h] > 0 for h in ("scan_mm", "scan_page", "pass_start", "pass_end")),
+               f"hooks that did not run while pages merged: {runs}")
+        # Each of the PAGES merges asked merge() first (a merge that fails is
+        # asked again later: more calls are possible, fewer are not).
+        expect(runs["merge"] >= PAGES, f"merge() ran {runs['merge']} times for {PAGES} "
+               f"merges: {runs}")
+        expect(before["init"] == 1 and runs["init"] == 0 and before["exit"] == 0 and
+               runs["exit"] == 0, f"init/exit runs: {before} then {runs}")
     finally:
-        a.stop()
-        b.stop()
+        for w in (a, b):
+            if w:
+                w.stop()
+        write(bpf_stats, saved)
     ksmctl("policy", "unload")
+    expect(policy_name() == "none", f"after unload: {policy_name()}")
 
 
 def case_stats_match_the_kernel():
@@ -143,8 +170,14 @@ def case_stats_match_the_kernel():
             r = rows[w.pid]
             expect(r["pages_sharing"] == w.merging(), f"sharing {r['pages_sharing']} "
                    f"vs /proc/{w.pid}/ksm_merging_pages {w.merging()}")
-            expect(r["pages_merged"] >= PAGES, f"merged {r['pages_merged']}")
-            expect(r["pages_scanned"] >= PAGES, f"scanned {r['pages_scanned']}")
+            # Two fresh workers with the same PAGES distinct pages: each page
+            # merged once, into a new ksm page of two (no join of an existing one).
+            expect(r["pages_merged"] == PAGES and r["pages_joined"] == 0,
+                   f"merged {r['pages_merged']}, joined {r['pages_joined']}")
+            # Every pass looks at all PAGES pages of the region (smart_scan is
+            # off); how many passes ran is the scheduler's.
+            expect(r["passes"] > 0 and r["pages_scanned"] == PAGES * r["passes"],
+                   f"scanned {r['pages_scanned']} pages in {r['passes']} passes")
             expect(r["cgroup"] == "/ksmctl-test" and r["comm"].startswith("python"), f"{r}")
             expect(r["bytes_saved"] > 0, f"saved {r['bytes_saved']}")
         a.write()
@@ -262,20 +295,24 @@ def case_stock_kernel_stats_and_knobs_work():
         rows = {r["pid"]: r for r in ksmctl_json("stats", "show", "cgroup", "/ksmctl-stock")}
         for w in (a, b):
             r = rows.get(w.pid)
-            expect(r and r["pages_merged"] >= PAGES and r["pages_sharing"] == w.merging(),
+            # Each page merged once (the upstream event of the kernel's merge of
+            # two pages names both processes).
+            expect(r and r["pages_merged"] == PAGES and r["pages_sharing"] == w.merging(),
                    f"row of {w.pid}: {r}")
             expect(r["cgroup"] == "/ksmctl-stock", f"row of {w.pid}: {r}")
             expect(r["cow_writes"] is None and r["policy_skipped_pages"] is None,
                    f"an upstream kernel has no such counters: {r}")
         cgs = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
-        expect(cgs["/ksmctl-stock"]["pages_merged"] >= 2 * PAGES,
+        expect(cgs["/ksmctl-stock"]["pages_merged"] == 2 * PAGES,
                f"cgroup row: {cgs.get('/ksmctl-stock')}")
         table = ksmctl("stats")[1]
         expect("SHARING" in table and "COW" not in table and "SKIPPED" not in table,
                f"the table shows columns this kernel has no events for:\n{table}")
         metrics = ksmctl("stats", "format", "prometheus")[1]
+        # No family of `stats sharing` (ksm_sharing_pages is the global figure).
         expect("ksm_cgroup_sharing_pages{" in metrics and "cow_writes" not in metrics and
-               "ksm_sharing" not in metrics, f"the export on a stock kernel:\n{metrics}")
+               "ksm_sharing_exact" not in metrics and "ksm_cgroup_pair" not in metrics,
+               f"the export on a stock kernel:\n{metrics}")
         expect_error(["stats", "sharing"], 3, ["ksm_rmap_join"])
     finally:
         a.stop()
@@ -300,6 +337,31 @@ CASES = [
 ]
 
 
+# The kernel the cases are for, as the host booted it (scripts/vm.py says which):
+# the series' cases on patched and debug, the stock kernel's on baseline.
+VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
+SERIES = {"patched": True, "debug": True, "baseline": False}.get(VARIANT)
+
+
+def series_markers():
+    """What the series adds that a stock kernel lacks: the policy knobs, and the
+    struct_ops type in the kernel's BTF."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        btf = f.read()
+    return {"/sys/kernel/mm/ksm/policy": os.path.exists(f"{KSM}/policy"),
+            "/sys/kernel/mm/ksm/policy_exit": os.path.exists(f"{KSM}/policy_exit"),
+            "ksm_policy_ops in BTF": b"\0ksm_policy_ops\0" in btf}
+
+
+def case_kernel_is_the_one_expected():
+    expect(SERIES is not None, f"KSM_KERNEL_VARIANT is {VARIANT!r}: run this through "
+           "scripts/vm.py (or set it to patched, debug or baseline)")
+    markers = series_markers()
+    wrong = [m for m, present in markers.items() if present != SERIES]
+    expect(not wrong, f"a {VARIANT} kernel {'without' if SERIES else 'with'} "
+           f"{', '.join(wrong)}")
+
+
 if __name__ == "__main__":
-    # Without the series (no policy knob) only what works on any kernel is run.
-    sys.exit(run_cases(CASES if os.path.exists(f"{KSM}/policy") else STOCK_CASES))
+    sys.exit(run_cases([case_kernel_is_the_one_expected] +
+                       (STOCK_CASES if SERIES is False else CASES)))

@@ -4,10 +4,16 @@ boot of the kernel, and end with one line "N passed, M failed".
 
     run_tests.py [--unit-only | --guest-only] [--variant V] [TEST ...]
 
-The guest tests are the programs build/selftests/guest/ksm_*; each prints KTAP. A program that crashes, hangs or prints a short plan fails
-its missing cases; a report in the guest's kernel log fails the run as one
-more case, "guest_kernel_log_clean". Two more cases check that the VM runner
-does catch a kernel report and a panicked guest.
+The guest tests are the programs build/selftests/guest/ksm_*; each prints KTAP.
+Every case its plan (1..N) announces and that never reports (the program
+crashed or hung, or the guest died) fails, one by one; so does a program that
+exits non-zero though every case it reported said ok. A report in the guest's
+kernel log fails the run as one more case, "guest_kernel_log_clean". Two more
+cases check that the VM runner does catch a kernel report and a panicked guest.
+
+A skipped Criterion test is reported and is not a pass: it fails unless
+ALLOWED_SKIPS allows it. Self-checks of the harness ("harness_*") run its
+parsing on real Criterion and KTAP output with those faults.
 """
 import argparse
 import glob
@@ -30,6 +36,21 @@ def guest_tests():
 
 CRITERION_SYNTHESIS = re.compile(
     r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+CRITERION_SKIP = re.compile(r"^\[SKIP\] (\S+): (.*)$", re.M)
+CRITERION_FAIL = re.compile(r"^\[FAIL\] (\S+):", re.M)
+
+# Criterion tests that may skip, and only when not run as root: (program,
+# suite::test) -> why. Any other skip counts as a failure.
+ALLOWED_SKIPS = {
+    ("test_ksmctl", "knob::set_writes_all"): "writing knobs needs root",
+    ("test_ksmctl", "knob::set_restores_what_it_wrote_when_the_kernel_refuses"):
+        "writing knobs needs root",
+    ("test_ksmctl", "cgroup::effective_cap"): "setting a cgroup needs root",
+}
+
+
+def skip_allowed(program, test):
+    return os.geteuid() != 0 and (program, test) in ALLOWED_SKIPS
 KTAP_PLAN = re.compile(r"^1\.\.(\d+)$")
 KTAP_RESULT = re.compile(r"^(not ok|ok) (\d+) (\S+)(.*)$")
 MARK_BEGIN = re.compile(r"^# ksm-bpf: begin (\S+)$")
@@ -40,11 +61,11 @@ class Tally:
     def __init__(self):
         self.passed = 0
         self.failed = []
-        self.skipped = 0
+        self.skipped = []
 
     def add(self, name, ok, skipped=False):
         if skipped:
-            self.skipped += 1
+            self.skipped.append(name)
         elif ok:
             self.passed += 1
         else:
@@ -60,13 +81,29 @@ def run_unit_tests(tally):
         proc = subprocess.run([t, "--verbose=0"], capture_output=True, text=True)
         out = proc.stdout + proc.stderr
         sys.stdout.write(out)
-        m = CRITERION_SYNTHESIS.search(out)
-        if not m:
-            tally.add(f"unit/{name}", False)
-            continue
-        tested, passing, failing, crashing = map(int, m.groups())
-        tally.passed += passing
-        tally.failed += [f"unit/{name}"] * (failing + crashing)
+        parse_criterion(name, out, proc.returncode, tally)
+
+
+def parse_criterion(name, out, status, tally, allowed=skip_allowed):
+    """Count the tests of one Criterion program from its output and exit status."""
+    m = CRITERION_SYNTHESIS.search(out)
+    if not m:
+        tally.add(f"unit/{name}/(no synthesis, status {status})", False)
+        return
+    tested, passing, failing, crashing = map(int, m.groups())
+    tally.passed += passing
+    failed = CRITERION_FAIL.findall(out)
+    failed += ["(failed)"] * (failing + crashing - len(failed))
+    tally.failed += [f"unit/{name}/{t}" for t in failed]
+    # Criterion counts a skipped test nowhere in its synthesis.
+    for test, why in CRITERION_SKIP.findall(out):
+        if allowed(name, test):
+            tally.add(f"unit/{name}/{test}", True, skipped=True)
+        else:
+            print(f"# unit/{name}: {test} was skipped ({why.strip()}): not a pass")
+            tally.add(f"unit/{name}/{test} (skipped)", False)
+    if status != 0 and not failed:
+        tally.add(f"unit/{name}/(exit status {status}, yet no test failed)", False)
 
 
 def check_docs(tally):
@@ -151,14 +188,103 @@ def check_vmlinux_btf_checker(tally):
     tally.add(names[2], status == 1 and "kfunc bpf_ksm_mm_tgid: declared u64" in out)
 
 
+def check_harness(tally):
+    """The harness's own counting, on real output with the faults it must catch.
+
+    Criterion: a program with a passing, a skipped and a failing test, and the
+    same program exiting non-zero after a passing test. KTAP: programs run by
+    guest-tests.sh (here on the host: it is only a loop) that exit non-zero
+    with every case ok, report fewer cases than their plan, or die with the
+    loop as a guest that dies would.
+    """
+    prog = os.path.join(BUILD, "harness", "criterion_selfcheck")
+    names = ["harness_criterion_skip_is_not_a_pass",
+             "harness_criterion_allowed_skip_is_reported",
+             "harness_criterion_nonzero_exit_fails",
+             "harness_ktap_nonzero_exit_with_all_ok_fails",
+             "harness_ktap_cases_that_never_ran_fail",
+             "harness_ktap_cut_off_program_fails_each_case"]
+    if not os.path.exists(prog):
+        for n in names:
+            tally.add(n, False)
+        return
+
+    def criterion(allowed, env=None, args=()):
+        p = subprocess.run([prog, "--verbose=0", *args], capture_output=True, text=True,
+                           env=dict(os.environ, **(env or {})))
+        t = Tally()
+        with open(os.devnull, "w") as quiet:
+            saved, sys.stdout = sys.stdout, quiet
+            try:
+                parse_criterion("criterion_selfcheck", p.stdout + p.stderr, p.returncode, t,
+                                allowed)
+            finally:
+                sys.stdout = saved
+        return t
+
+    u = "unit/criterion_selfcheck/selfcheck::"
+    t = criterion(lambda prog, test: False)
+    tally.add(names[0], t.passed == 1 and not t.skipped and
+              sorted(t.failed) == [u + "fails", u + "skips (skipped)"])
+    t = criterion(lambda prog, test: test == "selfcheck::skips")
+    tally.add(names[1], t.passed == 1 and t.skipped == [u + "skips"] and
+              t.failed == [u + "fails"])
+    t = criterion(lambda prog, test: True, {"SELFCHECK_EXIT": "3"}, ["--filter=selfcheck/passes"])
+    tally.add(names[2], t.passed == 1 and
+              t.failed == ["unit/criterion_selfcheck/(exit status 3, yet no test failed)"])
+
+    ktap = {
+        "ksm_allok": "1..2\nok 1 a\nok 2 b\n'; exit 1",
+        "ksm_short": "1..4\nok 1 a\nnot ok 2 b\n'; exit 1",
+        "ksm_dies": "1..3\nok 1 a\n'; kill -9 $KSM_SELFCHECK_LOOP; sleep 5",
+        "ksm_after": "1..1\nok 1 a\n'",
+    }
+    with tempfile.TemporaryDirectory() as d:
+        for name, body in ktap.items():
+            with open(os.path.join(d, name), "w") as f:
+                f.write(f"#!/bin/sh\nprintf 'KTAP version 1\\n{body}\n")
+            os.chmod(os.path.join(d, name), 0o755)
+        loop = os.path.join(TOP, "selftests", "harness", "guest-tests.sh")
+        out = subprocess.run(["sh", "-c", 'KSM_SELFCHECK_LOOP=$$ exec sh "$@"', "sh", loop, d,
+                              *ktap], capture_output=True, text=True, timeout=60).stdout
+    t = Tally()
+    parse_ktap(out, t, set(ktap))
+    tally.add(names[3], "ksm_allok/(exit status 1, though every case said ok)" in t.failed)
+    tally.add(names[4], [f for f in t.failed if f.startswith("ksm_short/")] ==
+              ["ksm_short/b", "ksm_short/case 3 (never ran: status 1)",
+               "ksm_short/case 4 (never ran: status 1)"])
+    tally.add(names[5], t.passed == 4 and [f for f in t.failed if f.startswith(
+        ("ksm_dies/", "ksm_after/"))] == [
+            "ksm_dies/case 2 (never ran: the guest's output ended)",
+            "ksm_dies/case 3 (never ran: the guest's output ended)",
+            "ksm_after/(never ran)"])
+
+
 def parse_ktap(output, tally, programs):
-    """Count the cases of each program's KTAP block in the guest's output."""
-    current, plan, seen = None, 0, set()
+    """Count the cases of each program's KTAP block in the guest's output.
+
+    @programs: the programs that were to run; those never begun fail once each.
+    """
+    current, plan, seen, not_ok = None, 0, set(), 0
+
+    def end(status):
+        """The program ended with @status, or None: the output stops in it."""
+        how = f"status {status}" if status is not None else "the guest's output ended"
+        # Each case of the plan that never reported (a crash, a hang, a
+        # dead guest) failed; without a plan, the program as one case.
+        missing = sorted(set(range(1, max(plan, 1) + 1)) - seen)
+        tally.failed += [f"{current}/case {i} (never ran: {how})" for i in missing]
+        if status not in (None, "0") and not missing and not not_ok:
+            tally.failed.append(f"{current}/(exit {how}, though every case said ok)")
+        programs.discard(current)
+
     for line in output.splitlines():
         line = line.rstrip("\r")
         m = MARK_BEGIN.match(line)
         if m:
-            current, plan, seen = m.group(1), 0, set()
+            if current is not None:
+                end(None)
+            current, plan, seen, not_ok = m.group(1), 0, set(), 0
             continue
         if current is None:
             continue
@@ -169,17 +295,16 @@ def parse_ktap(output, tally, programs):
         m = KTAP_RESULT.match(line)
         if m:
             seen.add(int(m.group(2)))
+            not_ok += m.group(1) != "ok"
             tally.add(f"{current}/{m.group(3)}", m.group(1) == "ok",
                       skipped="# SKIP" in m.group(4))
             continue
         m = MARK_END.match(line)
         if m:
-            # Cases the program never reported (it crashed or hung) failed.
-            missing = max(plan, 1) - len(seen)
-            if missing > 0 or (m.group(2) != "0" and not seen):
-                tally.failed += [f"{current}/(did not finish, status {m.group(2)})"] * max(missing, 1)
-            programs.discard(current)
+            end(m.group(2))
             current = None
+    if current is not None:
+        end(None)
     for p in sorted(programs):
         tally.add(f"{p}/(never ran)", False)
 
@@ -235,6 +360,7 @@ def main():
         check_docs(tally)
         check_knob_lists(tally)
         check_vmlinux_btf_checker(tally)
+        check_harness(tally)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
         if not args.tests and args.variant == "patched":
@@ -244,9 +370,11 @@ def main():
         if not args.tests:
             print("# checking the VM runner's kernel-log checks (two expected failures follow)")
             check_vm_runner(tally, args.variant)
+    for name in tally.skipped:
+        print(f"SKIPPED: {name}")
     for name in tally.failed:
         print(f"FAILED: {name}")
-    skipped = f", {tally.skipped} skipped" if tally.skipped else ""
+    skipped = f", {len(tally.skipped)} skipped" if tally.skipped else ""
     print(f"{tally.passed} passed, {len(tally.failed)} failed{skipped}")
     sys.exit(1 if tally.failed else 0)
 
