@@ -73,12 +73,14 @@ def add_marker(markers, text, where):
     return True
 
 
+def read_lines(path):
+    with open(path) as f:
+        return f.read().split("\n")
+
+
 def markdown_blocks(path):
     """The fenced blocks of a Markdown file, with the markers right before each."""
-    blocks, markers = [], {}
-    with open(path) as f:
-        lines = f.read().split("\n")
-    i = 0
+    blocks, markers, lines, i = [], {}, read_lines(path), 0
     while i < len(lines):
         line = lines[i]
         fence = re.match(r"^(\s*)```(\S*)\s*$", line)
@@ -117,10 +119,7 @@ def roff_text(line):
 def man_blocks(path):
     """The examples (.EX ... .EE) of a man page, with the markers (.\\" KEY: ...)
     right before each."""
-    blocks, markers = [], {}
-    with open(path) as f:
-        lines = f.read().split("\n")
-    i = 0
+    blocks, markers, lines, i = [], {}, read_lines(path), 0
     while i < len(lines):
         line = lines[i]
         if line == ".EX":
