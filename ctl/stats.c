@@ -127,8 +127,9 @@ static int do_enable(int argc, char **argv)
 		       have_procs, have_cgroups);
 	} else {
 		printf("statistics: enabled (%s events, room for %u processes, %u cgroups), "
-		       "maps pinned at %s/{%s,%s,%s}\n", series ? "ksm-bpf" : "upstream ksm",
-		       have_procs, have_cgroups, ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN);
+		       "maps pinned at %s/{%s,%s,%s,%s}\n", series ? "ksm-bpf" : "upstream ksm",
+		       have_procs, have_cgroups, ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN,
+		       SHARING_PIN);
 	}
 	return EXIT_OK;
 }
