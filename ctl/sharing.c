@@ -19,6 +19,18 @@ static int cmp_rows(const void *pa, const void *pb)
 	return c ? c : strcmp(a->cgroup[1], b->cgroup[1]);
 }
 
+void sharing_swap_sides(struct sharing_row *r)
+{
+	struct sharing_row was = *r;
+
+	r->cgroup_id[0] = was.cgroup_id[1];
+	r->cgroup_id[1] = was.cgroup_id[0];
+	memcpy(r->cgroup[0], was.cgroup[1], sizeof(r->cgroup[0]));
+	memcpy(r->cgroup[1], was.cgroup[0], sizeof(r->cgroup[1]));
+	memcpy(r->domain[0], was.domain[1], sizeof(r->domain[0]));
+	memcpy(r->domain[1], was.domain[0], sizeof(r->domain[1]));
+}
+
 void sharing_sort(struct sharing_row *rows, size_t n)
 {
 	qsort(rows, n, sizeof(*rows), cmp_rows);
@@ -130,6 +142,7 @@ json_object *sharing_to_json(const struct sharing_view *v)
 	const struct ksm_stats_totals *t = v->totals;
 	size_t i, n = shown(v);
 	char why[256];
+	bool inexact = sharing_inexact(t, why, sizeof(why));
 
 	for (i = 0; i < n; i++) {
 		const struct sharing_row *r = &v->rows[i];
@@ -147,10 +160,8 @@ json_object *sharing_to_json(const struct sharing_view *v)
 	json_object_object_add(o, "pairs", pairs);
 	json_object_object_add(o, "across_domains_ksm_pages",
 			       json_object_new_uint64(sharing_across_domains(v->rows, v->n)));
-	json_object_object_add(o, "exact",
-			       json_object_new_boolean(!sharing_inexact(t, why, sizeof(why))));
-	json_object_object_add(o, "inexact_reason", sharing_inexact(t, why, sizeof(why)) ?
-			       json_object_new_string(why) : NULL);
+	json_object_object_add(o, "exact", json_object_new_boolean(!inexact));
+	json_object_object_add(o, "inexact_reason", inexact ? json_object_new_string(why) : NULL);
 	json_object_object_add(o, "dropped_mappings", json_object_new_uint64(t->sharing_dropped));
 	json_object_object_add(o, "crowded_mappings", json_object_new_uint64(t->sharing_crowded));
 	json_object_object_add(o, "dropped_pairs",

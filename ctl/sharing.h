@@ -32,6 +32,8 @@ struct sharing_view {
 	size_t top;				/* at most this many rows; 0: all */
 };
 
+/* Exchange the two sides of a pair (ids, paths and domains). */
+void sharing_swap_sides(struct sharing_row *r);
 /* Most pages first; ties by the cgroups' paths. */
 void sharing_sort(struct sharing_row *rows, size_t n);
 /* Are both cgroups in one merge domain? False when either is unknown. */

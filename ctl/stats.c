@@ -654,12 +654,8 @@ static int read_sharing(const char *cgroup, struct sharing_row **rowsp, size_t *
 		if (cgroup && !stats_cgroup_matches(r->cgroup[0], cgroup) &&
 		    !stats_cgroup_matches(r->cgroup[1], cgroup))
 			continue;
-		if (strcmp(r->cgroup[0], r->cgroup[1]) > 0) {
-			struct sharing_row swapped = *r;
-
-			sharing_side(r, 0, swapped.cgroup_id[1]);
-			sharing_side(r, 1, swapped.cgroup_id[0]);
-		}
+		if (strcmp(r->cgroup[0], r->cgroup[1]) > 0)
+			sharing_swap_sides(r);
 		r->pages = pages[i];
 		kept++;
 	}
@@ -684,6 +680,7 @@ static int do_sharing(int argc, char **argv)
 	const char *cgroup = NULL, *path = NULL;
 	int format = FORMAT_TABLE;
 	unsigned long top = 0;
+	struct kernel_events events;
 	struct om_writer w;
 	struct arg args[] = {
 		{ .keyword = "cgroup", .parse = args_string, .dest = &path },
@@ -708,7 +705,8 @@ static int do_sharing(int argc, char **argv)
 				       format_names[format]);
 	if (json_output)
 		format = FORMAT_JSON;
-	if (!kernel_has_sharing_events())
+	kernel_events_quiet(&events);
+	if (!events.sharing)
 		return fail(EXIT_UNSUPPORTED, "stats sharing: this kernel has no ksm_rmap_join "
 			    "and ksm_rmap_leave events (the ksm-bpf series adds them)");
 	err = read_sharing(cgroup, &rows, &view.n);
@@ -751,6 +749,7 @@ static int export_metrics(const struct show_opts *o)
 	struct stats_export e = { .read_knob = read_knob_value };
 	struct sharing_row *pairs = NULL;
 	struct sharing_view sharing = {};
+	struct kernel_events events;
 	const char **domains = NULL, **policies = NULL;
 	char (*where)[SHARING_DOMAIN_LEN] = NULL;
 	char (*names)[80] = NULL;
@@ -791,14 +790,15 @@ static int export_metrics(const struct show_opts *o)
 		e.progs = &progs;
 	e.totals = stats_enabled() && !stats_read_totals(&totals) ? &totals : NULL;
 	/* A kernel without any ksm events has no counters either: nothing to omit. */
-	e.upstream = !kernel_has_series_events();
+	kernel_events_quiet(&events);
+	e.upstream = !events.series;
 	e.cgroups = cgroups;
 	e.domains = domains;
 	e.policies = policies;
 	e.ncgroups = ncg;
 	e.procs = procs;
 	e.nprocs = o->top < np ? o->top : np;
-	if (e.totals && kernel_has_sharing_events()) {
+	if (e.totals && events.sharing) {
 		err = read_sharing(o->cgroup, &pairs, &sharing.n);
 		if (err)
 			goto out;
@@ -824,7 +824,7 @@ static int show(int argc, char **argv, bool cgroups)
 	struct stats_view view = { .cgroups = cgroups };
 	struct stats_row *rows;
 	struct show_opts o;
-	bool series;
+	struct kernel_events events;
 	size_t n;
 	int err;
 
@@ -833,10 +833,10 @@ static int show(int argc, char **argv, bool cgroups)
 		return err;
 	view.top = o.top;
 	if (o.format < FORMAT_OPENMETRICS) {
-		err = kernel_events(&series);
+		err = kernel_events(&events);
 		if (err)
 			return err;
-		view.upstream = !series;
+		view.upstream = !events.series;
 	}
 	if (o.format >= FORMAT_OPENMETRICS) {
 		err = export_metrics(&o);

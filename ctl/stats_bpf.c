@@ -61,17 +61,12 @@ static int tracefs_prepare(void)
 	return 0;
 }
 
-struct kernel_events {
-	bool series;		/* the series' events that name process and cgroup */
-	bool sharing;		/* ksm_rmap_join and ksm_rmap_leave */
-	bool upstream;		/* upstream's (Linux >= 6.7) */
-};
-
 /* The ksm events of the kernel, from its BTF: false when it has no BTF. */
 static bool events_in_btf(struct kernel_events *k)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 
+	memset(k, 0, sizeof(*k));
 	if (!vmlinux)
 		return false;
 	k->series = btf__find_by_name_kind(vmlinux, "trace_event_raw_ksm_mm_scanned",
@@ -84,30 +79,17 @@ static bool events_in_btf(struct kernel_events *k)
 	return true;
 }
 
-bool kernel_has_series_events(void)
+void kernel_events_quiet(struct kernel_events *k)
 {
-	struct kernel_events k;
-
-	return events_in_btf(&k) && k.series;
+	events_in_btf(k);
 }
 
-bool kernel_has_sharing_events(void)
+int kernel_events(struct kernel_events *k)
 {
-	struct kernel_events k;
-
-	return events_in_btf(&k) && k.sharing;
-}
-
-/* Which events this kernel has: the series' own, or only upstream's. */
-int kernel_events(bool *series)
-{
-	struct kernel_events k;
-
-	if (!events_in_btf(&k))
+	if (!events_in_btf(k))
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no BTF "
 			    "(CONFIG_DEBUG_INFO_BTF), which the statistics programs need");
-	*series = k.series;
-	if (!k.series && !k.upstream)
+	if (!k->series && !k->upstream)
 		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm tracepoints (upstream "
 			    "has them since Linux 6.7; CONFIG_KSM and CONFIG_TRACING)");
 	return 0;
@@ -115,21 +97,21 @@ int kernel_events(bool *series)
 
 static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 {
-	int err = kernel_events(series);
-	bool sharing;
+	struct kernel_events k;
+	int err = kernel_events(&k);
 
 	if (err)
 		return err;
-	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, *series);
-	bpf_program__set_autoload(skel->progs.ksm_merge_page, *series);
-	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, *series);
-	bpf_program__set_autoload(skel->progs.policy_attach, *series);
-	bpf_program__set_autoload(skel->progs.policy_eject, *series);
-	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !*series);
-	sharing = kernel_has_sharing_events();
-	bpf_program__set_autoload(skel->progs.ksm_rmap_join, sharing);
-	bpf_program__set_autoload(skel->progs.ksm_rmap_leave, sharing);
-	bpf_program__set_autoload(skel->progs.ksm_mm_moved, sharing);
+	*series = k.series;
+	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, k.series);
+	bpf_program__set_autoload(skel->progs.ksm_merge_page, k.series);
+	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, k.series);
+	bpf_program__set_autoload(skel->progs.policy_attach, k.series);
+	bpf_program__set_autoload(skel->progs.policy_eject, k.series);
+	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !k.series);
+	bpf_program__set_autoload(skel->progs.ksm_rmap_join, k.sharing);
+	bpf_program__set_autoload(skel->progs.ksm_rmap_leave, k.sharing);
+	bpf_program__set_autoload(skel->progs.ksm_mm_moved, k.sharing);
 	return 0;
 }
 

@@ -35,11 +35,16 @@ int stats_enable_quiet(bool *started);
 void stats_unpin(void);
 /* The totals map (events lost, policy events): 0 or -errno, quietly. */
 int stats_read_totals(struct ksm_stats_totals *t);
-/* Which events the kernel has: the series' own, or upstream's; an error said. */
-int kernel_events(bool *series);
-/* The same, quietly: false if unknown. */
-bool kernel_has_series_events(void);
-/* Has the kernel the events `sharing` is kept from (ksm_rmap_join)? Quietly. */
-bool kernel_has_sharing_events(void);
+/* The ksm events of the running kernel, from its BTF. */
+struct kernel_events {
+	bool series;		/* the series' events that name process and cgroup */
+	bool sharing;		/* ksm_rmap_join and ksm_rmap_leave, for `stats sharing` */
+	bool upstream;		/* upstream's (Linux >= 6.7) */
+};
+
+/* Which events the kernel has: 0, or an error said when it has none usable. */
+int kernel_events(struct kernel_events *k);
+/* The same, quietly: all false when the kernel has no BTF. */
+void kernel_events_quiet(struct kernel_events *k);
 
 #endif /* KSMCTL_STATS_BPF_H */
