@@ -107,6 +107,13 @@ static const char *at_what(const struct policy_at *at, char *buf, size_t len)
 	return buf;
 }
 
+/* The attachment of the memory cgroup with id @id: its pins are under cgroup/ID/. */
+static void at_set_cgroup(struct policy_at *at, unsigned long long id)
+{
+	at->cgroup = true;
+	snprintf(at->prefix, sizeof(at->prefix), "%s/%llu/", CGROUPS_DIR, id);
+}
+
 /*
  * @cgroup (NULL: the global policy) as an attachment; a cgroup must be a
  * memory cgroup with the kernel's policy file.
@@ -126,9 +133,7 @@ static int policy_at_resolve(const char *cgroup, struct policy_at *at)
 	if (access(file, F_OK))
 		return fail(EXIT_UNSUPPORTED, "policy: this kernel has no policies per memory "
 			    "cgroup (no %s)", file);
-	at->cgroup = true;
-	snprintf(at->prefix, sizeof(at->prefix), "%s/%llu/", CGROUPS_DIR,
-		 (unsigned long long)at->cg.id);
+	at_set_cgroup(at, at->cg.id);
 	return 0;
 }
 
@@ -466,7 +471,7 @@ static void at_unpin_all(const struct policy_at *at)
 static void prune_removed_cgroups(void)
 {
 	char dir[PATH_MAX];
-	struct policy_at at = { .cgroup = true };
+	struct policy_at at = { 0 };
 	struct dirent *d;
 	DIR *dp;
 
@@ -479,8 +484,7 @@ static void prune_removed_cgroups(void)
 		cgroup_path_of_id(strtoull(d->d_name, NULL, 10), path, sizeof(path));
 		if (path[0] == '/')
 			continue;
-		snprintf(at.prefix, sizeof(at.prefix), "%s/%llu/", CGROUPS_DIR,
-			 strtoull(d->d_name, NULL, 10));
+		at_set_cgroup(&at, strtoull(d->d_name, NULL, 10));
 		at_unpin_all(&at);
 	}
 	if (dp)
@@ -586,6 +590,7 @@ static int do_replace(int argc, char **argv)
 	      check_file(o.file) ?: check_kernel() ?: policy_at_resolve(o.cgroup, &at);
 	if (err)
 		return err;
+	prune_removed_cgroups();
 	at_what(&at, what, sizeof(what));
 	link = bpf_link__open(at_pin(&at, pin, sizeof(pin), POLICY_PIN));
 	if (!link)
@@ -786,8 +791,7 @@ static int show_cgroup_policy(const char *path, void *arg)
 		return 0;
 	if (cgroup_resolve(path, &at.cg))
 		return 0;
-	snprintf(at.prefix, sizeof(at.prefix), "%s/%llu/", CGROUPS_DIR,
-		 (unsigned long long)at.cg.id);
+	at_set_cgroup(&at, at.cg.id);
 	o = show_one(&at);
 	if (cp->arr)
 		json_object_array_add(cp->arr, o);
