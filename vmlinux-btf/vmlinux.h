@@ -10570,6 +10570,7 @@ enum ksm_cgroup_merge {
 	KSM_CGROUP_MERGE_INHERIT = 0,
 	KSM_CGROUP_MERGE_ON = 1,
 	KSM_CGROUP_MERGE_OFF = 2,
+	KSM_CGROUP_MERGE_OBSERVE = 3,
 };
 
 enum ksm_get_folio_flags {
@@ -10586,6 +10587,13 @@ enum ksm_merge_verdict {
 enum ksm_mm_verdict {
 	KSM_MM_SCAN = 0,
 	KSM_MM_SKIP = 1,
+};
+
+enum ksm_observe_kind {
+	KSM_OBSERVE_VOLATILE = 0,
+	KSM_OBSERVE_UNIQUE = 1,
+	KSM_OBSERVE_MATCH = 2,
+	KSM_OBSERVE_ZERO = 3,
 };
 
 enum ksm_page_verdict {
@@ -67138,6 +67146,8 @@ struct trace_event_data_offsets_ksm_merge_with_ksm_page {};
 
 struct trace_event_data_offsets_ksm_mm_scanned {};
 
+struct trace_event_data_offsets_ksm_observe_page {};
+
 struct trace_event_data_offsets_ksm_policy_attach {
 	u32 name;
 	const void *name_ptr_;
@@ -68897,6 +68907,19 @@ struct trace_event_raw_ksm_mm_scanned {
 	long unsigned int merging_pages;
 	long int profit;
 	bool skipped;
+	char __data[0];
+};
+
+struct trace_event_raw_ksm_observe_page {
+	struct trace_entry ent;
+	pid_t tgid;
+	u64 cgroup_id;
+	const void *mm;
+	long unsigned int addr;
+	const void *other;
+	long unsigned int other_addr;
+	u64 other_cgroup_id;
+	u8 kind;
 	char __data[0];
 };
 
@@ -75936,6 +75959,8 @@ typedef void (*btf_trace_ksm_merge_page)(void *, struct mm_struct *, long unsign
 typedef void (*btf_trace_ksm_merge_with_ksm_page)(void *, void *, long unsigned int, void *, void *, int);
 
 typedef void (*btf_trace_ksm_mm_scanned)(void *, struct mm_struct *, u64, long unsigned int, long unsigned int, bool);
+
+typedef void (*btf_trace_ksm_observe_page)(void *, struct mm_struct *, long unsigned int, enum ksm_observe_kind, struct mm_struct *, long unsigned int);
 
 typedef void (*btf_trace_ksm_policy_attach)(void *, const char *);
 
