@@ -231,6 +231,24 @@ int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg)
 	return walk_from(dir, sizeof(dir), fn, arg);
 }
 
+/* 1 when the cgroup at @path lists a process. */
+static int has_process(const char *path, void *arg)
+{
+	char dir[PATH_MAX], pid[32];
+
+	(void)arg;
+	return !cgroup_file_read(cgroup_dir_of(path, dir, sizeof(dir)), "cgroup.procs", pid,
+				 sizeof(pid)) && pid[0];
+}
+
+bool cgroup_subtree_has_processes(const char *dir)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	return walk_from(buf, sizeof(buf), has_process, NULL) == 1;
+}
+
 /* A cgroup's id is the inode number of its directory. */
 struct id_search {
 	__u64 id;
@@ -384,4 +402,15 @@ void cgroup_effective_domain_where(const char *path, const struct cgroup_effecti
 		snprintf(buf, len, "isolated(%s)", cgroup_level_path(path, e->domain_from, sub, sizeof(sub)));
 	else
 		snprintf(buf, len, "%s", cgroup_effective_domain_text(path, e, &named));
+}
+
+void cgroup_domain_label(const char *path, char *buf, size_t len)
+{
+	struct cgroup_effective eff;
+
+	cgroup_effective_of(path, &eff);
+	if (eff.merge == CGROUP_MERGE_OFF)
+		snprintf(buf, len, "off");
+	else
+		cgroup_effective_domain_where(path, &eff, buf, len);
 }

@@ -72,6 +72,11 @@ void cgroup_effective_domain_where(const char *path, const struct cgroup_effecti
 				   char *buf, size_t len);
 
 /*
+ * Where the cgroup at @path may merge, as one label: "off", "shared",
+ * "isolated(/a)" or a domain's name.
+ */
+void cgroup_domain_label(const char *path, char *buf, size_t len);
+/*
  * The name of the BPF policy attached to the memory cgroup at @path, "" for
  * none: 0, or -errno (-ENOENT: no such file, no memory controller there).
  */
@@ -82,5 +87,7 @@ void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);
 
 /* Every cgroup directory, @fn(path under the root, arg); stops when it returns non-zero. */
 int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg);
+/* Does the cgroup directory @dir, or one below it, have a process? */
+bool cgroup_subtree_has_processes(const char *dir);
 
 #endif /* KSMCTL_CGROUP_FS_H */

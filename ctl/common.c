@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ksmctl.h"
+#include "output.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
 
@@ -224,3 +225,18 @@ int bpffs_prepare(void)
 	return 0;
 }
 
+
+const char *const output_format_names[] = {
+	[FORMAT_TABLE] = "table", [FORMAT_JSON] = "json",
+	[FORMAT_OPENMETRICS] = "openmetrics", [FORMAT_PROMETHEUS] = "prometheus", NULL,
+};
+
+int output_format_settle(const char *object, const char *cmd, int *format)
+{
+	if (json_output && *format != FORMAT_TABLE && *format != FORMAT_JSON)
+		return cmd_usage_error(object, cmd, "--json and format %s: choose one",
+				       output_format_names[*format]);
+	if (json_output)
+		*format = FORMAT_JSON;
+	return 0;
+}

@@ -28,6 +28,7 @@
 #include "cgroup_fs.h"
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
+#include "output.h"
 #include "policy_progs.h"
 #include "sharing.h"
 #include "stats_bpf.h"
@@ -35,7 +36,6 @@
 #include "stats_table.h"
 
 
-enum stats_format { FORMAT_TABLE, FORMAT_JSON, FORMAT_OPENMETRICS, FORMAT_PROMETHEUS };
 
 struct show_opts {
 	int pid;
@@ -44,7 +44,7 @@ struct show_opts {
 	enum stats_sort sort;
 	size_t top;
 	unsigned int watch;
-	enum stats_format format;
+	int format;			/* enum output_format */
 	/* Without the BPF statistics, rows have the kernel's figures only. */
 	bool counters_optional;
 };
@@ -511,11 +511,6 @@ static void warn_drops(void)
 		(unsigned long long)t.procs_dropped, (unsigned long long)t.cgroups_dropped);
 }
 
-static const char *const format_names[] = {
-	[FORMAT_TABLE] = "table", [FORMAT_JSON] = "json",
-	[FORMAT_OPENMETRICS] = "openmetrics", [FORMAT_PROMETHEUS] = "prometheus", NULL,
-};
-
 static int parse_sort(const struct arg *a, const char *text, char *err, size_t errlen)
 {
 	if (!stats_sort_parse(text, a->dest))
@@ -535,7 +530,7 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 		{ .keyword = "top", .parse = args_count, .dest = &top, .max = INT_MAX },
 		{ .keyword = "watch", .parse = args_count, .dest = &watch, .max = INT_MAX },
 		{ .keyword = "format", .parse = args_choice, .dest = &o->format,
-		  .choices = format_names },
+		  .choices = output_format_names },
 		{ .keyword = "pid", .parse = args_count, .dest = &pid, .max = INT_MAX },
 	};
 	int err;
@@ -556,19 +551,17 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 			return err;
 		o->cgroup = o->cgroup_ref.path;
 	}
-	if (json_output && o->format != FORMAT_TABLE && o->format != FORMAT_JSON)
-		return cmd_usage_error("stats", cmd, "--json and format %s: choose one",
-				   format_names[o->format]);
-	if (json_output)
-		o->format = FORMAT_JSON;
+	err = output_format_settle("stats", cmd, &o->format);
+	if (err)
+		return err;
 	if (o->watch && o->format != FORMAT_TABLE)
 		return cmd_usage_error("stats", cmd, "watch draws a screen: not with %s%s",
 				   json_output ? "--json" : "format ",
-				   json_output ? "" : format_names[o->format]);
+				   json_output ? "" : output_format_names[o->format]);
 	if (o->format >= FORMAT_OPENMETRICS) {
 		if (o->pid)
 			return cmd_usage_error("stats", cmd, "format %s exports every cgroup and the top "
-					   "processes: no pid", format_names[o->format]);
+					   "processes: no pid", output_format_names[o->format]);
 		o->counters_optional = true;
 		if (!o->top)
 			o->top = EXPORT_TOP;
@@ -598,25 +591,13 @@ static int read_cgroup_table(const struct show_opts *o, struct stats_row **rowsp
 	return err;
 }
 
-/* The effective merge domain of the cgroup at @path: "off", "shared", "isolated(/a)", a name. */
-static void domain_of(const char *path, char *buf, size_t len)
-{
-	struct cgroup_effective eff;
-
-	cgroup_effective_of(path, &eff);
-	if (eff.merge == CGROUP_MERGE_OFF)
-		snprintf(buf, len, "off");
-	else
-		cgroup_effective_domain_where(path, &eff, buf, len);
-}
-
 /* One side of a pair: its path and domain ("" for a removed cgroup). */
 static void sharing_side(struct sharing_row *r, int i, unsigned long long id)
 {
 	r->cgroup_id[i] = id;
 	cgroup_path_of_id(id, r->cgroup[i], sizeof(r->cgroup[i]));
 	if (r->cgroup[i][0] == '/')
-		domain_of(r->cgroup[i], r->domain[i], sizeof(r->domain[i]));
+		cgroup_domain_label(r->cgroup[i], r->domain[i], sizeof(r->domain[i]));
 }
 
 /*
@@ -686,7 +667,7 @@ static int do_sharing(int argc, char **argv)
 		{ .keyword = "cgroup", .parse = args_string, .dest = &path },
 		{ .keyword = "top", .parse = args_count, .dest = &top, .max = INT_MAX },
 		{ .keyword = "format", .parse = args_choice, .dest = &format,
-		  .choices = format_names },
+		  .choices = output_format_names },
 	};
 	int err;
 
@@ -700,11 +681,9 @@ static int do_sharing(int argc, char **argv)
 			return err;
 		cgroup = ref.path;
 	}
-	if (json_output && format != FORMAT_TABLE && format != FORMAT_JSON)
-		return cmd_usage_error("stats", "sharing", "--json and format %s: choose one",
-				       format_names[format]);
-	if (json_output)
-		format = FORMAT_JSON;
+	err = output_format_settle("stats", "sharing", &format);
+	if (err)
+		return err;
 	kernel_events_quiet(&events);
 	if (!events.sharing)
 		return fail(EXIT_UNSUPPORTED, "stats sharing: this kernel has no ksm_rmap_join "
@@ -773,7 +752,7 @@ static int export_metrics(const struct show_opts *o)
 	/* Sorted first: the domains and policies are by row. */
 	stats_sort_rows(cgroups, ncg, SORT_CGROUP);
 	for (i = 0; i < ncg; i++) {
-		domain_of(cgroups[i].cgroup, where[i], sizeof(where[i]));
+		cgroup_domain_label(cgroups[i].cgroup, where[i], sizeof(where[i]));
 		domains[i] = where[i];
 		if (cgroups[i].cgroup[0] != '/' ||
 		    cgroup_policy_of(cgroups[i].cgroup, names[i], sizeof(names[i])))
