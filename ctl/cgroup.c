@@ -309,7 +309,7 @@ static int do_set(int argc, char **argv)
 static void cgroup_help(void)
 {
 	fprintf(stderr,
-		"Usage: ksmctl cgroup set PATH [merge on|off|inherit]\n"
+		"Usage: ksmctl cgroup set PATH [merge on|off|observe|inherit]\n"
 		"                         [domain shared|isolated|inherit|NAME]\n"
 		"                         [max-pages N|max]\n"
 		"       ksmctl cgroup show [PATH]\n"

@@ -12,6 +12,7 @@ static const char *const merge_words[] = {
 	[CGROUP_MERGE_INHERIT] = "inherit",
 	[CGROUP_MERGE_ON] = "on",
 	[CGROUP_MERGE_OFF] = "off",
+	[CGROUP_MERGE_OBSERVE] = "observe",
 };
 
 static const char *const domain_words[] = {
@@ -22,7 +23,7 @@ static const char *const domain_words[] = {
 
 int cgroup_merge_parse(const char *text, enum cgroup_merge *merge)
 {
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(merge_words) / sizeof(merge_words[0]); i++) {
 		if (!strcmp(text, merge_words[i])) {
 			*merge = i;
 			return 0;
@@ -84,7 +85,7 @@ static int parse_merge(const struct arg *a, const char *text, char *err, size_t 
 {
 	if (!cgroup_merge_parse(text, &((struct cgroup_setting *)a->dest)->merge))
 		return 0;
-	snprintf(err, errlen, "'%s' is none of on, off, inherit", text);
+	snprintf(err, errlen, "'%s' is none of on, off, observe, inherit", text);
 	return -1;
 }
 
@@ -132,7 +133,7 @@ int cgroup_setting_parse(int argc, char **argv, struct cgroup_setting *s,
 
 const char *cgroup_merge_text(enum cgroup_merge merge)
 {
-	return merge <= CGROUP_MERGE_OFF ? merge_words[merge] : "?";
+	return merge <= CGROUP_MERGE_OBSERVE ? merge_words[merge] : "?";
 }
 
 const char *cgroup_domain_text(const struct cgroup_setting *s)
@@ -168,6 +169,10 @@ void cgroup_effective(const struct cgroup_setting *levels, int n, struct cgroup_
 
 		if (s->merge == CGROUP_MERGE_OFF && e->merge != CGROUP_MERGE_OFF) {
 			e->merge = CGROUP_MERGE_OFF;
+			e->merge_from = i;
+		} else if (s->merge == CGROUP_MERGE_OBSERVE &&
+			   (e->merge == CGROUP_MERGE_INHERIT || e->merge == CGROUP_MERGE_ON)) {
+			e->merge = CGROUP_MERGE_OBSERVE;
 			e->merge_from = i;
 		} else if (s->merge == CGROUP_MERGE_ON && e->merge == CGROUP_MERGE_INHERIT) {
 			e->merge = CGROUP_MERGE_ON;

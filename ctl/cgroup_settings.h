@@ -21,6 +21,7 @@ enum cgroup_merge {
 	CGROUP_MERGE_INHERIT,	/* the default: the ancestors decide */
 	CGROUP_MERGE_ON,
 	CGROUP_MERGE_OFF,
+	CGROUP_MERGE_OBSERVE,	/* compared, never merged: `ksmctl estimate` */
 };
 
 /* memory.ksm_domain */
@@ -75,8 +76,9 @@ bool cgroup_setting_is_default(const struct cgroup_setting *s);
  * What applies to a cgroup, given the settings of its path from the top
  * (levels[0], a child of the root) to itself (levels[n - 1]). The rules are
  * the kernel's (mm/ksm_cgroup.c), which ksmd applies:
- *  - merge: "off" at any level wins; else "on" at any level; else nobody
- *    decides (CGROUP_MERGE_INHERIT): madvise() and prctl() do, as upstream.
+ *  - merge: "off" at any level wins; else "observe" at any level; else "on"
+ *    at any level; else nobody decides (CGROUP_MERGE_INHERIT): madvise() and
+ *    prctl() do, as upstream.
  *  - domain: the deepest level that is isolated or named decides; none: the
  *    shared domain. A name counts only if no level above is isolated or
  *    named: below one it isolates that level. "shared" never widens.

@@ -610,6 +610,15 @@ Test(cgroup, effective_merge)
 	/* The nearest on says where it comes from. */
 	cgroup_effective(lv, levels_of(lv, 4, "-", "on", "on", "-"), &e);
 	cr_expect_eq(e.merge_from, 2);
+	/* observe beats on, above or below it; off beats observe. */
+	cgroup_effective(lv, levels_of(lv, 4, "-", "on", "observe", "on"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_OBSERVE);
+	cr_expect_eq(e.merge_from, 2);
+	cgroup_effective(lv, levels_of(lv, 3, "observe", "-", "on"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_OBSERVE);
+	cr_expect_eq(e.merge_from, 0);
+	cgroup_effective(lv, levels_of(lv, 3, "off", "observe", "-"), &e);
+	cr_expect_eq(e.merge, CGROUP_MERGE_OFF);
 	cgroup_effective(lv, 0, &e);
 	cr_expect_eq(e.merge, CGROUP_MERGE_INHERIT);
 	cr_expect_eq(e.domain, CGROUP_DOMAIN_SHARED);
