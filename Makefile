@@ -104,16 +104,16 @@ policies: $(BPF_OBJS)
 KSMCTL := $(B)/ksmctl
 CTL_SRCS := $(wildcard ctl/*.c)
 CTL_LIB_SRCS := $(filter-out ctl/main.c,$(CTL_SRCS))
-CTL_SKELS := $(B)/ctl/ksm_stats.bpf.skel.h
-CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h $(CTL_SKELS)
+CTL_SKELS := $(B)/ctl/ksm_stats.bpf.skel.h $(B)/ctl/ksm_estimate.bpf.skel.h
+CTL_DEPS := $(CTL_SRCS) $(wildcard ctl/*.h) include/ksm_stats.h include/ksm_estimate.h $(CTL_SKELS)
 CTL_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Ictl -Iinclude -I$(B)/ctl -I$(B)/tools/include
 CTL_LDLIBS := $(BPF_LDLIBS) -ljson-c -lcap
 
 # BPF objects built into ksmctl.
-$(B)/ctl/ksm_stats.bpf.skel.h: $(B)/bpf/ksm_stats.bpf.o
+$(B)/ctl/%.bpf.skel.h: $(B)/bpf/%.bpf.o
 	@mkdir -p $(@D)
-	$(BPFTOOL) gen skeleton $< name ksm_stats_bpf >$@
+	$(BPFTOOL) gen skeleton $< name $*_bpf >$@
 
 $(KSMCTL): $(CTL_DEPS) | tools
 	$(CC) $(CTL_CFLAGS) -o $@ $(CTL_SRCS) $(CTL_LDLIBS)
@@ -126,7 +126,8 @@ $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $
 	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lcriterion
 
 # ksmctl's unit tests link everything of ksmctl but main().
-CTL_UNIT_TESTS := $(addprefix $(SELFTESTS)/unit/,test_args test_ksmctl test_metrics test_sharing)
+CTL_UNIT_TESTS := $(addprefix $(SELFTESTS)/unit/,test_args test_ksmctl test_metrics test_sharing \
+	test_estimate)
 $(CTL_UNIT_TESTS): $(SELFTESTS)/unit/test_%: \
 		selftests/unit/test_%.c $(CTL_DEPS) selftests/lib/fake_files.h | tools
 	@mkdir -p $(@D)
@@ -162,7 +163,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs ksm_upstream)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ksmctl: what the object files (policy.c, stats.c, knob.c, status.c) share:
+ * ksmctl: what the object files (policy.c, stats.c, knob.c, status.c, cgroup.c,
+ * estimate.c) share:
  * the command table, output mode, errors and exit codes, and the paths.
  */
 #ifndef KSMCTL_H
@@ -80,6 +81,7 @@ int do_stats(int argc, char **argv);
 int do_knob(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_cgroup(int argc, char **argv);
+int do_estimate(int argc, char **argv);
 
 
 #endif /* KSMCTL_H */

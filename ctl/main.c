@@ -25,7 +25,7 @@ static void main_help(void)
 	fprintf(stderr,
 		"Usage: ksmctl [OPTIONS] OBJECT { COMMAND [KEYWORD VALUE]... | help }\n"
 		"\n"
-		"       OBJECT := { policy | stats | knob | cgroup | status }\n"
+		"       OBJECT := { policy | stats | knob | cgroup | estimate | status }\n"
 		"       OPTIONS := { -j|--json | -p|--pretty | -d|--debug | -h|--help |\n"
 		"                    -V|--version }\n"
 		"\n"
@@ -48,6 +48,7 @@ static const struct cmd objects[] = {
 	{ "knob", do_knob },
 	{ "status", do_status },
 	{ "cgroup", do_cgroup },
+	{ "estimate", do_estimate },
 	{ NULL, NULL },
 };
 
