@@ -210,6 +210,10 @@ ksm_process() {		# a process offering 64 pages of content SEED to KSM: its pid i
 	sleep 3600 | "$KSM_WORKLOAD" --madvise 64 "$1" >/dev/null &
 	pid=$!
 }
+vm_process() {		# a process that knows nothing of KSM in cgroup CGROUP: 512 pages of SEED
+	sh -c 'echo $$ >"/sys/fs/cgroup$1/cgroup.procs" && sleep 3600 | "$2" 512 "$3" >/dev/null' \
+		sh "$1" "$KSM_WORKLOAD" "$2" &
+}
 """
 COMMAND_MARK = "@@ksm-docs command "
 

@@ -443,18 +443,31 @@ def one(families, name, **labels):
 
 
 class Workload(Proc):
-    """build/.../ksm-workload: a C process with PAGES pages of content @seed,
-    madvised; with @leader_exits its main thread exits at once and another
-    thread holds the memory until stop()."""
+    """build/.../ksm-workload: a C process with @pages pages of content @seed,
+    madvised unless not @madvise; with @leader_exits its main thread exits at
+    once and another thread holds the memory until stop(). @options are more
+    of its options (--repeat N, --zero Z, --volatile V); in @cgroup (a
+    directory) from the start when given, as Worker."""
 
-    def __init__(self, seed, leader_exits=False):
-        argv = [WORKLOAD, "--madvise"] + (["--leader-exits"] if leader_exits else []) + \
-            [str(PAGES), str(seed)]
+    def __init__(self, seed, leader_exits=False, cgroup=None, madvise=True, pages=PAGES,
+                 options=()):
+        argv = [WORKLOAD] + (["--madvise"] if madvise else []) + \
+            (["--leader-exits"] if leader_exits else []) + [str(o) for o in options] + \
+            [str(pages), str(seed)]
+        if cgroup:
+            argv = ["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh"] + argv
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   text=True)
         line = self.p.stdout.readline()
         expect(line.startswith("addr="), f"ksm-workload said {line!r}")
         super().__init__(self.p.pid, int(line.split()[0][len("addr="):], 16))
+
+    def verify(self):
+        """It checks its pages: each must hold what it wrote."""
+        self.p.stdin.write("v\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline().strip()
+        expect(line == "verified ok", f"ksm-workload {self.pid}: {line!r}")
 
     def threads(self):
         return len(os.listdir(f"/proc/{self.pid}/task"))
