@@ -32,6 +32,25 @@ static long cgroup_index_add(struct estimate_report *r, unsigned long long id)
 	return r->n++;
 }
 
+/* The domain of @c, added on first sight; NULL for an unknown one or -ENOMEM. */
+static struct estimate_domain *domain_of(struct estimate_report *r, const struct estimate_cgroup *c)
+{
+	struct estimate_domain *more;
+
+	if (!c->domain[0])
+		return NULL;
+	for (size_t i = 0; i < r->ndomains; i++)
+		if (!strcmp(r->domains[i].name, c->domain))
+			return &r->domains[i];
+	more = realloc(r->domains, (r->ndomains + 1) * sizeof(*more));
+	if (!more)
+		return NULL;
+	r->domains = more;
+	memset(&more[r->ndomains], 0, sizeof(more[r->ndomains]));
+	snprintf(more[r->ndomains].name, sizeof(more[r->ndomains].name), "%s", c->domain);
+	return &more[r->ndomains++];
+}
+
 static int pair_add(struct estimate_report *r, size_t a, size_t b)
 {
 	struct estimate_pair *more;
@@ -100,8 +119,13 @@ static int add_content(struct estimate_report *r, const long *idx, const __u32 *
 		}
 		if (in_domain >= 2)
 			r->cgroups[idx[i]].merging += copies[i];
-		if (first)	/* the domain's first cgroup counts it */
+		if (first) {	/* the domain's first cgroup counts it */
+			struct estimate_domain *d = domain_of(r, &r->cgroups[idx[i]]);
+
 			r->sharing += sharing_of(r, in_domain);
+			if (d)
+				d->sharing += sharing_of(r, in_domain);
+		}
 	}
 
 	/* Pairs, as `stats sharing` counts a ksm page. */
@@ -163,11 +187,17 @@ int estimate_report_build(struct estimate_report *r, const struct estimate_run *
 	}
 	qsort(r->pairs, r->npairs, sizeof(*r->pairs), pair_cmp);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct ksm_estimate_cgroup *s = &r->cgroups[i].seen;
+		const struct estimate_cgroup *c = &r->cgroups[i];
+		struct estimate_domain *d = domain_of(r, c);
 
-		r->pages += s->pages;
-		r->volatile_pages += s->volatile_pages;
-		r->zero_pages += s->zero_pages;
+		r->pages += c->seen.pages;
+		r->volatile_pages += c->seen.volatile_pages;
+		r->zero_pages += c->seen.zero_pages;
+		if (d) {
+			d->cgroups++;
+			d->pages += c->seen.pages;
+			d->merging += c->merging;
+		}
 	}
 	/* general_profit: what merging saves, less the rmap_items ksmd keeps. */
 	r->profit = (long long)(r->sharing + r->zero_pages) * page - (long long)r->pages * item;
@@ -180,6 +210,7 @@ void estimate_report_free(struct estimate_report *r)
 {
 	free(r->cgroups);
 	free(r->pairs);
+	free(r->domains);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -275,6 +306,21 @@ void estimate_print_table(FILE *f, const struct estimate_report *r)
 				same_domain(a, b) ? "same" : "apart: the boundary forbids it");
 		}
 	}
+	if (r->ndomains) {
+		int wn = strlen("DOMAIN");
+
+		for (i = 0; i < r->ndomains; i++)
+			if ((int)strlen(r->domains[i].name) > wn)
+				wn = strlen(r->domains[i].name);
+		fprintf(f, "\n%-*s  %7s  %10s  %12s  %13s\n", wn, "DOMAIN", "CGROUPS", "PAGES",
+			"WOULD MERGE", "PAGES_SHARING");
+		for (i = 0; i < r->ndomains; i++) {
+			const struct estimate_domain *d = &r->domains[i];
+
+			fprintf(f, "%-*s  %7zu  %10llu  %12llu  %13llu\n", wn, d->name, d->cgroups,
+				d->pages, d->merging, d->sharing);
+		}
+	}
 	fprintf(f, "\nWould save %.1f MiB with the current domains (pages_sharing %llu, "
 		"general_profit %lld), %.1f MiB without them (pages_sharing %llu): the domains "
 		"cost %.1f MiB.\n", mib((long long)(r->sharing + r->zero_pages) * r->run.page_size),
@@ -297,6 +343,7 @@ json_object *estimate_to_json(const struct estimate_report *r)
 	json_object *o = json_object_new_object(), *cgs = json_object_new_array();
 	json_object *pairs = json_object_new_array(), *run = json_object_new_object();
 	json_object *with = json_object_new_object(), *without = json_object_new_object();
+	json_object *domains = json_object_new_array();
 	char why[512];
 	size_t i;
 
@@ -339,6 +386,18 @@ json_object *estimate_to_json(const struct estimate_report *r)
 		json_object_array_add(pairs, e);
 	}
 	json_object_object_add(o, "pairs", pairs);
+	for (i = 0; i < r->ndomains; i++) {
+		const struct estimate_domain *d = &r->domains[i];
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "domain", json_object_new_string(d->name));
+		put_u64(e, "cgroups", d->cgroups);
+		put_u64(e, "pages", d->pages);
+		put_u64(e, "merging_pages", d->merging);
+		put_u64(e, "pages_sharing", d->sharing);
+		json_object_array_add(domains, e);
+	}
+	json_object_object_add(o, "domains", domains);
 	put_u64(with, "pages_sharing", r->sharing);
 	json_object_object_add(with, "general_profit", json_object_new_int64(r->profit));
 	put_u64(without, "pages_sharing", r->sharing_any);
@@ -373,6 +432,12 @@ void estimate_export_write(struct om_writer *w, const struct estimate_report *r)
 	om_sample(w, l, 1, r->sharing);
 	l[0] = (struct om_label){ "domains", "none" };
 	om_sample(w, l, 1, r->sharing_any);
+	om_family(w, "ksm_estimate_domain_sharing_pages", OM_GAUGE, "pages",
+		  "Pages merging would save within a merge domain of the current settings.");
+	for (i = 0; i < r->ndomains; i++) {
+		l[0] = (struct om_label){ "domain", r->domains[i].name };
+		om_sample(w, l, 1, r->domains[i].sharing);
+	}
 	om_family(w, "ksm_estimate_general_profit_bytes", OM_GAUGE, "bytes",
 		  "What merging would save less what ksmd keeps to do it (general_profit).");
 	l[0] = (struct om_label){ "domains", "current" };

@@ -36,6 +36,15 @@ struct estimate_pair {
 	unsigned long long pages;
 };
 
+/* A merge domain of the current settings, and what merging would do in it. */
+struct estimate_domain {
+	char name[ESTIMATE_DOMAIN_LEN];
+	size_t cgroups;
+	unsigned long long pages;		/* compared */
+	unsigned long long merging;		/* would be mapped to ksm pages */
+	unsigned long long sharing;		/* would be saved (pages_sharing) */
+};
+
 /* How the estimate was made: from ksmd and the kernel. */
 struct estimate_run {
 	unsigned long passes;			/* full passes observed, the last counted */
@@ -54,6 +63,8 @@ struct estimate_report {
 	size_t n;
 	struct estimate_pair *pairs;
 	size_t npairs;
+	struct estimate_domain *domains;	/* known domains, by name */
+	size_t ndomains;
 	/* Totals: pages_sharing and general_profit as ksmd would count them. */
 	unsigned long long pages, volatile_pages, zero_pages;
 	unsigned long long sharing, sharing_any;

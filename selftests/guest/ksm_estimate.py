@@ -251,6 +251,11 @@ def case_domain_cost():
         apart = estimate_pairs(est, same_domain=False)
         expect(apart.get((cg(a), cg(b)), 0) >= P and apart.get((cg(b), cg(c)), 0) >= P,
                f"what the boundary forbids: {apart}")
+        domains = {d["domain"]: d for d in est["domains"]}
+        expect(set(domains) == {"shared", f"isolated({cg(b)})"} and
+               domains["shared"]["cgroups"] == 2 and
+               sum(d["pages_sharing"] for d in domains.values()) ==
+               est["with_domains"]["pages_sharing"], f"per domain: {domains}")
         cost = est["without_domains"]["pages_sharing"] - est["with_domains"]["pages_sharing"]
         expect(cost >= 2 * P, f"the domain costs {cost} pages, the layout says >= {2 * P}")
         expect_untouched(procs, [a, b, c])

@@ -121,6 +121,19 @@ Test(estimate, pairs_count_ksm_pages_as_stats_sharing, .init = build, .fini = te
 	cr_expect_geq(r.pairs[0].pages, r.pairs[r.npairs - 1].pages);
 }
 
+Test(estimate, sums_per_domain, .init = build, .fini = teardown)
+{
+	cr_assert_eq(r.ndomains, 2);
+	/* In path order of their first cgroup: /a's shared, then /b's. */
+	cr_expect_str_eq(r.domains[0].name, "shared");
+	cr_expect_eq(r.domains[0].cgroups, 2);
+	cr_expect_eq(r.domains[0].pages, 420);
+	cr_expect_eq(r.domains[0].merging, 320);
+	cr_expect_eq(r.domains[0].sharing, 210);
+	cr_expect_str_eq(r.domains[1].name, "isolated(/b)");
+	cr_expect_eq(r.domains[1].sharing, 0);
+}
+
 Test(estimate, max_page_sharing_splits_a_content)
 {
 	struct estimate_run small = run;
@@ -182,6 +195,8 @@ Test(estimate, table, .init = build, .fini = teardown)
 	cr_expect(strstr(text, "/a      /b                       100  apart: the boundary "
 			 "forbids it"), "%s", text);
 	cr_expect(strstr(text, "the domains cost 0.6 MiB"), "%s", text);
+	cr_expect(strstr(text, "shared              2         420           320            210"),
+		  "%s", text);
 	cr_expect(!strstr(text, "not exact"), "%s", text);
 }
 
