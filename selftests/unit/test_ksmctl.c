@@ -153,6 +153,9 @@ Test(knob, validate_numbers_and_ranges)
 	cr_expect_eq(knob_validate("pages_to_scan", "12abc", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("pages_to_scan", "", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("pages_to_scan", "4294967296", err, sizeof(err)), -1);
+	/* Digits alone, as the kernel takes them: strtoull() would skip the space. */
+	cr_expect_eq(knob_validate("pages_to_scan", " 5", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("sleep_millisecs", "\t7", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("sleep_millisecs", "0", err, sizeof(err)), 0);
 	cr_expect_eq(knob_validate("max_page_sharing", "1", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("max_page_sharing", "2", err, sizeof(err)), 0);
@@ -236,6 +239,7 @@ Test(knob, set_writes_nothing_if_one_value_is_bad, .init = make_fake_sysfs,
 	cr_expect_eq(run(do_knob, 5, "set", "pages_to_scan", "500", "run", "7"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 3, "set", "pages_shared", "1"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "set", "pages_to_scan"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 5, "set", "run", "1", "run", "0"), EXIT_USAGE);
 	expect_knob("pages_to_scan", "100");
 	expect_knob("run", "0");
 }
@@ -261,7 +265,22 @@ Test(knob, get_unknown_knob_is_a_usage_error, .init = make_fake_sysfs,
 {
 	cr_expect_eq(run(do_knob, 2, "get", "no_such_knob"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "get", "../run"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 2, "get", ""), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "get", "pages_shared"), EXIT_OK);
+}
+
+static void make_fake_sysfs_capture(void)
+{
+	make_fake_sysfs();
+	cr_redirect_stdout();
+}
+
+Test(knob, get_prints_nothing_when_one_knob_is_bad, .init = make_fake_sysfs_capture,
+     .fini = remove_fake_sysfs)
+{
+	cr_expect_eq(run(do_knob, 3, "get", "pages_to_scan", "no_such_knob"), EXIT_USAGE);
+	fflush(stdout);
+	cr_expect_stdout_eq_str("", "a value was printed before the error");
 }
 
 /* --- statistics rows --- */
