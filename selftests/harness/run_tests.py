@@ -46,6 +46,7 @@ ALLOWED_SKIPS = {
     ("test_ksmctl", "knob::set_restores_what_it_wrote_when_the_kernel_refuses"):
         "writing knobs needs root",
     ("test_ksmctl", "cgroup::effective_cap"): "setting a cgroup needs root",
+    ("test_ksmctl", "policy::load_names_what_the_file_is"): "policy load needs root",
 }
 
 
