@@ -148,6 +148,27 @@ def check_knob_lists(tally):
     tally.add("knob_lists_agree", ok)
 
 
+def check_setup_script(tally):
+    """scripts/setup.sh on made-up machines (selftests/setup/test_setup.sh, KTAP):
+    each case, and every case of its plan, counted."""
+    p = subprocess.run(["bash", os.path.join(TOP, "selftests", "setup", "test_setup.sh")],
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stdout + p.stderr)
+    plan, seen = 0, 0
+    for line in p.stdout.splitlines():
+        m = KTAP_PLAN.match(line)
+        if m:
+            plan = int(m.group(1))
+        m = KTAP_RESULT.match(line)
+        if m:
+            seen += 1
+            tally.add(f"setup/{m.group(3)}", m.group(1) == "ok")
+    if not plan or seen != plan:
+        tally.add(f"setup/(plan {plan}, {seen} reported)", False)
+    elif p.returncode:
+        tally.add(f"setup/(exit status {p.returncode}, yet no case failed)", False)
+
+
 def check_fuzz(tally, seconds):
     """libFuzzer over ksmctl's parsers (selftests/fuzz/) for @seconds (0: the
     corpus replayed once); a crash, a sanitizer report or a broken promise of
@@ -333,6 +354,9 @@ def run_guest_tests(tally, variant, tests):
     missing = [t for t in tests if not os.path.exists(os.path.join(BUILD, "guest", t))]
     if missing:
         sys.exit(f"run_tests.py: guest tests not built: {' '.join(missing)}; run 'make selftests'")
+    source = subprocess.run(["bash", os.path.join(TOP, "scripts", "kernel.sh"), "source"],
+                            capture_output=True, text=True).stdout.strip()
+    print(f"# kernel source: {source or '(unknown)'}")
     logdir = os.path.join(TOP, "build", "logs")
     os.makedirs(logdir, exist_ok=True)
     log_path = os.path.join(logdir, f"guest-tests-{variant}.log")
@@ -383,6 +407,7 @@ def main():
         check_knob_lists(tally)
         check_vmlinux_btf_checker(tally)
         check_harness(tally)
+        check_setup_script(tally)
         check_fuzz(tally, args.fuzz_seconds)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
