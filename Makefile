@@ -160,6 +160,14 @@ $(SELFTESTS)/bpf/%.bpf.o: selftests/bpf/%.bpf.c vmlinux-btf/vmlinux.h include/ks
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# Bad input for ksmctl (ksm_bad_input): a policy for the other byte order.
+$(SELFTESTS)/bpf/default-bpfeb.bpf.o: bpf/default.bpf.c vmlinux-btf/vmlinux.h $(wildcard include/*.h) | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(subst -target bpf,-target bpfeb,$(BPF_CFLAGS)) -c $< -o $@
+
+BAD_BPF_OBJS := $(addprefix $(SELFTESTS)/bpf/,bad_verifier.bpf.o bad_wrong_ops.bpf.o \
+	default-bpfeb.bpf.o)
+
 $(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* >$@
 
@@ -177,7 +185,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs ksm_upstream)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_docs ksm_upstream ksm_bad_input)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
@@ -211,6 +219,7 @@ $(SELFTESTS)/upstream/ksm_tests: $(KSELFTEST_SRC)/.stamp
 		$(KSELFTEST_MM)/thp_settings.c -lnuma
 
 $(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
+$(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
 selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
