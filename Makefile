@@ -33,7 +33,7 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
 	check-vmlinux-btf selftests test unit-test guest-test vm run bench policies ksmctl \
-	fresh-machine clean
+	fuzz fresh-machine clean
 
 help:
 	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
@@ -48,6 +48,7 @@ help:
 	@echo "make vm CMD='...'       run a command in the guest (exit status and output)"
 	@echo "make unit-test | guest-test [TESTS='ksm_merge ...']"
 	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
+	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
 	@echo "make bench              ksmd CPU per scanned page: baseline vs patched, no policy vs policy"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
 
@@ -120,6 +121,20 @@ $(KSMCTL): $(CTL_DEPS) | tools
 
 ksmctl: $(KSMCTL) policies
 
+# libFuzzer over ksmctl's parsers (selftests/fuzz/): clang-16 with ASan and UBSan.
+FUZZER := $(SELFTESTS)/fuzz/fuzz_ksmctl
+FUZZ_SECONDS ?= 300
+# make test runs it this long; make unit-test replays the corpus only.
+FUZZ_CI_SECONDS ?= 60
+FUZZ_CFLAGS := $(filter-out -O2,$(CTL_CFLAGS)) -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+$(FUZZER): selftests/fuzz/fuzz_ksmctl.c $(CTL_DEPS) | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(CTL_LIB_SRCS) $(CTL_LDLIBS)
+
+fuzz: $(FUZZER)
+	@bash selftests/fuzz/run.sh $(FUZZER) $(FUZZ_SECONDS)
+
 # --- Userspace test programs ---
 $(SELFTESTS)/unit/test_%: selftests/unit/test_%.c $(TEST_LIB) $(GUEST_LIB_H) | $(B)/.setup
 	@mkdir -p $(@D)
@@ -146,6 +161,14 @@ $(SELFTESTS)/bpf/%.bpf.o: selftests/bpf/%.bpf.c vmlinux-btf/vmlinux.h include/ks
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# Bad input for ksmctl (ksm_bad_input): a policy for the other byte order.
+$(SELFTESTS)/bpf/default-bpfeb.bpf.o: bpf/default.bpf.c vmlinux-btf/vmlinux.h $(wildcard include/*.h) | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(subst -target bpf,-target bpfeb,$(BPF_CFLAGS)) -c $< -o $@
+
+BAD_BPF_OBJS := $(addprefix $(SELFTESTS)/bpf/,bad_verifier.bpf.o bad_wrong_ops.bpf.o \
+	default-bpfeb.bpf.o)
+
 $(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* >$@
 
@@ -163,7 +186,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream ksm_bad_input)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
@@ -197,9 +220,10 @@ $(SELFTESTS)/upstream/ksm_tests: $(KSELFTEST_SRC)/.stamp
 		$(KSELFTEST_MM)/thp_settings.c -lnuma
 
 $(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
+$(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
 selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
-	$(SELFTESTS)/harness/criterion_selfcheck
+	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
 	@mkdir -p $(@D)
@@ -209,7 +233,7 @@ $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | too
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
 test: kernel tools selftests check-vmlinux-btf checkpatch
 	@test "$(VARIANT)" != patched || bash scripts/kernel.sh build baseline >/dev/null
-	@python3 selftests/harness/run_tests.py --variant $(VARIANT)
+	@python3 selftests/harness/run_tests.py --variant $(VARIANT) --fuzz-seconds $(FUZZ_CI_SECONDS)
 
 unit-test: selftests
 	@python3 selftests/harness/run_tests.py --unit-only

@@ -3,6 +3,7 @@
  * What every ksmctl object uses: command selection by unique prefix, errors
  * with exit codes, the privilege check, JSON printing and the bpffs pins.
  */
+#include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -173,6 +174,19 @@ int file_write_text(const char *path, const char *value)
 	if (close(fd) && !err)
 		err = -errno;
 	return err;
+}
+
+const char *bpf_strerror(int err)
+{
+	static char buf[128];
+
+	if (err < 0)
+		err = -err;
+	if (err < __LIBBPF_ERRNO__START)
+		return strerror(err);
+	if (libbpf_strerror(err, buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "libbpf error %d", err);
+	return buf;
 }
 
 void json_print(json_object *obj)

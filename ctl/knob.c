@@ -40,7 +40,7 @@ static const struct knob_def knobs[] = {
 	{ "advisor_max_pages_to_scan", KNOB_NUMBER, 1, ULONG_MAX, NULL, "advisor: highest batch" },
 	{ "advisor_target_scan_time", KNOB_NUMBER, 1, ULONG_MAX, NULL,
 	  "advisor: seconds per full scan" },
-	{ NULL },
+	{ .name = NULL },
 };
 
 const struct knob_def *knob_find(const char *name)
@@ -74,10 +74,10 @@ int knob_validate(const char *name, const char *value, char *err, size_t errlen)
 		snprintf(err + strlen(err), errlen - strlen(err), ")");
 		return -1;
 	}
+	/* Digits alone, as the kernel's kstrtoul() (strtoull() skips spaces, takes a sign). */
 	errno = 0;
 	v = strtoull(value, &end, 10);
-	if (!*value || *end || value[0] == '-' || value[0] == '+' || errno ||
-	    v < k->min || v > k->max) {
+	if (value[0] < '0' || value[0] > '9' || *end || errno || v < k->min || v > k->max) {
 		snprintf(err, errlen, "%s: invalid value '%s' (a whole number from %llu to %llu)",
 			 name, value, k->min, k->max);
 		return -1;
@@ -149,39 +149,54 @@ static int do_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* The value of the knob @name into @value, or the error said. */
+static int get_one(const char *name, char *value, size_t len)
+{
+	int err;
+
+	if (!*name || strchr(name, '/') || name[0] == '.')
+		return usage_error("knob", "'%s' is not a KSM knob", name);
+	err = knob_read(name, value, len);
+	if (err == -ENOENT) {
+		if (access(ksm_sysfs_dir, F_OK))
+			return no_ksm();
+		return usage_error("knob", "'%s' is not a KSM knob", name);
+	}
+	if (err)
+		return fail(EXIT_FAIL, "knob: cannot read %s: %s", name, strerror(-err));
+	return 0;
+}
+
 static int do_get(int argc, char **argv)
 {
-	json_object *obj = json_output ? json_object_new_object() : NULL;
-	char value[256];
-	int i, err;
+	json_object *obj;
+	char (*values)[256];
+	int i, err = 0;
 
 	if (!argc)
 		return do_list(0, argv);
+	/* Every knob read before anything is printed: an error is all there is. */
+	values = calloc(argc, sizeof(*values));
+	if (!values)
+		return fail(EXIT_FAIL, "knob: out of memory");
+	for (i = 0; i < argc && !err; i++)
+		err = get_one(argv[i], values[i], sizeof(values[i]));
+	if (err) {
+		free(values);
+		return err;
+	}
+	obj = json_output ? json_object_new_object() : NULL;
 	for (i = 0; i < argc; i++) {
-		if (strchr(argv[i], '/') || argv[i][0] == '.') {
-			json_object_put(obj);
-			return usage_error("knob", "'%s' is not a KSM knob", argv[i]);
-		}
-		err = knob_read(argv[i], value, sizeof(value));
-		if (err == -ENOENT) {
-			json_object_put(obj);
-			if (access(ksm_sysfs_dir, F_OK))
-				return no_ksm();
-			return usage_error("knob", "'%s' is not a KSM knob", argv[i]);
-		}
-		if (err) {
-			json_object_put(obj);
-			return fail(EXIT_FAIL, "knob: cannot read %s: %s", argv[i], strerror(-err));
-		}
 		if (obj)
-			json_object_object_add(obj, argv[i], json_value(value));
+			json_object_object_add(obj, argv[i], json_value(values[i]));
 		else if (argc == 1)
-			printf("%s\n", value);
+			printf("%s\n", values[i]);
 		else
-			printf("%s %s\n", argv[i], value);
+			printf("%s %s\n", argv[i], values[i]);
 	}
 	if (obj)
 		json_print(obj);
+	free(values);
 	return EXIT_OK;
 }
 
@@ -195,9 +210,13 @@ static int do_set(int argc, char **argv)
 	if (argc / 2 > 64)
 		return usage_error("knob", "too many knobs at once");
 	/* Validate everything first: nothing is written if one value is bad. */
-	for (i = 0; i < argc; i += 2)
+	for (i = 0; i < argc; i += 2) {
 		if (knob_validate(argv[i], argv[i + 1], err, sizeof(err)))
 			return usage_error("knob", "%s", err);
+		for (n = 0; n < i; n += 2)
+			if (!strcmp(argv[n], argv[i]))
+				return usage_error("knob", "'%s' given twice", argv[i]);
+	}
 	ret = require_admin("knob set");
 	if (ret)
 		return ret;

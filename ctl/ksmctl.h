@@ -65,6 +65,9 @@ int file_write_text(const char *path, const char *value);
 /* The same for what needs CAP_SYS_ADMIN alone (the kernel's cgroup files). */
 int require_sys_admin(const char *what);
 
+/* strerror() that knows libbpf's own error codes (LIBBPF_ERRNO__*). */
+const char *bpf_strerror(int err);
+
 /* Print @obj (taking the reference) as JSON on stdout, plain or pretty. */
 void json_print(json_object *obj);
 

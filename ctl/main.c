@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "ksmctl.h"
 
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	/* Options end at the object: the rest belongs to its command. */
+	opterr = 0;	/* an unknown option is one line of ours, not getopt's and the usage */
 	while ((opt = getopt_long(argc, argv, "+jpdhV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
@@ -91,8 +93,13 @@ int main(int argc, char **argv)
 			}
 			return EXIT_OK;
 		default:
-			main_help();
-			return EXIT_USAGE;
+			/* -j before a bad option still asks for a JSON error. */
+			if (strncmp(argv[optind - 1], "--", 2))
+				return usage_error(NULL, "unknown option '-%c'", optopt);
+			if (strchr(argv[optind - 1], '=') && optopt)
+				return usage_error(NULL, "option '%.*s' takes no value",
+						   (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			return usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	argc -= optind;

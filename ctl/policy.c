@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -159,20 +161,75 @@ static int check_kernel(void)
 	return 0;
 }
 
-/* A usage error unless @file is a readable ELF object for BPF. */
+/* What an ELF file is for, when it is not BPF: "x86-64", or its number. */
+static const char *elf_machine(unsigned int machine, char *buf, size_t len)
+{
+	static const struct { unsigned int machine; const char *name; } names[] = {
+		{ EM_X86_64, "x86-64" }, { EM_386, "i386" }, { EM_AARCH64, "arm64" },
+		{ EM_ARM, "arm" }, { EM_RISCV, "riscv" }, { EM_PPC64, "powerpc64" },
+		{ EM_S390, "s390" }, { EM_MIPS, "mips" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].machine == machine)
+			return names[i].name;
+	snprintf(buf, len, "machine %u", machine);
+	return buf;
+}
+
+/*
+ * A usage error unless @file is a whole ELF relocatable object for BPF in
+ * this machine's byte order: each other case named, before libbpf sees it.
+ */
 static int check_file(const char *file)
 {
+	const unsigned char native = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB :
+				     ELFDATA2MSB;
+	char machine[32];
+	struct stat st;
 	Elf64_Ehdr eh;
 	ssize_t n;
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return fail(EXIT_USAGE, "policy: %s: %s", file, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(EXIT_USAGE, "policy: %s: not a file: give a BPF object file (.bpf.o)",
+			    file);
+	}
 	n = read(fd, &eh, sizeof(eh));
 	close(fd);
-	if (n != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_machine != EM_BPF)
-		return fail(EXIT_USAGE, "policy: %s: not a BPF object file (build it with clang "
-			    "-target bpf)", file);
+	if (n < 0)
+		return fail(EXIT_USAGE, "policy: %s: %s", file, strerror(errno));
+	if (n < SELFMAG || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		return fail(EXIT_USAGE, "policy: %s: %s, not a BPF object file (build it with clang "
+			    "-target bpf)", file, n ? "not ELF" : "empty");
+	if ((size_t)n < sizeof(eh))
+		return fail(EXIT_USAGE, "policy: %s: truncated: %zd bytes, less than an ELF header",
+			    file, n);
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return fail(EXIT_USAGE, "policy: %s: a 32-bit ELF file, not a BPF object file "
+			    "(build it with clang -target bpf)", file);
+	if (eh.e_ident[EI_DATA] != native) {
+		if (eh.e_machine == __builtin_bswap16(EM_BPF))
+			return fail(EXIT_USAGE, "policy: %s: a BPF object for the other byte order "
+				    "(clang -target %s): this machine needs -target bpf", file,
+				    native == ELFDATA2LSB ? "bpfeb" : "bpfel");
+		return fail(EXIT_USAGE, "policy: %s: an ELF file of the other byte order, not a "
+			    "BPF object file (build it with clang -target bpf)", file);
+	}
+	if (eh.e_machine != EM_BPF)
+		return fail(EXIT_USAGE, "policy: %s: an ELF file for %s, not a BPF object file "
+			    "(build it with clang -target bpf)", file,
+			    elf_machine(eh.e_machine, machine, sizeof(machine)));
+	if (eh.e_type != ET_REL)
+		return fail(EXIT_USAGE, "policy: %s: a BPF ELF file but not an object file (clang "
+			    "-c makes one)", file);
+	if (eh.e_shoff > (unsigned long long)st.st_size ||
+	    (unsigned long long)eh.e_shnum * eh.e_shentsize > st.st_size - eh.e_shoff)
+		return fail(EXIT_USAGE, "policy: %s: truncated: its section headers are past its "
+			    "end (%lld bytes)", file, (long long)st.st_size);
 	return 0;
 }
 
@@ -248,7 +305,7 @@ static int policy_open(const struct load_opts *o, const struct policy_at *at,
 	obj = bpf_object__open_file(o->file, NULL);
 	if (!obj)
 		return fail(EXIT_USAGE, "policy: %s: cannot open as a BPF object: %s", o->file,
-			    strerror(errno));
+			    bpf_strerror(errno));
 	bpf_object__for_each_map(map, obj) {
 		if (!is_policy_map(obj, map)) {
 			if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
@@ -289,14 +346,70 @@ static int policy_open(const struct load_opts *o, const struct policy_at *at,
 	return 0;
 }
 
-static int policy_load_obj(struct bpf_object *obj, const char *file)
+/*
+ * What libbpf says while it loads a policy: the program the verifier
+ * rejected and the last line of its log, the reason.
+ */
+static struct {
+	libbpf_print_fn_t prev;
+	char prog[128];
+	char reason[256];
+	bool in_log;
+} load_log;
+
+static void load_log_line(const char *line)
 {
-	if (!bpf_object__load(obj))
-		return 0;
-	return fail(EXIT_FAIL, "policy: %s: the kernel refused to load it: %s%s", file,
-		    strerror(errno), debug_output ? "" : " (--debug shows the verifier log)");
+	const char *p;
+
+	if (strstr(line, "-- BEGIN PROG LOAD LOG --")) {
+		load_log.in_log = true;
+		load_log.reason[0] = '\0';
+	} else if (strstr(line, "-- END PROG LOAD LOG --")) {
+		load_log.in_log = false;
+	} else if (load_log.in_log) {
+		/* The verifier's summary lines follow the reason. */
+		if (*line && strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17))
+			snprintf(load_log.reason, sizeof(load_log.reason), "%s", line);
+	} else if ((p = strstr(line, "prog '")) && strstr(line, "BPF program load failed")) {
+		p += strlen("prog '");
+		snprintf(load_log.prog, sizeof(load_log.prog), "%.*s", (int)strcspn(p, "'"), p);
+	}
 }
 
+static int load_log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *text = NULL, *line, *save;
+	va_list copy;
+
+	/* The verifier's log comes as one message, however long. */
+	va_copy(copy, ap);
+	if (vasprintf(&text, fmt, copy) < 0)
+		text = NULL;
+	va_end(copy);
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		load_log_line(line);
+	free(text);
+	return load_log.prev ? load_log.prev(level, fmt, ap) : 0;
+}
+
+static int policy_load_obj(struct bpf_object *obj, const char *file)
+{
+	int err;
+
+	memset(&load_log, 0, sizeof(load_log));
+	load_log.prev = libbpf_set_print(load_log_print);
+	err = bpf_object__load(obj) ? errno : 0;
+	libbpf_set_print(load_log.prev);
+	if (!err)
+		return 0;
+	if (*load_log.prog)
+		return fail(EXIT_FAIL, "policy: %s: the verifier rejected its program %s: %s%s",
+			    file, load_log.prog, *load_log.reason ? load_log.reason : bpf_strerror(err),
+			    debug_output ? "" : " (--debug shows the verifier log)");
+	return fail(EXIT_FAIL, "policy: %s: the kernel refused to load it: %s%s", file,
+		    bpf_strerror(err), debug_output ? "" : " (--debug shows libbpf's messages)");
+}
 
 /* The tracing programs of a policy object, attached along with the policy. */
 struct policy_links {

@@ -176,38 +176,22 @@ static bool read_proc(const char *dir, const char *file, char *buf, size_t len)
 	return true;
 }
 
-/* A "key value" line of /proc/PID/ksm_stat, or 0. */
-static long long ksm_stat_field(const char *text, const char *key)
-{
-	size_t n = strlen(key);
-	const char *p;
-
-	for (p = text; (p = strstr(p, key)); p += n)
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return atoll(p + n + 1);
-	return 0;
-}
-
 /*
  * A task's state letter ('Z' for a zombie, 0 if unknown) from its stat file
  * in @dir, and when it started, in CLOCK_BOOTTIME nanoseconds rounded down
- * to a clock tick (field 22; 0 if unknown).
+ * to a clock tick (0 if unknown).
  */
 static char task_stat(const char *dir, unsigned long long *start_ns)
 {
 	unsigned long long ticks;
-	char buf[1024], *p, *f;
-	int field;
+	char buf[1024], state;
 
 	*start_ns = 0;
-	if (!read_proc(dir, "stat", buf, sizeof(buf)) || !(p = strrchr(buf, ')')) || p[1] != ' ')
+	if (!read_proc(dir, "stat", buf, sizeof(buf)))
 		return 0;
-	/* Field 2, the command, may hold anything but ends with the last ')'. */
-	for (field = 2, f = p; field < 22 && f; field++)
-		f = strchr(f + 1, ' ');
-	if (f && sscanf(f, "%llu", &ticks) == 1)
-		*start_ns = ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
-	return p[2];
+	state = proc_stat_parse(buf, &ticks);
+	*start_ns = ticks * (1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	return state;
 }
 
 /*
@@ -262,8 +246,8 @@ static bool fill_live(struct stats_row *r, long long *rmap_items, unsigned long 
 		r->cgroup_id = sb.st_ino;
 	if (!read_proc(mm, "ksm_stat", buf, sizeof(buf)))
 		return false;
-	*rmap_items = ksm_stat_field(buf, "ksm_rmap_items");
-	r->saved = ksm_stat_field(buf, "ksm_process_profit");
+	*rmap_items = proc_ksm_stat_field(buf, "ksm_rmap_items");
+	r->saved = proc_ksm_stat_field(buf, "ksm_process_profit");
 	if (read_proc(mm, "ksm_merging_pages", buf, sizeof(buf)))
 		r->sharing = atoll(buf);
 	return true;

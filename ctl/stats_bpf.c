@@ -153,7 +153,7 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 	skel = ksm_stats_bpf__open();
 	if (!skel)
 		return fail(EXIT_FAIL, "stats: cannot open the statistics programs: %s",
-			    strerror(errno));
+			    bpf_strerror(errno));
 	err = choose_programs(skel, series);
 	if (err)
 		goto out;
@@ -168,7 +168,7 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 	}
 	if (ksm_stats_bpf__load(skel)) {
 		err = fail(EXIT_FAIL, "stats: the kernel refused the statistics programs: %s%s",
-			   strerror(errno), debug_output ? "" : " (--debug shows why)");
+			   bpf_strerror(errno), debug_output ? "" : " (--debug shows why)");
 		goto out;
 	}
 	/* Leftovers of an interrupted run would shadow the new maps. */

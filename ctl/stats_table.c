@@ -281,3 +281,30 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct 
 	}
 	return arr;
 }
+
+char proc_stat_parse(const char *text, unsigned long long *start_ticks)
+{
+	const char *p = strrchr(text, ')'), *f;
+	int field;
+
+	*start_ticks = 0;
+	if (!p || p[1] != ' ')
+		return 0;
+	/* Field 2, the command, may hold anything but ends with the last ')'. */
+	for (field = 2, f = p; field < 22 && f; field++)
+		f = strchr(f + 1, ' ');
+	if (!f || sscanf(f, "%llu", start_ticks) != 1)
+		*start_ticks = 0;
+	return p[2];
+}
+
+long long proc_ksm_stat_field(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p;
+
+	for (p = text; n && (p = strstr(p, key)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+	return 0;
+}

@@ -82,6 +82,15 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n,
 		       const struct stats_view *v);
 json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct stats_view *v);
 
+/*
+ * /proc/PID/stat (@text): the task's state letter ('Z' for a zombie), 0 if
+ * the text is not one; and when it started, in clock ticks (field 22; 0 if
+ * unknown).
+ */
+char proc_stat_parse(const char *text, unsigned long long *start_ticks);
+/* The value of the line "@key VALUE" of /proc/PID/ksm_stat (@text), or 0. */
+long long proc_ksm_stat_field(const char *text, const char *key);
+
 /* "12.3M" style sizes for the table. */
 void stats_format_bytes(char *buf, size_t len, long long bytes);
 

@@ -9,6 +9,7 @@
 #   kernel.sh checkpatch        run checkpatch.pl --strict over kernel/patches
 #   kernel.sh tools             build libbpf and bpftool from the same source (cached)
 #   kernel.sh kselftests        the kernel's own KSM selftests' sources, patched; prints their directory
+#   kernel.sh source            which linux-source-6.12 the kernels are built from, and why
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
 # debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM).
@@ -21,7 +22,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 . scripts/lib.sh
 
-SRCVER=$(cat kernel/source-version)
+# The source version: the one pinned in kernel/source-version, or the 6.12.y that
+# set-up fell back to when the archive no longer serves it (build/source-version).
+PINNED=$(cat kernel/source-version)
+SRCVER=$PINNED
+if [ "$(sed -n 's/^pinned=//p' build/source-version 2>/dev/null)" = "$PINNED" ]; then
+	SRCVER=$(sed -n 's/^used=//p' build/source-version)
+fi
+# What the cache keys name: the pinned version, and the one used when another.
+SRCID=$PINNED
+[ "$SRCVER" = "$PINNED" ] || SRCID="$PINNED used $SRCVER"
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 TREE=$top/build/linux
 GITID=(-c user.name=ksm-bpf -c user.email=ksm-bpf@localhost)
@@ -45,6 +55,15 @@ check_source() {
 		die "linux-source-6.12 $SRCVER is needed (installed: ${have:-none}); run 'make setup'"
 }
 
+# Which source the kernels are built from, for every log that shows a build.
+source_said() {
+	if [ "$SRCVER" = "$PINNED" ]; then
+		echo "linux-source-6.12 $SRCVER (as pinned)"
+	else
+		echo "linux-source-6.12 $SRCVER, not the pinned $PINNED (the archive no longer serves it)"
+	fi
+}
+
 # True when build/linux holds exactly the series it was made from: no local work.
 tree_at_series() {
 	[ "$(tgit rev-parse HEAD)" = "$(cat "$TREE/.git/ksm-head")" ] &&
@@ -58,6 +77,8 @@ apply_series() {
 		info "applying ${#p[@]} patches"
 		tgit am -q --whitespace=error-all "${p[@]/#/$top/}" || {
 			tgit am --abort || true
+			[ "$SRCVER" = "$PINNED" ] ||
+				die "kernel/patches does not apply to linux-source-6.12 $SRCVER, which set-up took because the archive no longer serves the pinned $PINNED: rebase the series onto it (docs/pipeline.md, Changing the kernel) and pin it in kernel/source-version"
 			die "kernel/patches does not apply to linux-source-6.12 $SRCVER"
 		}
 	fi
@@ -126,7 +147,7 @@ cmd_key() {
 	*) die "unknown kernel variant '$variant' (patched, baseline or debug)" ;;
 	esac
 	{
-		echo "$SRCVER $variant $series $(toolchain_id)"
+		echo "$SRCID $variant $series $(toolchain_id)"
 		cat $(fragments "$variant")
 	} | sha256sum | cut -c1-16
 }
@@ -188,6 +209,7 @@ cmd_build() {
 			variant=$variant
 			key=$key
 			source=linux-source-6.12 $SRCVER
+			pinned=linux-source-6.12 $PINNED
 			kernelversion=$(make -s -C "$src" kernelversion)
 			series=$([ "$variant" = baseline ] && echo none || series_hash)
 			patches=$([ "$variant" = baseline ] && echo 0 || ls kernel/patches/*.patch 2>/dev/null | wc -l)
@@ -196,6 +218,7 @@ cmd_build() {
 	else
 		info "the $variant kernel is cached ($out)"
 	fi
+	info "kernel source: $(source_said)"
 	mkdir -p build
 	ln -sfn "$out" "build/kernel-$variant"
 	echo "$out"
@@ -329,5 +352,6 @@ patches) cmd_patches ;;
 checkpatch) cmd_checkpatch ;;
 tools) cmd_tools ;;
 kselftests) cmd_kselftests ;;
-*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools|kselftests" ;;
+source) source_said ;;
+*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools|kselftests|source" ;;
 esac

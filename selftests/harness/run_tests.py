@@ -2,7 +2,7 @@
 """Run every test: Criterion unit tests on the host, then the guest tests in one
 boot of the kernel, and end with one line "N passed, M failed".
 
-    run_tests.py [--unit-only | --guest-only] [--variant V] [TEST ...]
+    run_tests.py [--unit-only | --guest-only] [--variant V] [--fuzz-seconds N] [TEST ...]
 
 The guest tests are the programs build/selftests/guest/ksm_*; each prints KTAP.
 Every case its plan (1..N) announces and that never reports (the program
@@ -46,6 +46,7 @@ ALLOWED_SKIPS = {
     ("test_ksmctl", "knob::set_restores_what_it_wrote_when_the_kernel_refuses"):
         "writing knobs needs root",
     ("test_ksmctl", "cgroup::effective_cap"): "setting a cgroup needs root",
+    ("test_ksmctl", "policy::load_names_what_the_file_is"): "policy load needs root",
 }
 
 
@@ -145,6 +146,46 @@ def check_knob_lists(tally):
     if not ok:
         print(f"# knobs: ctl/knob.c {c}\n#  completion {completion}\n#  man page {man}")
     tally.add("knob_lists_agree", ok)
+
+
+def check_setup_script(tally):
+    """scripts/setup.sh on made-up machines (selftests/setup/test_setup.sh, KTAP):
+    each case, and every case of its plan, counted."""
+    p = subprocess.run(["bash", os.path.join(TOP, "selftests", "setup", "test_setup.sh")],
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stdout + p.stderr)
+    plan, seen = 0, 0
+    for line in p.stdout.splitlines():
+        m = KTAP_PLAN.match(line)
+        if m:
+            plan = int(m.group(1))
+        m = KTAP_RESULT.match(line)
+        if m:
+            seen += 1
+            tally.add(f"setup/{m.group(3)}", m.group(1) == "ok")
+    if not plan or seen != plan:
+        tally.add(f"setup/(plan {plan}, {seen} reported)", False)
+    elif p.returncode:
+        tally.add(f"setup/(exit status {p.returncode}, yet no case failed)", False)
+
+
+def check_fuzz(tally, seconds):
+    """libFuzzer over ksmctl's parsers (selftests/fuzz/) for @seconds (0: the
+    corpus replayed once); a crash, a sanitizer report or a broken promise of
+    the target fails, with the input saved as build/fuzz/crash-*."""
+    fuzzer = os.path.join(BUILD, "fuzz", "fuzz_ksmctl")
+    name = f"fuzz_ksmctl_{seconds}s" if seconds else "fuzz_ksmctl_corpus"
+    if not os.path.exists(fuzzer):
+        tally.add(f"{name} (not built: run 'make selftests')", False)
+        return
+    p = subprocess.run(["bash", os.path.join(TOP, "selftests", "fuzz", "run.sh"), fuzzer,
+                        str(seconds)], capture_output=True, text=True)
+    lines = p.stderr.splitlines()
+    if p.returncode:
+        sys.stdout.write("\n".join(lines[-60:]) + "\n")
+    runs = [l for l in lines if l.startswith("stat::number_of_executed_units")]
+    print(f"# {name}: status {p.returncode}, {runs[0].split()[-1] if runs else '?'} inputs run")
+    tally.add(name, p.returncode == 0)
 
 
 def check_vmlinux_btf_checker(tally):
@@ -313,6 +354,9 @@ def run_guest_tests(tally, variant, tests):
     missing = [t for t in tests if not os.path.exists(os.path.join(BUILD, "guest", t))]
     if missing:
         sys.exit(f"run_tests.py: guest tests not built: {' '.join(missing)}; run 'make selftests'")
+    source = subprocess.run(["bash", os.path.join(TOP, "scripts", "kernel.sh"), "source"],
+                            capture_output=True, text=True).stdout.strip()
+    print(f"# kernel source: {source or '(unknown)'}")
     logdir = os.path.join(TOP, "build", "logs")
     os.makedirs(logdir, exist_ok=True)
     log_path = os.path.join(logdir, f"guest-tests-{variant}.log")
@@ -351,6 +395,8 @@ def main():
     ap.add_argument("--unit-only", action="store_true")
     ap.add_argument("--guest-only", action="store_true")
     ap.add_argument("--variant", default=os.environ.get("VARIANT", "patched"))
+    ap.add_argument("--fuzz-seconds", type=int, default=0,
+                    help="run the libFuzzer target this long (0: replay its corpus)")
     ap.add_argument("tests", nargs="*", help="guest tests (default: all built)")
     args = ap.parse_args()
 
@@ -361,6 +407,8 @@ def main():
         check_knob_lists(tally)
         check_vmlinux_btf_checker(tally)
         check_harness(tally)
+        check_setup_script(tally)
+        check_fuzz(tally, args.fuzz_seconds)
     if not args.unit_only:
         run_guest_tests(tally, args.variant, args.tests or guest_tests())
         if not args.tests and args.variant == "patched":

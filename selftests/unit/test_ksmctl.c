@@ -139,6 +139,73 @@ Test(ksmctl, policy_bad_arguments_are_usage_errors)
 	unlink(obj);
 }
 
+/* A file of @len bytes of @data (NULL: the bytes of @from), for policy load. */
+static void make_object(const char *path, const void *data, size_t len, const char *from)
+{
+	char buf[65536];
+	FILE *f;
+
+	if (from) {
+		f = fopen(from, "r");
+		cr_assert_not_null(f, "%s", from);
+		len = fread(buf, 1, len < sizeof(buf) ? len : sizeof(buf), f);
+		fclose(f);
+		data = buf;
+	}
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+Test(policy, load_names_what_the_file_is, .init = cr_redirect_stderr)
+{
+	/* ELF header of a big-endian BPF object, of an x86-64 program. */
+	static const unsigned char bpfeb[64] = { 0x7f, 'E', 'L', 'F', 2, 2, 1, [16] = 0, 1,
+						 [18] = 0, 247 };
+	static const unsigned char x86[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, [16] = 2, 0,
+					       [18] = 62, 0 };
+	static const char *const want[] = {
+		"not a file", "empty, not a BPF object file", "not ELF, not a BPF object file",
+		"truncated: 20 bytes, less than an ELF header",
+		"a BPF object for the other byte order (clang -target bpfeb)",
+		"an ELF file for x86-64, not a BPF object file",
+		"truncated: its section headers are past its end",
+	};
+	char text[4096] = "", *line, *save;
+	size_t i = 0;
+	FILE *err;
+
+	if (geteuid())
+		cr_skip_test("policy load needs root");
+	make_object("/tmp/ksmctl-empty.o", "", 0, NULL);
+	make_object("/tmp/ksmctl-text.o", "text\n", 5, NULL);
+	make_object("/tmp/ksmctl-cut.o", bpfeb, 20, NULL);
+	make_object("/tmp/ksmctl-bpfeb.o", bpfeb, sizeof(bpfeb), NULL);
+	make_object("/tmp/ksmctl-x86.o", x86, sizeof(x86), NULL);
+	make_object("/tmp/ksmctl-half.o", NULL, 4096, "build/bpf/default.bpf.o");
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp/ksmctl-empty.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp/ksmctl-text.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp/ksmctl-cut.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "replace", "/tmp/ksmctl-bpfeb.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp/ksmctl-x86.o"), EXIT_USAGE);
+	cr_expect_eq(run(do_policy, 2, "load", "/tmp/ksmctl-half.o"), EXIT_USAGE);
+	fflush(stderr);
+	err = cr_get_redirected_stderr();
+	text[fread(text, 1, sizeof(text) - 1, err)] = '\0';
+	/* One line each, in order. */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++)
+		cr_expect(i < 7 && strstr(line, want[i]), "line %zu: %s", i, line);
+	cr_expect_eq(i, 7, "%zu lines for 7 errors", i);
+	unlink("/tmp/ksmctl-empty.o");
+	unlink("/tmp/ksmctl-text.o");
+	unlink("/tmp/ksmctl-cut.o");
+	unlink("/tmp/ksmctl-bpfeb.o");
+	unlink("/tmp/ksmctl-x86.o");
+	unlink("/tmp/ksmctl-half.o");
+}
+
 /* --- knobs --- */
 
 Test(knob, validate_numbers_and_ranges)
@@ -153,6 +220,9 @@ Test(knob, validate_numbers_and_ranges)
 	cr_expect_eq(knob_validate("pages_to_scan", "12abc", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("pages_to_scan", "", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("pages_to_scan", "4294967296", err, sizeof(err)), -1);
+	/* Digits alone, as the kernel takes them: strtoull() would skip the space. */
+	cr_expect_eq(knob_validate("pages_to_scan", " 5", err, sizeof(err)), -1);
+	cr_expect_eq(knob_validate("sleep_millisecs", "\t7", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("sleep_millisecs", "0", err, sizeof(err)), 0);
 	cr_expect_eq(knob_validate("max_page_sharing", "1", err, sizeof(err)), -1);
 	cr_expect_eq(knob_validate("max_page_sharing", "2", err, sizeof(err)), 0);
@@ -236,6 +306,7 @@ Test(knob, set_writes_nothing_if_one_value_is_bad, .init = make_fake_sysfs,
 	cr_expect_eq(run(do_knob, 5, "set", "pages_to_scan", "500", "run", "7"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 3, "set", "pages_shared", "1"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "set", "pages_to_scan"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 5, "set", "run", "1", "run", "0"), EXIT_USAGE);
 	expect_knob("pages_to_scan", "100");
 	expect_knob("run", "0");
 }
@@ -261,7 +332,22 @@ Test(knob, get_unknown_knob_is_a_usage_error, .init = make_fake_sysfs,
 {
 	cr_expect_eq(run(do_knob, 2, "get", "no_such_knob"), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "get", "../run"), EXIT_USAGE);
+	cr_expect_eq(run(do_knob, 2, "get", ""), EXIT_USAGE);
 	cr_expect_eq(run(do_knob, 2, "get", "pages_shared"), EXIT_OK);
+}
+
+static void make_fake_sysfs_capture(void)
+{
+	make_fake_sysfs();
+	cr_redirect_stdout();
+}
+
+Test(knob, get_prints_nothing_when_one_knob_is_bad, .init = make_fake_sysfs_capture,
+     .fini = remove_fake_sysfs)
+{
+	cr_expect_eq(run(do_knob, 3, "get", "pages_to_scan", "no_such_knob"), EXIT_USAGE);
+	fflush(stdout);
+	cr_expect_stdout_eq_str("", "a value was printed before the error");
 }
 
 /* --- statistics rows --- */
