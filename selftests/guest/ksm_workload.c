@@ -90,7 +90,7 @@ static void *churn(void *arg)
 	(void)arg;
 	for (;; round++) {
 		for (unsigned long i = 0; i < volatile_pages; i++)
-			memset(volatile_area + i * ps + (round % ps), (int)(round + i), 64);
+			memset(volatile_area + i * ps + round % (ps / 64) * 64, (int)(round + i), 64);
 		usleep(5000);
 	}
 	return NULL;

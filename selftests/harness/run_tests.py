@@ -364,7 +364,10 @@ def run_guest_tests(tally, variant, tests):
            os.path.join(BUILD, "guest")] + tests
     t0 = time.monotonic()
     with open(log_path, "wb+") as log:
-        status, reports = vm.run(cmd, variant=variant, stdout=log)
+        # Each test is bounded in the guest (guest-tests.sh); the guest, by their sum.
+        per_test = 600 * (3 if variant == "debug" else 1)
+        status, reports = vm.run(cmd, variant=variant, stdout=log,
+                                 timeout=per_test * len(tests) + 300)
         log.seek(0)
         output = log.read().decode(errors="replace")
     sys.stdout.write(output)
