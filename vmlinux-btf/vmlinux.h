@@ -68926,12 +68926,14 @@ struct trace_event_raw_ksm_observe_page {
 struct trace_event_raw_ksm_policy_attach {
 	struct trace_entry ent;
 	u32 __data_loc_name;
+	u64 cgroup_id;
 	char __data[0];
 };
 
 struct trace_event_raw_ksm_policy_exit_template {
 	struct trace_entry ent;
 	u32 __data_loc_name;
+	u64 cgroup_id;
 	u32 __data_loc_reason;
 	u32 __data_loc_msg;
 	char __data[0];
@@ -75962,11 +75964,11 @@ typedef void (*btf_trace_ksm_mm_scanned)(void *, struct mm_struct *, u64, long u
 
 typedef void (*btf_trace_ksm_observe_page)(void *, struct mm_struct *, long unsigned int, enum ksm_observe_kind, struct mm_struct *, long unsigned int);
 
-typedef void (*btf_trace_ksm_policy_attach)(void *, const char *);
+typedef void (*btf_trace_ksm_policy_attach)(void *, const char *, u64);
 
-typedef void (*btf_trace_ksm_policy_detach)(void *, const char *, const char *, const char *);
+typedef void (*btf_trace_ksm_policy_detach)(void *, const char *, u64, const char *, const char *);
 
-typedef void (*btf_trace_ksm_policy_eject)(void *, const char *, const char *, const char *);
+typedef void (*btf_trace_ksm_policy_eject)(void *, const char *, u64, const char *, const char *);
 
 typedef void (*btf_trace_ksm_policy_verdict)(void *, const char *, int, struct mm_struct *);
 

@@ -169,6 +169,9 @@ def case_removing_the_cgroup_releases_the_attachment():
         os.rmdir(gone)
         wait_for(lambda: "cgroup removed" in read(f"{trace}/trace"),
                  "the detach event of the removed cgroup's policy")
+        # It names the attachment: the cgroup's id.
+        line = next(x for x in read(f"{trace}/trace").splitlines() if "cgroup removed" in x)
+        expect(line.endswith(f"; cgroup {cid}"), f"the detach event says {line!r}")
         # The policy's exit() was told why: its recorded kind is KSM_EXIT_CGROUP_GONE.
         out = subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned",
                               f"{pins}/policy_maps/bss"], capture_output=True, text=True)
