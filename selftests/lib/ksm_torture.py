@@ -233,6 +233,16 @@ def seeded_rng(seed=None):
     return random.Random(seed)
 
 
+def standalone(part, run, default):
+    """A driver run by itself: `PART.py [DURATION]`; exit 1 on a failed check."""
+    import sys
+    try:
+        run(int(sys.argv[1]) if sys.argv[1:] else default)
+    except Failed as e:
+        print(f"# {part} failed: {e}", flush=True)
+        sys.exit(1)
+
+
 def torture_seed():
     s = os.environ.get("KSM_TORTURE_SEED")
     return int(s) if s else None

@@ -8,8 +8,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import Failed, clean_slate, swap_on  # noqa: E402
-from ksm_torture import CowTorture, report  # noqa: E402
+from ksm_guest import clean_slate, swap_on  # noqa: E402
+from ksm_torture import CowTorture, report, standalone  # noqa: E402
 
 
 def zram_swap():
@@ -34,8 +34,4 @@ def run(duration, procs=8, pages=256):
 
 
 if __name__ == "__main__":
-    try:
-        run(int(sys.argv[1]) if sys.argv[1:] else 60)
-    except Failed as e:
-        print(f"# r1 failed: {e}", flush=True)
-        sys.exit(1)
+    standalone("r1", run, 60)

@@ -13,11 +13,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (Failed, cg, clean_slate, expect, fresh_cgroups, ksmctl,  # noqa: E402
-                       remove_cgroup, CGROUP)
+from ksm_guest import (CGROUP, cg, clean_slate, expect, fresh_cgroups, ksmctl,  # noqa: E402
+                       remove_cgroup)
 from ksm_torture import (EJECTING, CowTorture, steering, attached, flat_out,  # noqa: E402
                          kmemleak_leaks, kmemleak_ready, load, pick, report, seeded_rng,
-                         torture_seed, unload, wait_ejected)
+                         standalone, torture_seed, unload, wait_ejected)
 import r1_cow  # noqa: E402
 
 ROOT = "torture2"
@@ -112,8 +112,4 @@ def run(duration):
 
 
 if __name__ == "__main__":
-    try:
-        run(int(sys.argv[1]) if sys.argv[1:] else 120)
-    except Failed as e:
-        print(f"# r2 failed: {e}", flush=True)
-        sys.exit(1)
+    standalone("r2", run, 120)

@@ -16,10 +16,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (KSM, TEST_POLICIES, Failed, clean_slate, expect,  # noqa: E402
+from ksm_guest import (KSM, TEST_POLICIES, clean_slate, expect,  # noqa: E402
                        read, wait_scans, write)
 from ksm_torture import (TORTURE_POLICIES, Tenant, attached, kernel_log, load,  # noqa: E402
-                         report, shown_exit, unload, wait_ejected)
+                         report, shown_exit, standalone, unload, wait_ejected)
 
 # The watchdog ejects a policy whose programs hold ksmd over 1 s in one batch;
 # one program call cannot be cut short, and the slowest here (bpf_loop of 2^23
@@ -165,9 +165,5 @@ def run(duration, tenant_pages=16384, long_run=False):
 
 
 if __name__ == "__main__":
-    try:
-        d = int(sys.argv[1]) if sys.argv[1:] else 0
-        run(d, tenant_pages=65536 if d >= 60 else 16384, long_run=d >= 60)
-    except Failed as e:
-        print(f"# r3 failed: {e}", flush=True)
-        sys.exit(1)
+    standalone("r3", lambda d: run(d, tenant_pages=65536 if d >= 60 else 16384,
+                                   long_run=d >= 60), 0)

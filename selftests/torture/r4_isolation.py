@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 from ksm_guest import (CGROUP, Failed, Worker, cg, clean_slate, expect,  # noqa: E402
                        fresh_cgroups, full_scans, ksmctl, remove_cgroup, wait_shared)
 from ksm_torture import (EJECTING, load, steering, pick, report, seeded_rng,  # noqa: E402
-                         torture_seed, unload)
+                         standalone, torture_seed, unload)
 
 ROOT = "torture4"
 DOMAINS = ("d1", "d2", "d3")
@@ -129,8 +129,4 @@ def run(duration, per_domain=2):
 
 
 if __name__ == "__main__":
-    try:
-        run(int(sys.argv[1]) if sys.argv[1:] else 120)
-    except Failed as e:
-        print(f"# r4 failed: {e}", flush=True)
-        sys.exit(1)
+    standalone("r4", run, 120)
