@@ -7,9 +7,10 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 
-from ksm_guest import (BPF, CGROUP, KSM, KSMCTL, TEST_POLICIES, TOP, Failed, expect,
+from ksm_guest import (BPF, CGROUP, KSM, TEST_POLICIES, TOP, Failed, expect,
                        full_scans, ksmctl, ksmctl_json, read, write)
 
 TORTURE = os.path.join(TOP, "build", "selftests", "torture")
@@ -235,7 +236,6 @@ def seeded_rng(seed=None):
 
 def standalone(part, run, default):
     """A driver run by itself: `PART.py [DURATION]`; exit 1 on a failed check."""
-    import sys
     try:
         run(int(sys.argv[1]) if sys.argv[1:] else default)
     except Failed as e:
@@ -247,5 +247,3 @@ def torture_seed():
     s = os.environ.get("KSM_TORTURE_SEED")
     return int(s) if s else None
 
-
-__all__ = [n for n in dir() if not n.startswith("_")] + ["KSMCTL"]
