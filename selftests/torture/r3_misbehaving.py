@@ -60,8 +60,8 @@ def one(obj, mapname, outcome, reason, tenant, long_run):
     """Attach one policy and check what becomes of it; its figures."""
     unload()
     tenant.longest()                    # the writer's figure for this policy alone
-    load(obj, mapname)
     tenant.rewrite(next(SEEDS))         # new merges, for the merge() hooks
+    load(obj, mapname)
     row = {"policy": mapname, "outcome": outcome}
     if outcome == EJECTED:
         took, scans = wait_ejected(mapname)
