@@ -33,7 +33,7 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
 	check-vmlinux-btf selftests test unit-test guest-test vm run bench policies ksmctl \
-	fuzz fresh-machine clean
+	fuzz fresh-machine clean torture
 
 help:
 	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
@@ -50,6 +50,7 @@ help:
 	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
 	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
 	@echo "make bench              ksmd CPU per scanned page: baseline vs patched, no policy vs policy"
+	@echo "make torture [DURATION=600]   R1-R4 (docs/reliability.md): R2 on the debug kernel"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
 
 # The stamp is only a fast path: setup.sh itself checks everything.
@@ -186,15 +187,34 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
-	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream ksm_bad_input)
+	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream ksm_bad_input \
+	ksm_torture)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
 	install -m 755 $< $@
 
-$(SELFTESTS)/lib/ksm_guest.py: selftests/lib/ksm_guest.py
+$(SELFTESTS)/lib/%.py: selftests/lib/%.py
 	@mkdir -p $(@D)
 	install -m 644 $< $@
+
+# The torture (docs/reliability.md): R1's program and R3's tenant, the drivers
+# of R1-R4 (Python, run by `make torture` and by the guest test ksm_torture)
+# and R3's misbehaving policies.
+TORTURE_BINS := $(addprefix $(SELFTESTS)/torture/,ksm-cow-torture ksm-mmap-latency)
+TORTURE_PY := $(patsubst selftests/torture/%,$(SELFTESTS)/torture/%,$(wildcard selftests/torture/*.py))
+TORTURE := $(TORTURE_BINS) $(TORTURE_PY) $(SELFTESTS)/lib/ksm_torture.py \
+	$(SELFTESTS)/bpf/torture_policies.bpf.o
+
+$(TORTURE_BINS): $(SELFTESTS)/torture/ksm-%: selftests/torture/%.c $(TEST_LIB) $(GUEST_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lpthread
+
+$(SELFTESTS)/torture/%.py: selftests/torture/%.py
+	@mkdir -p $(@D)
+	install -m 755 $< $@
+
+$(SELFTESTS)/guest/ksm_torture: $(TORTURE)
 
 # The kernel's own KSM selftests (tools/testing/selftests/mm of the same source, with
 # the fixes in selftests/upstream/), built out of tree as the kernel's Makefile would;
@@ -222,7 +242,7 @@ $(SELFTESTS)/upstream/ksm_tests: $(KSELFTEST_SRC)/.stamp
 $(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
 $(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) $(TORTURE) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
@@ -255,6 +275,13 @@ bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
 	@python3 scripts/bench.py $(BENCH_ARGS)
+
+# R1-R4 for DURATION seconds in all (docs/reliability.md): R1, R3 and R4 on the
+# patched kernel, R2 on the debug kernel; a summary, figures in build/torture/.
+DURATION ?= 600
+torture: kernel selftests
+	@bash scripts/kernel.sh build debug >/dev/null
+	@python3 scripts/torture.py --duration $(DURATION)
 
 # What a new user does: a clone of HEAD, an empty cache, a plain environment.
 fresh-machine:
