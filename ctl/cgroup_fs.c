@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -231,22 +232,49 @@ int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg)
 	return walk_from(dir, sizeof(dir), fn, arg);
 }
 
-/* 1 when the cgroup at @path lists a process. */
-static int has_process(const char *path, void *arg)
-{
-	char dir[PATH_MAX], pid[32];
+struct pid_walk {
+	int (*fn)(long pid, void *arg);
+	void *arg;
+};
 
+/* The pids the cgroup at @path lists, to @w->fn until it returns non-zero. */
+static int each_pid_of(const char *path, void *arg)
+{
+	struct pid_walk *w = arg;
+	char dir[PATH_MAX], file[PATH_MAX + sizeof("/cgroup.procs")];
+	long pid;
+	int ret = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", cgroup_dir_of(path, dir, sizeof(dir)));
+	f = fopen(file, "re");
+	if (!f)
+		return 0;
+	while (!ret && fscanf(f, "%ld", &pid) == 1)
+		ret = w->fn(pid, w->arg);
+	fclose(f);
+	return ret;
+}
+
+int cgroup_subtree_each_pid(const char *dir, int (*fn)(long pid, void *arg), void *arg)
+{
+	struct pid_walk w = { fn, arg };
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	return walk_from(buf, sizeof(buf), each_pid_of, &w);
+}
+
+static int any_pid(long pid, void *arg)
+{
+	(void)pid;
 	(void)arg;
-	return !cgroup_file_read(cgroup_dir_of(path, dir, sizeof(dir)), "cgroup.procs", pid,
-				 sizeof(pid)) && pid[0];
+	return 1;
 }
 
 bool cgroup_subtree_has_processes(const char *dir)
 {
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	return walk_from(buf, sizeof(buf), has_process, NULL) == 1;
+	return cgroup_subtree_each_pid(dir, any_pid, NULL) == 1;
 }
 
 /* A cgroup's id is the inode number of its directory. */

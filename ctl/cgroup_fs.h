@@ -87,6 +87,11 @@ void cgroup_path_of_id(unsigned long long id, char *buf, size_t len);
 
 /* Every cgroup directory, @fn(path under the root, arg); stops when it returns non-zero. */
 int cgroup_walk(int (*fn)(const char *path, void *arg), void *arg);
+/*
+ * @fn(pid, @arg) for each process of the cgroup directory @dir and those
+ * below it, until it returns non-zero, which is returned; else 0.
+ */
+int cgroup_subtree_each_pid(const char *dir, int (*fn)(long pid, void *arg), void *arg);
 /* Does the cgroup directory @dir, or one below it, have a process? */
 bool cgroup_subtree_has_processes(const char *dir);
 

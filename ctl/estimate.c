@@ -28,6 +28,7 @@
 #include "ksmctl.h"
 #include "ksmd_proc.h"
 #include "output.h"
+#include "stats_table.h"
 
 #define ESTIMATE_MAX_CHOSEN	64
 #define ESTIMATE_POLL_MS	100
@@ -224,23 +225,77 @@ static void catch_stop_signals(bool on)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* 1 while ksmd has not looked at the process @pid yet: it tracks none of its pages. */
+static int not_seen(long pid, void *arg)
+{
+	char path[PATH_MAX], text[1024];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "%s/%ld/ksm_stat", proc_dir, pid);
+	/* Gone, or no memory: nothing to wait for. */
+	if (file_read_text(path, text, sizeof(text)))
+		return 0;
+	return proc_ksm_stat_field(text, "ksm_rmap_items") == 0;
+}
+
+static bool all_seen(const struct estimate_opts *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (cgroup_subtree_each_pid(o->chosen[i].ref.dir, not_seen, NULL))
+			return false;
+	return true;
+}
+
+/* What stops a wait: 0, or why, said. */
+static int wait_stopped(const struct estimate_opts *o, double start)
+{
+	if (stop_signal)
+		return fail(EXIT_FAIL, "estimate: stopped by signal %d: settings restored, "
+			    "nothing counted", (int)stop_signal);
+	if (o->timeout && now_seconds() - start > o->timeout)
+		return fail(EXIT_FAIL, "estimate: no result in %lu s (ksmd's pass takes longer: "
+			    "'knob set pages_to_scan N' speeds it up); settings restored",
+			    o->timeout);
+	if (knob_number("run") != 1)
+		return fail(EXIT_FAIL, "estimate: ksmd was stopped (run is no longer 1); settings "
+			    "restored, nothing counted");
+	return 0;
+}
+
+/*
+ * The pass to count: one that begins once ksmd has looked at every observed
+ * process (a kworker enrols them after "observe" is written, and ksmd takes
+ * a process it did not scan before at its next pass), so that the pass
+ * before it compared nothing for the first time. A process ksmd finds
+ * nothing of is not waited for beyond two passes. 0, or why not, said.
+ */
+static int choose_pass(const struct estimate_opts *o, double start, unsigned long long *pass)
+{
+	struct timespec poll = { 0, ESTIMATE_POLL_MS * 1000000L };
+	unsigned long long first = knob_number("full_scans");
+	int err;
+
+	while (!all_seen(o) && knob_number("full_scans") < first + 2) {
+		err = wait_stopped(o, start);
+		if (err)
+			return err;
+		nanosleep(&poll, NULL);
+	}
+	*pass = knob_number("full_scans") + o->passes;
+	return 0;
+}
+
 /* Until the armed pass is counted; 0, or why not, said. */
 static int wait_counted(struct ksm_estimate_bpf *skel, const struct estimate_opts *o,
 			double start)
 {
 	struct timespec poll = { 0, ESTIMATE_POLL_MS * 1000000L };
+	int err;
 
 	while (!estimate_bpf_counted(skel)) {
-		if (stop_signal)
-			return fail(EXIT_FAIL, "estimate: stopped by signal %d: settings "
-				    "restored, nothing counted", (int)stop_signal);
-		if (o->timeout && now_seconds() - start > o->timeout)
-			return fail(EXIT_FAIL, "estimate: no result in %lu s (ksmd's pass takes "
-				    "longer: 'knob set pages_to_scan N' speeds it up); settings "
-				    "restored", o->timeout);
-		if (knob_number("run") != 1)
-			return fail(EXIT_FAIL, "estimate: ksmd was stopped (run is no longer 1); "
-				    "settings restored, nothing counted");
+		err = wait_stopped(o, start);
+		if (err)
+			return err;
 		nanosleep(&poll, NULL);
 	}
 	return 0;
@@ -261,10 +316,8 @@ static int measure(struct estimate_opts *o, struct estimate_run *run,
 		return err;
 	catch_stop_signals(true);
 	ksmd_cpu_seconds(&cpu0);
-	err = observe(o);
+	err = observe(o) ?: choose_pass(o, start, &pass);
 	if (!err) {
-		/* The pass under way is partial; then one to see every page, then count. */
-		pass = knob_number("full_scans") + o->passes;
 		estimate_bpf_arm(skel, pass);
 		if (isatty(STDERR_FILENO))	/* progress, for a person waiting */
 			fprintf(stderr, "ksmctl: estimate: observing %zu cgroup%s; counting "
