@@ -1,9 +1,11 @@
 #!/bin/bash
 # The demo, run inside the guest by 'make run': three processes load the same
 # 32 MiB "guest image" and one loads different data, as VMs in three cgroups
-# (two in vm-a, one in vm-b, the odd one in vm-c); ksmd merges the identical
-# pages and the numbers show what it saved; ksmctl shows who saved what and
-# who shares with whom, and a BPF policy is attached, shown and detached.
+# (two in vm-a, one in vm-b, the odd one in vm-c). ksmctl estimates what
+# merging them would save before anything is merged; then merging is turned
+# on for their cgroups, ksmd merges the identical pages and the numbers show
+# what it saved; ksmctl shows who saved what and who shares with whom, and a
+# BPF policy is attached, shown and detached.
 #   demo.sh PATH/TO/ksm-workload PATH/TO/ksmctl BPF_DIR
 set -euo pipefail
 workload=$1 ksmctl=$2 bpf=$3
@@ -26,6 +28,9 @@ echo "\$ ksmctl stats enable"
 cgroups=/sys/fs/cgroup
 [ -e $cgroups/cgroup.procs ] || mount -t cgroup2 none $cgroups
 mkdir -p $cgroups/demo/vm-a $cgroups/demo/vm-b $cgroups/demo/vm-c
+# The memory controller gives them the KSM settings (memory.ksm_*).
+echo +memory >$cgroups/cgroup.subtree_control
+echo +memory >$cgroups/demo/cgroup.subtree_control
 tmp=$(mktemp -d)
 mkfifo "$tmp/hold"
 exec 3<>"$tmp/hold"	# the workloads hold their memory while this stays open
@@ -33,7 +38,7 @@ pids=()
 # A workload in cgroup demo/$1 with the data of seed $2, output to $tmp/$3.
 start() {
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cgroups/demo/$1" \
-		"$workload" --madvise $pages "$2" <&3 >"$tmp/$3" &
+		"$workload" $pages "$2" <&3 >"$tmp/$3" &
 	pids+=($!)
 }
 start vm-a 42 w1
@@ -43,7 +48,13 @@ start vm-c 7 w4
 trap 'kill "${pids[@]}" 2>/dev/null; wait; rmdir $cgroups/demo/vm-* $cgroups/demo; rm -rf "$tmp"' EXIT
 while [ "$(cat "$tmp"/w* | wc -l)" -lt 4 ]; do sleep 0.1; done
 echo "started 4 processes (pids ${pids[*]}), $(mib $pages) each: 3 with the same data"
-echo "(2 in cgroup /demo/vm-a, 1 in /demo/vm-b), 1 different (/demo/vm-c)"
+echo "(2 in cgroup /demo/vm-a, 1 in /demo/vm-b), 1 different (/demo/vm-c); none asks for KSM"
+echo
+echo "\$ ksmctl estimate cgroup /demo   # what merging would save, merging nothing"
+"$ksmctl" estimate cgroup /demo
+echo
+echo "\$ ksmctl cgroup set /demo merge on   # now merge them, as the estimate said"
+"$ksmctl" cgroup set /demo merge on
 echo
 printf '%8s %12s %13s %14s\n' full_scans pages_shared pages_sharing general_profit
 start=$(rd full_scans) last=-1 deadline=$((SECONDS + 300))
