@@ -268,6 +268,29 @@ def case_domain_cost():
         stop_all(procs)
 
 
+def case_composes_with_loaded_policies():
+    """A global policy that merges zero pages only, and one attached to a: no
+    policy is asked about observed processes, so the estimate sees what ksmd
+    itself would merge; both stay attached, and nothing merges."""
+    clean_slate()
+    a, b = fresh_cgroups(ROOT, "a", "b")
+    ksmctl("policy", "load", f"{BPF}/zero_only.bpf.o")
+    ksmctl("policy", "load", f"{BPF}/trust_stable.bpf.o", "cgroup", cg(a))
+    procs = [Workload(S, cgroup=a, madvise=False, pages=P),
+             Workload(S, cgroup=b, madvise=False, pages=P)]
+    try:
+        est = run_estimate([a, b], watch=watcher(procs))
+        pairs = estimate_pairs(est)
+        expect(pairs.get((cg(a), cg(b)), 0) >= P, f"a-b under policies: {pairs}")
+        expect(policy_name() == "zero_only", f"the global policy is now {policy_name()}")
+        expect(read(f"{a}/memory.ksm_policy") == "trust_stable",
+               f"a's policy is now {read(f'{a}/memory.ksm_policy')}")
+        expect_untouched(procs, [a, b])
+    finally:
+        for p in procs:
+            p.stop()
+
+
 def case_refusals_and_interruption():
     clean_slate()
     a, b, off, on = fresh_cgroups(ROOT, "a", "b", "off", "on")
@@ -321,4 +344,5 @@ def case_refusals_and_interruption():
 
 if __name__ == "__main__":
     sys.exit(run_cases_in(ROOT, [case_estimate_matches_merging, case_domain_cost,
+                                 case_composes_with_loaded_policies,
                                  case_refusals_and_interruption]))
