@@ -60,8 +60,15 @@ def one(obj, mapname, outcome, reason, tenant, long_run):
     """Attach one policy and check what becomes of it; its figures."""
     unload()
     tenant.longest()                    # the writer's figure for this policy alone
-    tenant.rewrite(next(SEEDS))         # new merges, for the merge() hooks
-    load(obj, mapname)
+    # New merges, for the merge() hooks. ksmd waits meanwhile: with no policy it
+    # would merge the new content before the policy is attached (a load takes a
+    # second or more under TCG), and merge() would never be called.
+    write(f"{KSM}/run", 0)
+    try:
+        tenant.rewrite(next(SEEDS))
+        load(obj, mapname)
+    finally:
+        write(f"{KSM}/run", 1)
     row = {"policy": mapname, "outcome": outcome}
     if outcome == EJECTED:
         took, scans = wait_ejected(mapname)
