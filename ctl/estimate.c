@@ -126,11 +126,12 @@ static int parse_opts(int argc, char **argv, struct estimate_opts *o)
 	return 0;
 }
 
+/* A numeric knob; 0 when it cannot be read. */
 static unsigned long long knob_number(const char *name)
 {
-	char buf[64];
+	long long v;
 
-	return knob_read(name, buf, sizeof(buf)) ? 0 : strtoull(buf, NULL, 10);
+	return knob_read_number(name, &v) ? 0 : (unsigned long long)v;
 }
 
 /* Can @c be observed? Only cgroups that may merge, do not yet, and are not observed. */

@@ -2,6 +2,7 @@
 /* ksmctl: reading and writing /sys/kernel/mm/ksm (see ksm_sysfs.h). */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ksm_sysfs.h"
@@ -43,4 +44,15 @@ int knob_write(const char *name, const char *value)
 
 	snprintf(path, sizeof(path), "%s/%s", ksm_sysfs_dir, name);
 	return file_write_text(path, value);
+}
+
+int knob_read_number(const char *name, long long *value)
+{
+	char buf[64];
+	int err = knob_read(name, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	*value = atoll(buf);
+	return 0;
 }

@@ -10,5 +10,7 @@ void knob_clean_value(char *text);
 /* Read or write one knob under ksm_sysfs_dir; 0 or a negative errno. */
 int knob_read(const char *name, char *buf, size_t len);
 int knob_write(const char *name, const char *value);
+/* A numeric knob (full_scans, run, ...) into @value: 0 or a negative errno. */
+int knob_read_number(const char *name, long long *value);
 
 #endif /* KSMCTL_KSM_SYSFS_H */

@@ -553,16 +553,6 @@ static int parse_show_args(int argc, char **argv, struct show_opts *o, bool cgro
 	return 0;
 }
 
-static int read_knob_value(const char *name, long long *value)
-{
-	char buf[64];
-
-	if (knob_read(name, buf, sizeof(buf)))
-		return -1;
-	*value = atoll(buf);
-	return 0;
-}
-
 /* The rows of `stats cgroup`. */
 static int read_cgroup_table(const struct show_opts *o, struct stats_row **rowsp, size_t *np)
 {
@@ -709,7 +699,7 @@ static int export_metrics(const struct show_opts *o)
 	struct stats_row *cgroups = NULL, *procs = NULL;
 	struct ksm_stats_totals totals;
 	struct policy_progs progs;
-	struct stats_export e = { .read_knob = read_knob_value };
+	struct stats_export e = { .read_knob = knob_read_number };
 	struct sharing_row *pairs = NULL;
 	struct sharing_view sharing = {};
 	struct kernel_events events;

@@ -10,7 +10,6 @@ Names on the command line (without "case_") run only those cases.
 """
 import collections
 import ctypes
-import itertools
 import json
 import mmap
 import os
@@ -63,10 +62,6 @@ def anon_frames(pid):
     return out
 
 
-def cgroup_of(pid):
-    return read(f"/proc/{pid}/cgroup").split("::", 1)[1]
-
-
 def merged_layout(procs):
     """What the frames say after merging: pages_sharing (every mapping of a ksm
     page but one) and {(cgroup a, cgroup b): ksm pages both map} (a <= b; a == b:
@@ -79,15 +74,8 @@ def merged_layout(procs):
         for frame in anon_frames(p.pid).values():
             if frame != zero:
                 mappers[frame].append(c)
-    sharing, pairs = 0, collections.Counter()
-    for cgroups in mappers.values():
-        if len(cgroups) < 2:
-            continue
-        sharing += len(cgroups) - 1
-        n = collections.Counter(cgroups)
-        pairs.update((c, c) for c, k in n.items() if k > 1)
-        pairs.update(itertools.combinations(sorted(n), 2))
-    return sharing, dict(pairs)
+    sharing = sum(len(cgroups) - 1 for cgroups in mappers.values())
+    return sharing, ksm_page_pairs(mappers.values())
 
 
 def estimate_pairs(est, same_domain=None):

@@ -9,7 +9,6 @@ more cgroups than are followed).
 Names on the command line (without "case_") run only those cases.
 """
 import collections
-import itertools
 import os
 import sys
 
@@ -22,27 +21,14 @@ ROOT = "ksmsharing"
 X, Y = 0, 100
 
 
-def cgroup_of(pid):
-    return read(f"{mm_dir(pid)}/cgroup").split("::", 1)[1]
-
-
 def pagemap_pairs(procs):
-    """What the PFNs say: {(cgroup a, cgroup b): ksm pages both map} (a <= b;
-    a == b: pages the cgroup maps more than once). No process here forks, so a
-    frame two mappings share is a ksm page."""
+    """What the PFNs of the workers' pages say, as ksm_page_pairs() counts them."""
     mappers = collections.defaultdict(list)
     for p in procs:
         c = cgroup_of(p.pid)
         for i in range(PAGES):
             mappers[p.pfn(i)].append(c)
-    pairs = collections.Counter()
-    for cgroups in mappers.values():
-        n = collections.Counter(cgroups)
-        if len(cgroups) < 2:
-            continue
-        pairs.update((c, c) for c, k in n.items() if k > 1)
-        pairs.update(itertools.combinations(sorted(n), 2))
-    return dict(pairs)
+    return ksm_page_pairs(mappers.values())
 
 
 def ksmctl_pairs():

@@ -2,7 +2,9 @@
 ksmctl runs and their errors, KSM's knobs, worker processes, cgroups, and
 running cases as KTAP.
 """
+import collections
 import glob
+import itertools
 import json
 import os
 import re
@@ -404,6 +406,26 @@ def verify(*workers):
     """Each worker reads its pages back: each must hold what it wrote."""
     for w in workers:
         w.verify()
+
+
+def cgroup_of(pid):
+    """The cgroup of @pid as ksmctl names it: /a/b."""
+    return read(f"{mm_dir(pid)}/cgroup").split("::", 1)[1]
+
+
+def ksm_page_pairs(mappers):
+    """{(cgroup a, cgroup b): ksm pages both map} (a <= b; a == b: pages the
+    cgroup maps more than once), as `ksmctl stats sharing` counts them, from
+    @mappers: for each frame, the cgroups of its mappings. Where no process
+    forks, a frame two mappings share is a ksm page."""
+    pairs = collections.Counter()
+    for cgroups in mappers:
+        if len(cgroups) < 2:
+            continue
+        n = collections.Counter(cgroups)
+        pairs.update((c, c) for c, k in n.items() if k > 1)
+        pairs.update(itertools.combinations(sorted(n), 2))
+    return dict(pairs)
 
 
 def frames(*procs):
