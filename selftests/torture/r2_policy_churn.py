@@ -2,7 +2,8 @@
 """R2, policy churn (docs/reliability.md): for DURATION seconds, policies are
 loaded, replaced and unloaded, globally and per memory cgroup, and test
 policies that get themselves ejected are attached, while ksmd scans flat out
-and R1 runs in both cgroups. Meant for the debug kernel (KASAN, lockdep,
+and R1 runs in three cgroups, one of them left to the global
+policy. Meant for the debug kernel (KASAN, lockdep,
 DEBUG_VM, kmemleak): the VM runner fails the run on any kernel report, and
 kmemleak, where the kernel has it, must list nothing at the end.
 
@@ -62,7 +63,9 @@ def run(duration):
     leaks_checked = kmemleak_ready()
     variant = os.environ.get("KSM_KERNEL_VARIANT", "")
     expect(leaks_checked or variant != "debug", "the debug kernel has no kmemleak")
-    a, b = fresh_cgroups(ROOT, "a", "b")
+    # No policy ever attaches to c: the global slot decides for its processes,
+    # so a policy ejected at the top always has pages to judge.
+    a, b, c = fresh_cgroups(ROOT, "a", "b", "c")
     flat_out()
     counts = dict.fromkeys(("loaded", "replaced", "unloaded", "ejected", "stats_toggled"), 0)
     eject_times = []
@@ -71,9 +74,9 @@ def run(duration):
     # the debug kernel under TCG each ksmctl load takes tens of seconds: R1
     # lighter there, so that the churn gets through more changes.
     light = variant == "debug"
-    r1s = [CowTorture(duration + 3600, procs=3 if light else 6, pages=128 if light else 192,
-                      cgroup=cg(c), extra=["--op-sleep-us", "2000"] if light else [])
-           for c in (a, b)]
+    r1s = [CowTorture(duration + 3600, procs=2 if light else 4, pages=128 if light else 192,
+                      cgroup=cg(where), extra=["--op-sleep-us", "2000"] if light else [])
+           for where in (a, b, c)]
     try:
         end = time.monotonic() + duration
         # Every action at every place once, then at random for the rest.
