@@ -11,8 +11,8 @@
  * /sys/fs/bpf/ksm/policy_links/.
  *
  * A memory cgroup's policy (cgroup PATH) is the same under
- * /sys/fs/bpf/ksm/cgroup/ID/, ID the cgroup's id, which the kernel takes
- * from the policy's cgroup_id field.
+ * /sys/fs/bpf/ksm/cgroup/ID/, ID the cgroup's id; its link targets the
+ * cgroup (BPF_F_CGROUP_FD), which bpftool link show gives too.
  */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -273,29 +273,12 @@ static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const ch
 	return 0;
 }
 
-/* Attach it to the memory cgroup of @at (the struct's "cgroup_id"). */
-static int set_policy_cgroup(struct bpf_object *obj, struct bpf_map *map,
-			     const struct policy_at *at, const char *file)
-{
-	char *field = policy_field(obj, map, "cgroup_id");
-	__u64 id = at->cg.id;
-
-	if (!at->cgroup)
-		return 0;
-	if (!field)
-		return fail(EXIT_USAGE, "policy: %s was built against a kernel without policies per "
-			    "memory cgroup (its %s has no cgroup_id): rebuild it against this "
-			    "kernel's vmlinux.h", file, POLICY_TYPE);
-	memcpy(field, &id, sizeof(id));
-	return 0;
-}
-
 /*
  * Open @o->file and pick its policy map (only that one will be created).
  * On success *objp and *mapp are set; the object is not loaded yet.
  */
-static int policy_open(const struct load_opts *o, const struct policy_at *at,
-		       struct bpf_object **objp, struct bpf_map **mapp)
+static int policy_open(const struct load_opts *o, struct bpf_object **objp,
+		       struct bpf_map **mapp)
 {
 	struct bpf_map *map, *chosen = NULL;
 	char names[256] = "";
@@ -335,8 +318,6 @@ static int policy_open(const struct load_opts *o, const struct policy_at *at,
 			   o->file, bpf_map__name(chosen));
 	else if (o->name)
 		err = set_policy_name(obj, chosen, o->name);
-	if (!err)
-		err = set_policy_cgroup(obj, chosen, at, o->file);
 	if (err) {
 		bpf_object__close(obj);
 		return err;
@@ -604,6 +585,51 @@ static void prune_removed_cgroups(void)
 		closedir(dp);
 }
 
+/*
+ * The cgroup @link attaches its policy to (0: globally), or -1 if the
+ * kernel does not say.
+ */
+static long long link_cgroup_id(const struct bpf_link *link)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_link_get_info_by_fd(bpf_link__fd(link), &info, &len))
+		return -1;
+	return info.struct_ops.cgroup_id;
+}
+
+/*
+ * Attach @map where @at says: globally, or with a link that targets the
+ * memory cgroup. Never globally instead of in a cgroup: a kernel that
+ * would ignore the target (one whose BPF links cannot name a cgroup) has
+ * the link detached at once, with EOPNOTSUPP.
+ */
+static struct bpf_link *attach_policy(struct bpf_map *map, const struct policy_at *at)
+{
+	LIBBPF_OPTS(bpf_struct_ops_opts, opts, .flags = BPF_F_CGROUP_FD);
+	struct bpf_link *link;
+	int fd, err;
+
+	if (!at->cgroup)
+		return bpf_map__attach_struct_ops(map);
+	fd = open(at->cg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	opts.target_fd = fd;
+	link = bpf_map__attach_struct_ops_opts(map, &opts);
+	err = errno;
+	close(fd);
+	if (link && link_cgroup_id(link) != (long long)at->cg.id) {
+		bpf_link__destroy(link);
+		link = NULL;
+		err = EOPNOTSUPP;
+	}
+	errno = err;
+	return link;
+}
+
 /* Load, attach and pin the policy of @o; on failure nothing is left behind. */
 static int load_policy(const struct load_opts *o, const struct policy_at *at)
 {
@@ -615,7 +641,7 @@ static int load_policy(const struct load_opts *o, const struct policy_at *at)
 	bool started = false;
 	int err;
 
-	err = check_kernel() ?: policy_open(o, at, &obj, &map);
+	err = check_kernel() ?: policy_open(o, &obj, &map);
 	if (err)
 		return err;
 	at_what(at, what, sizeof(what));
@@ -630,11 +656,14 @@ static int load_policy(const struct load_opts *o, const struct policy_at *at)
 	      pin_policy_maps(at, obj) ?: attach_policy_progs(obj, &pl);
 	if (err)
 		goto fail;
-	link = bpf_map__attach_struct_ops(map);
+	link = attach_policy(map, at);
 	if (!link) {
 		err = errno;
 		at_name(at, name, sizeof(name));
-		if (err == EBUSY)
+		if (err == EOPNOTSUPP && at->cgroup)
+			err = fail(EXIT_FAIL, "policy: this kernel cannot attach a policy to a memory "
+				   "cgroup (its BPF links take no cgroup target)");
+		else if (err == EBUSY)
 			err = fail(EXIT_FAIL, "policy: another program attached policy '%s'%s (not "
 				   "ksmctl): detach it there first", name, what);
 		else if (err == EINVAL && at->cgroup)
@@ -710,7 +739,7 @@ static int do_replace(int argc, char **argv)
 		return fail(EXIT_FAIL, "policy: no policy%s loaded by ksmctl to replace (%s: %s): "
 			    "use 'ksmctl policy load'", what, pin, strerror(errno));
 	at_name(&at, old, sizeof(old));
-	err = policy_open(&o, &at, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
+	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
 	      attach_policy_progs(obj, &pl);
 	if (!err && bpf_link__update_map(link, map)) {
 		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement%s: %s; '%s' stays",

@@ -269,9 +269,16 @@ cmd_checkpatch() {
 	info "checkpatch --strict: ${#p[@]} patches clean"
 }
 
-# libbpf (static, with headers) and bpftool from the kernel source, cached by source version.
+# What the series changes of libbpf, bpftool and their UAPI headers (tools/).
+tools_series_id() {
+	awk 'FNR == 1 { on = 0 } /^diff --git / { on = ($3 ~ /^a\/tools\//) } on' \
+		kernel/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16
+}
+
+# libbpf (static, with headers) and bpftool from the kernel source, cached by
+# source version and by what the series changes of them.
 cmd_tools() {
-	local out=$KSM_CACHE/tools/$SRCVER-$(toolchain_id)
+	local out=$KSM_CACHE/tools/$SRCVER-$(toolchain_id)-$(tools_series_id)
 	if [ ! -x "$out/bin/bpftool" ]; then
 		cmd_tree
 		local w=$top/build/tools-obj

@@ -309,6 +309,10 @@ enum {
 };
 
 enum {
+	BPF_F_CGROUP_FD = 128,
+};
+
+enum {
 	BPF_F_GET_BRANCH_RECORDS_SIZE = 1,
 };
 
@@ -26666,6 +26670,8 @@ struct bpf_link_info {
 		} xdp;
 		struct {
 			__u32 map_id;
+			__u32 reserved;
+			__u64 cgroup_id;
 		} struct_ops;
 		struct {
 			__u32 pf;
@@ -29127,6 +29133,7 @@ struct bpf_struct_ops {
 	void *cfi_stubs;
 	struct module *owner;
 	const char *name;
+	bool cgroup_links;
 	struct btf_func_model func_models[64];
 };
 
@@ -29185,7 +29192,6 @@ struct ksm_policy_ops {
 	s32 (*init)(void);
 	void (*exit)(struct ksm_policy_exit_info *);
 	char name[64];
-	u64 cgroup_id;
 };
 
 struct bpf_struct_ops_ksm_policy_ops {
@@ -29198,12 +29204,14 @@ struct bpf_struct_ops_ksm_policy_ops {
 	long: 64;
 	long: 64;
 	struct ksm_policy_ops data;
+	long: 64;
 };
 
 struct bpf_struct_ops_link {
 	struct bpf_link link;
 	struct bpf_map *map;
 	wait_queue_head_t wait_hup;
+	u64 cgroup_id;
 };
 
 struct bpf_struct_ops_value {
@@ -48582,6 +48590,7 @@ struct ksm_policy_slot {
 	struct ksm_policy_exit_record last_exit;
 	struct work_struct disable_work;
 	long unsigned int batch_jiffies;
+	u64 batch;
 	struct mem_cgroup *memcg;
 	u32 ns;
 	struct list_head list;

@@ -43,6 +43,17 @@ def attached(path):
     return read(f"{path}/memory.ksm_policy")
 
 
+def link_target(path):
+    """The cgroup id `bpftool link show` gives for the policy link of @path."""
+    pin = f"{PIN}/cgroup/{os.stat(path).st_ino}/policy"
+    # All links, with their pins: 6.12's bpftool exits 255 after showing one.
+    out = subprocess.run([BPFTOOL, "-j", "-f", "link", "show"], capture_output=True,
+                         text=True, check=True)
+    links = [k for k in json.loads(out.stdout) if pin in k.get("pinned", [])]
+    expect(len(links) == 1, f"bpftool link show: {len(links)} links pinned at {pin}")
+    return links[0].get("cgroup_id")
+
+
 def shown():
     """`ksmctl --json policy show`: the global policy, and {cgroup: entry}."""
     out = ksmctl_json("policy", "show")
@@ -200,11 +211,15 @@ def case_bad_attachments_are_refused():
     expect_error(["policy", "load", TEST_POLICIES, "map", "skip_all", "cgroup",
                   "/no/such"], 2, ["/no/such"])
     load(a, "skip_all")
+    # The link targets the cgroup (BPF_F_CGROUP_FD), and keeps it when replaced.
+    ident = os.stat(a).st_ino
+    expect(link_target(a) == ident, f"bpftool: the link targets {link_target(a)}, not {ident}")
     expect_error(["policy", "load", TEST_POLICIES, "map", "trust_stable", "cgroup",
                   cg(a)], 1, ["already", "skip_all"])
     expect_error(["policy", "unload", "cgroup", cg(plain)], 1, ["memory controller"])
     ksmctl("policy", "replace", TEST_POLICIES, "map", "trust_stable", "cgroup", cg(a))
-    expect(attached(a) == "trust_stable", f"after replace: {attached(a)}")
+    expect(attached(a) == "trust_stable" and link_target(a) == ident,
+           f"after replace: {attached(a)}, the link targets {link_target(a)}")
     expect(read(f"{a}/memory.ksm_policy_exit").startswith("skip_all: replaced"),
            f"a's exit: {read(f'{a}/memory.ksm_policy_exit')}")
     ksmctl("policy", "unload", "cgroup", cg(a))

@@ -3,10 +3,13 @@
  * ksm_policy_ops: each hook and rule proved with a small policy from
  * selftests/bpf/test_policies.bpf.c, attached through a BPF link.
  */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -540,6 +543,89 @@ out:
 	return result;
 }
 
+#define LINK_CGROUP "/sys/fs/cgroup/ksm_policy_link"
+
+/* Attach @map with a link that targets the cgroup @dir; NULL with errno. */
+static struct bpf_link *attach_at(struct bpf_map *map, const char *dir, __u32 flags)
+{
+	LIBBPF_OPTS(bpf_struct_ops_opts, opts, .flags = flags);
+	struct bpf_link *link;
+	int fd, err;
+
+	fd = open(dir, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	opts.target_fd = fd;
+	link = bpf_map__attach_struct_ops_opts(map, &opts);
+	err = errno;
+	close(fd);
+	errno = err;
+	return link;
+}
+
+/*
+ * A link may target a memory cgroup (BPF_F_CGROUP_FD): the policy attaches
+ * there, not globally, the link says where, and an update keeps it there.
+ * The root, a file that is no cgroup and unknown flags are refused, never
+ * turned into a global attach.
+ */
+static enum ktap_result a_link_targets_a_memory_cgroup(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct bpf_link *link = NULL, *bad = NULL;
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char buf[80] = "";
+	struct stat st;
+
+	file_write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	rmdir(LINK_CGROUP);
+	KTAP_EXPECT(!mkdir(LINK_CGROUP, 0755) && !stat(LINK_CGROUP, &st), "mkdir %s: %s",
+		    LINK_CGROUP, strerror(errno));
+	KTAP_EXPECT(!open_policies(NULL), "cannot load the test policies");
+	link = attach_at(skel->maps.skip_all, LINK_CGROUP, BPF_F_CGROUP_FD);
+	KTAP_EXPECT(link, "attach to %s: %s", LINK_CGROUP, strerror(errno));
+	KTAP_EXPECT(policy_is("none"), "the cgroup's policy is the global one too");
+	file_read_text(LINK_CGROUP "/memory.ksm_policy", buf, sizeof(buf));
+	KTAP_EXPECT(!strcmp(buf, "skip_all"), "memory.ksm_policy: '%s'", buf);
+	memset(&info, 0, sizeof(info));
+	KTAP_EXPECT(!bpf_link_get_info_by_fd(bpf_link__fd(link), &info, &len),
+		    "link info: %s", strerror(errno));
+	KTAP_EXPECT(info.struct_ops.cgroup_id == st.st_ino,
+		    "the link names cgroup %llu, not %llu", (unsigned long long)
+		    info.struct_ops.cgroup_id, (unsigned long long)st.st_ino);
+
+	/* A replacement stays in the cgroup. */
+	KTAP_EXPECT(!bpf_link__update_map(link, skel->maps.trust_stable), "update: %s",
+		    strerror(errno));
+	file_read_text(LINK_CGROUP "/memory.ksm_policy", buf, sizeof(buf));
+	KTAP_EXPECT(!strcmp(buf, "trust_stable") && policy_is("none"),
+		    "after the update: memory.ksm_policy '%s'", buf);
+
+	/* Refused, and nothing attached globally instead. */
+	bad = attach_at(skel->maps.zero_only, "/sys/fs/cgroup", BPF_F_CGROUP_FD);
+	KTAP_EXPECT(!bad && errno == EINVAL, "attach to the root cgroup: %s",
+		    bad ? "succeeded" : strerror(errno));
+	bad = attach_at(skel->maps.zero_only, "/proc/self/stat", BPF_F_CGROUP_FD);
+	KTAP_EXPECT(!bad && errno == EBADF, "attach to a file: %s",
+		    bad ? "succeeded" : strerror(errno));
+	bad = attach_at(skel->maps.zero_only, LINK_CGROUP, BPF_F_CGROUP_FD << 1);
+	KTAP_EXPECT(!bad && errno == EINVAL, "attach with an unknown flag: %s",
+		    bad ? "succeeded" : strerror(errno));
+	KTAP_EXPECT(policy_is("none"), "a refused attach became global");
+
+	bpf_link__destroy(link);
+	link = NULL;
+	file_read_text(LINK_CGROUP "/memory.ksm_policy", buf, sizeof(buf));
+	KTAP_EXPECT(!strcmp(buf, "none"), "after detach: memory.ksm_policy '%s'", buf);
+out:
+	bpf_link__destroy(bad);
+	bpf_link__destroy(link);
+	close_policies();
+	rmdir(LINK_CGROUP);
+	return result;
+}
+
 /* Time of one full scan, from the start of the next one. */
 static long full_scan_ms(void)
 {
@@ -665,6 +751,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(error_in_init_spares_the_live_policy),
 	KTAP_CASE(replace_after_an_ejection),
 	KTAP_CASE(attach_without_a_link_refused),
+	KTAP_CASE(a_link_targets_a_memory_cgroup),
 	KTAP_CASE(second_attach_fails),
 	KTAP_CASE(replace_swaps_policies),
 	KTAP_CASE(pass_hooks_pace_ksmd),

@@ -45,17 +45,13 @@ static int knob_path(char *buf, size_t len, const char *knob)
 	return 0;
 }
 
-int ksm_read_text(const char *knob, char *buf, size_t len)
+int file_read_text(const char *path, char *buf, size_t len)
 {
-	char path[PATH_MAX];
 	ssize_t n;
 	int fd, err;
 
 	if (!len)
 		return -EINVAL;
-	err = knob_path(path, sizeof(path), knob);
-	if (err)
-		return err;
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -68,6 +64,29 @@ int ksm_read_text(const char *knob, char *buf, size_t len)
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 	return 0;
+}
+
+int file_write_text(const char *path, const char *text)
+{
+	ssize_t n, len = strlen(text);
+	int fd, err;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	err = n < 0 ? -errno : n != len ? -EIO : 0;
+	close(fd);
+	return err;
+}
+
+int ksm_read_text(const char *knob, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = knob_path(path, sizeof(path), knob);
+	return err ?: file_read_text(path, buf, len);
 }
 
 int ksm_read(const char *knob, unsigned long *val)

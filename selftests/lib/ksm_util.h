@@ -22,6 +22,11 @@ void ksm_set_sysfs_root(const char *root);
 /* Strict parse of a decimal unsigned value with optional trailing newline. */
 int parse_ulong(const char *s, unsigned long *val);
 
+/* A file's text without its trailing newline; 0 or -errno. */
+int file_read_text(const char *path, char *buf, size_t len);
+/* Write @text to the file @path in one write(); 0 or -errno. */
+int file_write_text(const char *path, const char *text);
+
 int ksm_read(const char *knob, unsigned long *val);
 /* A knob's text without its trailing newline. */
 int ksm_read_text(const char *knob, char *buf, size_t len);
