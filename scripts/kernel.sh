@@ -269,9 +269,12 @@ cmd_checkpatch() {
 	info "checkpatch --strict: ${#p[@]} patches clean"
 }
 
-# What the series changes of libbpf, bpftool and their UAPI headers (tools/).
+# What the series changes of libbpf, bpftool and their UAPI headers (tools/, but
+# not the selftests under tools/testing/, which they do not build from).
 tools_series_id() {
-	awk 'FNR == 1 { on = 0 } /^diff --git / { on = ($3 ~ /^a\/tools\//) } on' \
+	awk 'FNR == 1 { on = 0 }
+		/^diff --git / { on = ($3 ~ /^a\/tools\// && $3 !~ /^a\/tools\/testing\//) }
+		on' \
 		kernel/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16
 }
 
