@@ -188,7 +188,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
 	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream ksm_bad_input \
-	ksm_torture)
+	ksm_torture ksm_series_kselftests)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
@@ -218,15 +218,19 @@ $(SELFTESTS)/guest/ksm_torture: $(TORTURE)
 
 # The kernel's own KSM selftests (tools/testing/selftests/mm of the same source, with
 # the fixes in selftests/upstream/), built out of tree as the kernel's Makefile would;
-# the guest test ksm_upstream runs them under each shipped policy.
+# the guest test ksm_upstream runs them under each shipped policy. The selftests the
+# series adds (KSELFTEST_SERIES_FILES in scripts/kernel.sh, taken from kernel/patches)
+# build the same way into $(SELFTESTS)/series; the guest test ksm_series_kselftests
+# runs them.
 KSELFTEST_SRC := $(B)/kselftests/src
 KSELFTEST_MM := $(KSELFTEST_SRC)/tools/testing/selftests/mm
 KSELFTEST_CFLAGS := -O2 -g -Wall -Wno-maybe-uninitialized \
 	-isystem $(KSELFTEST_SRC)/tools/include/uapi -I$(KSELFTEST_SRC)
 KSELFTESTS := $(addprefix $(SELFTESTS)/upstream/,ksm_functional_tests ksm_tests)
+KSELFTESTS_SERIES := $(SELFTESTS)/series/ksm_cgroup_tests
 
 $(KSELFTEST_SRC)/.stamp: kernel/source-version $(wildcard selftests/upstream/*.patch) \
-		scripts/kernel.sh | $(B)/.setup
+		$(wildcard kernel/patches/*.patch) scripts/kernel.sh | $(B)/.setup
 	@bash scripts/kernel.sh kselftests >/dev/null
 
 $(SELFTESTS)/upstream/ksm_functional_tests: $(KSELFTEST_SRC)/.stamp
@@ -239,10 +243,16 @@ $(SELFTESTS)/upstream/ksm_tests: $(KSELFTEST_SRC)/.stamp
 	$(CC) $(KSELFTEST_CFLAGS) -o $@ $(KSELFTEST_MM)/ksm_tests.c $(KSELFTEST_MM)/vm_util.c \
 		$(KSELFTEST_MM)/thp_settings.c -lnuma
 
+$(SELFTESTS)/series/ksm_cgroup_tests: $(KSELFTEST_SRC)/.stamp
+	@mkdir -p $(@D)
+	$(CC) $(KSELFTEST_CFLAGS) -o $@ $(KSELFTEST_MM)/ksm_cgroup_tests.c $(KSELFTEST_MM)/vm_util.c
+
 $(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
+$(SELFTESTS)/guest/ksm_series_kselftests: $(KSELFTESTS_SERIES)
 $(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
-selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) $(TORTURE) \
+selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
+	$(KSELFTESTS_SERIES) $(TORTURE) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools

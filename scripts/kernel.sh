@@ -8,7 +8,8 @@
 #   kernel.sh patches           regenerate kernel/patches from build/linux (git format-patch)
 #   kernel.sh checkpatch        run checkpatch.pl --strict over kernel/patches
 #   kernel.sh tools             build libbpf and bpftool from the same source (cached)
-#   kernel.sh kselftests        the kernel's own KSM selftests' sources, patched; prints their directory
+#   kernel.sh kselftests        the kernel's KSM selftests' sources: upstream's, patched, and
+#                               the series' own; prints their directory
 #   kernel.sh source            which linux-source-6.12 the kernels are built from, and why
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
@@ -269,9 +270,12 @@ cmd_checkpatch() {
 	info "checkpatch --strict: ${#p[@]} patches clean"
 }
 
-# What the series changes of libbpf, bpftool and their UAPI headers (tools/).
+# What the series changes of libbpf, bpftool and their UAPI headers (tools/, but
+# not the selftests under tools/testing/, which they do not build from).
 tools_series_id() {
-	awk 'FNR == 1 { on = 0 } /^diff --git / { on = ($3 ~ /^a\/tools\//) } on' \
+	awk 'FNR == 1 { on = 0 }
+		/^diff --git / { on = ($3 ~ /^a\/tools\// && $3 !~ /^a\/tools\/testing\//) }
+		on' \
 		kernel/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16
 }
 
@@ -312,7 +316,9 @@ cmd_tools() {
 # build outside the kernel tree: the UAPI headers newer than Debian 12's (PAGEMAP_SCAN,
 # PR_SET_MEMORY_MERGE) and one header of the kernel itself. Pristine files of the same
 # source (build/linux's baseline commit, or else the tarball), then the fixes from
-# upstream in selftests/upstream/*.patch.
+# upstream in selftests/upstream/*.patch. Then the selftests the series adds
+# (KSELFTEST_SERIES_FILES), as kernel/patches writes them: they test the patched
+# kernel, and build next to upstream's with the same headers.
 KSELFTEST_FILES=(
 	tools/testing/selftests/kselftest.h
 	tools/testing/selftests/mm/ksm_functional_tests.c
@@ -326,9 +332,25 @@ KSELFTEST_FILES=(
 	tools/include/uapi/linux/userfaultfd.h
 	include/vdso/time64.h
 )
+KSELFTEST_SERIES_FILES=(
+	tools/testing/selftests/mm/ksm_cgroup_tests.c
+)
+
+# The diffs of kernel/patches that touch KSELFTEST_SERIES_FILES, in series order.
+series_kselftest_diffs() {
+	local p=(kernel/patches/*.patch)
+	[ -e "${p[0]}" ] || return 0
+	awk -v files="${KSELFTEST_SERIES_FILES[*]}" '
+		BEGIN { n = split(files, f, " "); for (i = 1; i <= n; i++) want["b/" f[i]] = 1 }
+		FNR == 1 { on = 0 }
+		/^diff --git / { on = ($4 in want) }
+		on' "${p[@]}"
+}
+
 cmd_kselftests() {
 	local d=$top/build/kselftests/src f p stamp
 	stamp="$SRCVER $(cat selftests/upstream/*.patch | sha256sum | cut -c1-16)"
+	stamp+=" series $(series_kselftest_diffs | sha256sum | cut -c1-16)"
 	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
 		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
 		if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
@@ -344,6 +366,16 @@ cmd_kselftests() {
 		fi
 		for p in selftests/upstream/*.patch; do
 			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
+		done
+		# Files the series adds: made from its diffs alone.
+		series_kselftest_diffs >"$d.tmp/series.diff"
+		if [ -s "$d.tmp/series.diff" ]; then
+			patch -s -d "$d.tmp" -p1 <"$d.tmp/series.diff" ||
+				die "kernel/patches: the diffs of KSELFTEST_SERIES_FILES do not apply"
+		fi
+		rm "$d.tmp/series.diff"
+		for f in "${KSELFTEST_SERIES_FILES[@]}"; do
+			[ -f "$d.tmp/$f" ] || die "kernel/patches does not add $f (KSELFTEST_SERIES_FILES)"
 		done
 		echo "$stamp" >"$d.tmp/.stamp"
 		rm -rf "$d" && mv "$d.tmp" "$d"
