@@ -17,14 +17,13 @@ as a whole, saying why, and change nothing.
 import glob
 import os
 import re
-import subprocess
 import sys
 import time
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (CGROUP, KSM, TOP, Failed, clean_slate, expect,  # noqa: E402
-                       policy_name, read, run_cases)
+from ksm_guest import (CGROUP, KSM, KTAP_RESULT, TOP, Failed, clean_slate,  # noqa: E402
+                       expect, policy_name, read, run_cases, run_kselftest)
 
 SERIES = os.path.join(TOP, "build", "selftests", "series")
 PROGRAM = "ksm_cgroup_tests"
@@ -44,7 +43,6 @@ TESTS = [
 SKIP_ON_BASELINE = "1..0 # SKIP no memory.ksm_merge"
 
 VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
-RESULT = re.compile(r"^(ok|not ok) (\d+) (.*)$")
 
 _run = {}
 
@@ -65,25 +63,23 @@ def run():
         before = knobs()
         t0 = time.monotonic()
         try:
-            p = subprocess.run([os.path.join(SERIES, PROGRAM)], cwd=SERIES,
-                               capture_output=True, text=True, timeout=TIMEOUT)
-            status, out = p.returncode, p.stdout + p.stderr
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
-            status, out = None, out or ""
+            status, out = run_kselftest([os.path.join(SERIES, PROGRAM)], SERIES, TIMEOUT)
+        except Failed as e:
+            # Recorded once: the cases that follow fail without running it again.
+            status, out = None, str(e)
         took = time.monotonic() - t0
         for line in out.splitlines():
             print(f"#   {line}", flush=True)
         print(f"# {PROGRAM} took {took:.1f} s, exit status {status}", flush=True)
         results = {}
         for line in out.splitlines():
-            m = RESULT.match(line)
+            m = KTAP_RESULT.match(line)
             if m:
                 results[m.group(3)] = "skip" if "# SKIP" in line else m.group(1)
         _run.update(status=status, out=out, results=results, before=before,
                     after=knobs(), leftovers=leftovers())
     if _run["status"] is None:
-        raise Failed(f"{PROGRAM} did not finish in {TIMEOUT} s")
+        raise Failed(_run["out"])
     return _run
 
 

@@ -16,13 +16,12 @@ Every other upstream test must pass; a skip is not a pass.
 """
 import os
 import re
-import subprocess
 import sys
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (BPF, KSM, TOP, Failed, clean_slate, expect, ksmctl,  # noqa: E402
-                       policy_name, read, run_cases, write)
+from ksm_guest import (BPF, KSM, KTAP_RESULT, TOP, clean_slate, expect,  # noqa: E402
+                       ksmctl, policy_name, read, run_cases, run_kselftest, write)
 
 UPSTREAM = os.path.join(TOP, "build", "selftests", "upstream")
 TIMEOUT = 300	# seconds per upstream program; ksm_functional_tests waits for scans forever
@@ -65,19 +64,10 @@ REFUSED = {
 # Upstream tests that pass under zero_only only because they do not check that
 # anything merged: the time tests (they wait for two full scans and measure).
 
-RESULT = re.compile(r"^(ok|not ok) (\d+)\s*(.*)$")
-
-
 def run_upstream(argv):
     """Run an upstream program in its directory (the fork+exec test execs
     ./ksm_functional_tests); its status and output."""
-    try:
-        p = subprocess.run(argv, cwd=UPSTREAM, capture_output=True, text=True,
-                           timeout=TIMEOUT)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
-        raise Failed(f"{' '.join(argv)} did not finish in {TIMEOUT} s: {(out or '')[-800:]}")
-    return p.returncode, p.stdout + p.stderr
+    return run_kselftest(argv, UPSTREAM, TIMEOUT)
 
 
 def split_functional(out):
@@ -93,7 +83,7 @@ def split_functional(out):
         if current is None:
             continue
         tests[current][1].append(line)
-        m = RESULT.match(line)
+        m = KTAP_RESULT.match(line)
         if m and tests[current][0] is None:
             tests[current][0] = "skip" if "# SKIP" in line else m.group(1)
     return {name: (res, lines) for name, (res, lines) in tests.items()}
@@ -160,7 +150,7 @@ def functional_case(policy):
 def ksm_tests_case(policy, name, args):
     def body():
         status, out = run_upstream(["./ksm_tests"] + args)
-        results = [RESULT.match(line) for line in out.splitlines()]
+        results = [KTAP_RESULT.match(line) for line in out.splitlines()]
         results = [m for m in results if m]
         result = None
         if len(results) == 1:

@@ -558,6 +558,21 @@ def wait_scans(n, timeout=60):
     wait_for(lambda: full_scans() >= start + n, f"{n} more full scans", timeout)
 
 
+# A result line of KTAP output (kselftest programs): status, number, description.
+KTAP_RESULT = re.compile(r"^(ok|not ok) (\d+)\s*(.*)$")
+
+
+def run_kselftest(argv, cwd, timeout):
+    """Run a kselftest program in @cwd; its status and output (stdout, then
+    stderr). Fails with the tail of its output if it does not end in @timeout s."""
+    try:
+        p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
+        raise Failed(f"{' '.join(argv)} did not finish in {timeout} s: {(out or '')[-800:]}")
+    return p.returncode, p.stdout + p.stderr
+
+
 def run_cases(cases, reset=clean_slate):
     """Each case in turn, as KTAP, @reset after each; the exit status for the program.
 
