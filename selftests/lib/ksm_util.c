@@ -71,7 +71,7 @@ int file_write_text(const char *path, const char *text)
 	ssize_t n, len = strlen(text);
 	int fd, err;
 
-	fd = open(path, O_WRONLY);
+	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, text, len);
@@ -100,19 +100,13 @@ int ksm_read(const char *knob, unsigned long *val)
 int ksm_write(const char *knob, unsigned long val)
 {
 	char path[PATH_MAX], buf[32];
-	int fd, len, err = 0;
+	int err;
 
 	err = knob_path(path, sizeof(path), knob);
 	if (err)
 		return err;
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%lu\n", val);
-	if (write(fd, buf, len) != len)
-		err = -errno;
-	close(fd);
-	return err;
+	snprintf(buf, sizeof(buf), "%lu\n", val);
+	return file_write_text(path, buf);
 }
 
 #define KNOBS(X) X(run) X(pages_to_scan) X(sleep_millisecs) X(use_zero_pages) \
@@ -291,21 +285,11 @@ int ksm_stat_parse(const char *text, struct ksm_proc_stat *st)
 int ksm_proc_stat(pid_t pid, struct ksm_proc_stat *st)
 {
 	char path[64], buf[512];
-	ssize_t n;
-	int fd, err = 0;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/ksm_stat", pid ? pid : getpid());
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		err = -errno;
-	close(fd);
-	if (err)
-		return err;
-	buf[n] = '\0';
-	return ksm_stat_parse(buf, st);
+	err = file_read_text(path, buf, sizeof(buf));
+	return err ?: ksm_stat_parse(buf, st);
 }
 
 /* splitmix64: cheap, and no two (seed, page, word) give the same stream. */

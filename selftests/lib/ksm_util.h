@@ -24,7 +24,7 @@ int parse_ulong(const char *s, unsigned long *val);
 
 /* A file's text without its trailing newline; 0 or -errno. */
 int file_read_text(const char *path, char *buf, size_t len);
-/* Write @text to the file @path in one write(); 0 or -errno. */
+/* Write @text to the file @path (truncated) in one write(); 0 or -errno. */
 int file_write_text(const char *path, const char *text);
 
 int ksm_read(const char *knob, unsigned long *val);
