@@ -270,13 +270,21 @@ cmd_checkpatch() {
 	info "checkpatch --strict: ${#p[@]} patches clean"
 }
 
+# The diffs of kernel/patches, in series order, of the files whose path matches
+# the ERE $1 and not the ERE $2 (if given).
+series_diffs() {
+	local p=(kernel/patches/*.patch)
+	[ -e "${p[0]}" ] || return 0
+	awk -v want="$1" -v skip="${2:-}" '
+		FNR == 1 { on = 0 }
+		/^diff --git / { f = substr($3, 3); on = (f ~ want && (skip == "" || f !~ skip)) }
+		on' "${p[@]}"
+}
+
 # What the series changes of libbpf, bpftool and their UAPI headers (tools/, but
 # not the selftests under tools/testing/, which they do not build from).
 tools_series_id() {
-	awk 'FNR == 1 { on = 0 }
-		/^diff --git / { on = ($3 ~ /^a\/tools\// && $3 !~ /^a\/tools\/testing\//) }
-		on' \
-		kernel/patches/*.patch 2>/dev/null | sha256sum | cut -c1-16
+	series_diffs '^tools/' '^tools/testing/' | sha256sum | cut -c1-16
 }
 
 # libbpf (static, with headers) and bpftool from the kernel source, cached by
@@ -338,13 +346,9 @@ KSELFTEST_SERIES_FILES=(
 
 # The diffs of kernel/patches that touch KSELFTEST_SERIES_FILES, in series order.
 series_kselftest_diffs() {
-	local p=(kernel/patches/*.patch)
-	[ -e "${p[0]}" ] || return 0
-	awk -v files="${KSELFTEST_SERIES_FILES[*]}" '
-		BEGIN { n = split(files, f, " "); for (i = 1; i <= n; i++) want["b/" f[i]] = 1 }
-		FNR == 1 { on = 0 }
-		/^diff --git / { on = ($4 in want) }
-		on' "${p[@]}"
+	local files
+	files=$(printf '%s|' "${KSELFTEST_SERIES_FILES[@]}" | sed 's/[.]/\\./g; s/|$//')
+	series_diffs "^($files)\$"
 }
 
 cmd_kselftests() {
