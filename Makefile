@@ -33,13 +33,13 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
 	check-vmlinux-btf selftests test unit-test guest-test vm run bench policies ksmctl \
-	fuzz fresh-machine clean torture
+	fuzz fresh-machine clean torture reproduce
 
 help:
 	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
 	@echo "make run                the demo: boot the kernel, show KSM merging"
 	@echo "make test               every test; ends with 'N passed, M failed'"
-	@echo "make kernel [VARIANT=patched|baseline|debug]   build or reuse a kernel"
+	@echo "make kernel [VARIANT=patched|baseline|debug|baseline-debug]   build or reuse a kernel"
 	@echo "make kernel-tree        build/linux: the source as a git tree with the series"
 	@echo "make kernel-patches     regenerate kernel/patches from build/linux"
 	@echo "make checkpatch         checkpatch.pl --strict over the series"
@@ -51,6 +51,7 @@ help:
 	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
 	@echo "make bench              ksmd CPU per scanned page: baseline vs patched, no policy vs policy"
 	@echo "make torture [DURATION=600]   R1-R4 (docs/reliability.md): R2 on the debug kernel"
+	@echo "make reproduce          the upstream bug 0001 fixes: reported unpatched, not patched"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
 
 # The stamp is only a fast path: setup.sh itself checks everything.
@@ -216,6 +217,13 @@ $(SELFTESTS)/torture/%.py: selftests/torture/%.py
 
 $(SELFTESTS)/guest/ksm_torture: $(TORTURE)
 
+# Reproductions of the upstream bugs the series fixes (docs/reliability.md).
+REPRO := $(SELFTESTS)/repro/ksm-remap-race
+
+$(REPRO): $(SELFTESTS)/repro/ksm-%: selftests/repro/%.c $(TEST_LIB) $(GUEST_LIB_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(TEST_LIB) -lpthread
+
 # The kernel's own KSM selftests (tools/testing/selftests/mm of the same source, with
 # the fixes in selftests/upstream/), built out of tree as the kernel's Makefile would;
 # the guest test ksm_upstream runs them under each shipped policy. The selftests the
@@ -252,7 +260,7 @@ $(SELFTESTS)/guest/ksm_series_kselftests: $(KSELFTESTS_SERIES)
 $(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
 selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
-	$(KSELFTESTS_SERIES) $(TORTURE) \
+	$(KSELFTESTS_SERIES) $(TORTURE) $(REPRO) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
 $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
@@ -292,6 +300,12 @@ DURATION ?= 600
 torture: kernel selftests
 	@bash scripts/kernel.sh build debug >/dev/null
 	@python3 scripts/torture.py --duration $(DURATION)
+
+# Each on the unpatched KASAN kernel (must report) and on the debug kernel (must not).
+reproduce: kernel selftests
+	@bash scripts/kernel.sh build baseline-debug >/dev/null
+	@bash scripts/kernel.sh build debug >/dev/null
+	@python3 selftests/repro/reproduce.py $(REPRO_ARGS)
 
 # What a new user does: a clone of HEAD, an empty cache, a plain environment.
 fresh-machine:

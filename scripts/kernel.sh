@@ -13,7 +13,8 @@
 #   kernel.sh source            which linux-source-6.12 the kernels are built from, and why
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
-# debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM).
+# debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM), and
+# baseline-debug (baseline + debug.config: reproduces upstream bugs the series fixes).
 #
 # Built kernels live in $KSM_CACHE/kernels/VARIANT-KEY, keyed by the source version,
 # the series (or, while a developer has unexported changes in build/linux, the diff
@@ -122,8 +123,13 @@ cmd_tree() {
 
 fragments() {
 	echo kernel/config/ksm-bpf.config
-	[ "$1" = baseline ] || echo kernel/config/series.config
-	[ "$1" != debug ] || echo kernel/config/debug.config
+	is_baseline "$1" || echo kernel/config/series.config
+	case $1 in *debug) echo kernel/config/debug.config ;; esac
+}
+
+# The variants built from the pristine source, without the series.
+is_baseline() {
+	case $1 in baseline | baseline-debug) return 0 ;; *) return 1 ;; esac
 }
 
 toolchain_id() {
@@ -133,7 +139,7 @@ toolchain_id() {
 cmd_key() {
 	local variant=${1:-patched} series
 	case $variant in
-	baseline) series=none ;;
+	baseline | baseline-debug) series=none ;;
 	patched | debug)
 		if [ -d "$TREE/.git" ] && ! tree_at_series; then
 			# Unexported work in build/linux: key by the code itself.
@@ -145,7 +151,7 @@ cmd_key() {
 			series=$(series_hash)
 		fi
 		;;
-	*) die "unknown kernel variant '$variant' (patched, baseline or debug)" ;;
+	*) die "unknown kernel variant '$variant' (patched, baseline, debug or baseline-debug)" ;;
 	esac
 	{
 		echo "$SRCID $variant $series $(toolchain_id)"
@@ -181,7 +187,7 @@ cmd_build() {
 	out=$KSM_CACHE/kernels/$variant-$key
 	if [ ! -f "$out/bzImage" ]; then
 		cmd_tree
-		if [ "$variant" = baseline ]; then
+		if is_baseline "$variant"; then
 			src=$top/build/linux-baseline
 			[ -d "$src" ] || tgit worktree add -q --detach "$src" baseline
 		else
@@ -212,8 +218,8 @@ cmd_build() {
 			source=linux-source-6.12 $SRCVER
 			pinned=linux-source-6.12 $PINNED
 			kernelversion=$(make -s -C "$src" kernelversion)
-			series=$([ "$variant" = baseline ] && echo none || series_hash)
-			patches=$([ "$variant" = baseline ] && echo 0 || ls kernel/patches/*.patch 2>/dev/null | wc -l)
+			series=$(is_baseline "$variant" && echo none || series_hash)
+			patches=$(is_baseline "$variant" && echo 0 || ls kernel/patches/*.patch 2>/dev/null | wc -l)
 		EOF
 		rm -rf "$out" && mv "$out.tmp" "$out"
 	else

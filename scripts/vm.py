@@ -3,13 +3,13 @@
 
 The guest sees the host's filesystem (9p, copy-on-write) and runs as root.
 The command finds the kernel variant it was booted on (patched, baseline,
-debug; empty for a --kernel of one's own) in KSM_KERNEL_VARIANT.
+debug, baseline-debug; empty for a --kernel of one's own) in KSM_KERNEL_VARIANT.
 KVM is used when a kernel really boots under it here, TCG otherwise. After the command, the guest's
 kernel log is checked: an Oops, BUG, WARNING, KASAN, UBSAN, lockdep or kmemleak
 report fails the run (exit status 125) and is shown. Otherwise the exit status is
 the command's.
 
-    scripts/vm.py [--variant patched|baseline|debug] [--kernel BZIMAGE]
+    scripts/vm.py [--variant patched|baseline|debug|baseline-debug] [--kernel BZIMAGE]
                   [--cpus N] [--memory SIZE] [--timeout S] [--verbose] -- CMD [ARG...]
 """
 import argparse
@@ -217,7 +217,7 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", default=os.environ.get("VARIANT", "patched"),
-                    choices=["patched", "baseline", "debug"])
+                    choices=["patched", "baseline", "debug", "baseline-debug"])
     ap.add_argument("--kernel", help="a bzImage to boot instead of the variant's")
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--memory", default="2G")

@@ -7,7 +7,7 @@
 bindir=$1
 shift
 limit=${KSM_TEST_TIMEOUT:-600}
-[ "${KSM_KERNEL_VARIANT:-}" = debug ] && limit=$((limit * 3))
+case ${KSM_KERNEL_VARIANT:-} in *debug) limit=$((limit * 3)) ;; esac
 for t in "$@"; do
 	echo "# ksm-bpf: begin $t"
 	timeout -s KILL "$limit" "$bindir/$t"
