@@ -88,7 +88,8 @@ vmlinux-btf: kernel tools
 
 # Not a byte comparison (BTF of two builds differs in pahole's '___2' copies): the
 # types and kfunc prototypes the BPF sources use must match the kernel just built.
-BPF_SOURCES := $(wildcard bpf/*.bpf.c include/*.bpf.h include/*.h selftests/bpf/*.c selftests/bpf/*.h)
+BPF_SOURCES := $(wildcard bpf/*.bpf.c include/*.bpf.h include/*.h selftests/bpf/*.c selftests/bpf/*.h \
+	bench/*.bpf.c bench/*.h)
 check-vmlinux-btf: tools
 	@bash scripts/kernel.sh build patched >/dev/null
 	@python3 scripts/check_vmlinux_btf.py $(BPFTOOL) $(B)/kernel-patched/vmlinux \
@@ -263,9 +264,19 @@ selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
 	$(KSELFTESTS_SERIES) $(TORTURE) $(REPRO) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
-$(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(TEST_LIB) $(GUEST_LIB_H) | tools
+# The benchmark's pass recorder (bench/ksm_pass_cost.bpf.c), built into ksm-scan-cost.
+$(B)/bench/ksm_pass_cost.bpf.o: bench/ksm_pass_cost.bpf.c bench/ksm_pass_cost.h \
+		vmlinux-btf/vmlinux.h | tools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -I$(B)/tools/include -o $@ $< $(TEST_LIB) $(BPF_LDLIBS)
+	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(B)/bench/ksm_pass_cost.skel.h: $(B)/bench/ksm_pass_cost.bpf.o
+	$(BPFTOOL) gen skeleton $< name ksm_pass_cost_bpf >$@
+
+$(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c bench/ksm_pass_cost.h \
+		$(B)/bench/ksm_pass_cost.skel.h $(TEST_LIB) $(GUEST_LIB_H) | tools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(TEST_LIB) $(BPF_LDLIBS)
 
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.

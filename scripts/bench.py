@@ -1,136 +1,223 @@
 #!/usr/bin/env python3
-"""ksmd's CPU time per scanned page: baseline kernel vs patched, no policy vs policy.
+"""ksmd's CPU time per visited page: the unpatched kernel against the patched one.
 
 One run boots the baseline kernel (upstream 6.12, no series) and the patched
-kernel in turn, BOOTS times each, and runs bench/ksm_scan_cost.c in the guest
-(see its comment for the workload). On the patched kernel every round
-measures both "none" and "policy" (bpf/default.bpf.o: every hook attached,
-each answering the default), in alternating order; the policy's cost is the
-median of the per-round ratios policy/none, so drift within a boot cancels.
-Patched vs baseline without a policy compares boots: medians over all rounds,
-with the per-boot medians shown for their spread.
+kernel in turn, BOOTS times each, alternating, and runs bench/ksm_scan_cost.c
+in each guest (see its comment for the page mixes and the cases). That program
+records every full scan of ksmd exactly at its boundaries, with the BPF
+program bench/ksm_pass_cost.bpf.c on the upstream tracepoints ksm_start_scan
+and ksm_stop_scan: ksmd's CPU time and the pages it visited (scanned plus
+skipped by smart_scan, which cost CPU too).
 
-Under TCG (no usable KVM) the guest runs with QEMU's instruction counting:
-its clock advances 1 ns per guest instruction, so ksmd's "CPU time" is the
-number of instructions it executed, the same from one run to the next and
+On the baseline each case is measured once nothing is attached ("never"). On
+the patched kernel, first "never" (nothing attached since boot), then, after
+bpf/default.bpf.o (every hook answering the default) was attached, "policy"
+and, after it was detached, "detached". Each boot gives a median per case and
+mode; a figure is the median over boots, its ratio to the baseline's the ratio
+of those medians, and the 95% interval of that ratio a bootstrap over boots.
+A target is met when the interval's upper bound is within it: +1% for both
+modes without a policy, +3% with the no-op policy.
+
+Under TCG (no usable KVM) the guest runs with QEMU's instruction counting on
+one vCPU: its clock advances 1 ns per guest instruction, so ksmd's CPU time is
+the number of instructions it executed, the same from one run to the next and
 unaffected by the host's load (but blind to cache misses). Under KVM it is
 real CPU time: run it on an idle machine.
 
-Results go to stdout and build/bench/results.json. The exit status is 1 when
-the no-op policy costs more than the series' target (3% more CPU per page).
+Results: a table on stdout, build/bench/results.json and one file per boot
+(build/bench/boot-NN-VARIANT.json). The exit status is 1 when a target is
+missed. --smoke checks the pipeline only: one boot each, tiny sizes, no
+targets.
 
-    scripts/bench.py [--boots N] [--rounds N] [--scans N] [--processes N] [--pages N]
+    scripts/bench.py [--boots N] [--rounds N] [--passes N] [--processes N]
+                     [--pages N] [--cases CASE,...] [--smoke]
 """
 import argparse
+import datetime
+import glob
 import io
 import json
 import os
+import random
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.path.join("build", "bench", "ksm-scan-cost")
+OUT = os.path.join("build", "bench")
+BENCH = os.path.join(OUT, "ksm-scan-cost")
 POLICY = os.path.join("build", "bpf", "default.bpf.o")
-POLICY_TARGET = 1.03
+CASES = "half,ksm,tail,half+smart,ksm+smart,tail+smart"
+MODES = ("never", "detached", "policy")
+# Each mode of the patched kernel against the baseline without a policy.
+TARGETS = {"never": 1.01, "detached": 1.01, "policy": 1.03}
+RESAMPLES = 10000
+SMOKE = {"boots": 1, "rounds": 1, "passes": 1, "processes": 2, "pages": 256}
 
 
-def run_guest(variant, args, with_policy, boot):
-    cmd = [BENCH, "--rounds", str(args.rounds), "--scans", str(args.scans),
-           "--processes", str(args.processes), "--pages", str(args.pages)]
-    if with_policy:
+def run_guest(variant, args, boot):
+    """The measurements of one boot, also written to build/bench/boot-NN-VARIANT.json."""
+    cmd = [BENCH, "--rounds", str(args.rounds), "--passes", str(args.passes),
+           "--processes", str(args.processes), "--pages", str(args.pages),
+           "--cases", args.cases]
+    if variant == "patched":
         cmd.append(POLICY)
     out = io.BytesIO()
-    # One vCPU: ksmd is off the CPU whenever the benchmark reads its clock.
+    t0 = time.monotonic()
+    # One vCPU: under -icount, CPU time is then an instruction count of ksmd alone.
     status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True)
     text = out.getvalue().decode(errors="replace")
-    rows = [dict(json.loads(line), boot=boot)
+    rows = [dict(json.loads(line), boot=boot, variant=variant)
             for line in text.splitlines() if line.startswith("{")]
     if status != 0 or not rows:
         sys.stderr.write(text)
-        sys.exit(f"bench: the {variant} guest failed (status {status})")
+        sys.exit(f"bench: the {variant} guest of boot {boot} failed (status {status})")
+    check_rows(rows, args)
+    with open(os.path.join(OUT, f"boot-{boot:02d}-{variant}.json"), "w") as f:
+        json.dump({"variant": variant, "boot": boot, "seconds": round(time.monotonic() - t0),
+                   "kernel": kernel_info(variant), "measurements": rows}, f, indent=2)
     return rows
 
 
-def per_page(rows, mode):
-    return [r["ns_per_page"] for r in rows if r["mode"] == mode]
-
-
-def paired_ratios(rows):
-    """policy/none within each round (both measured back to back)."""
-    by_round = {}
+def check_rows(rows, args):
+    """Every pass visited the whole layout, and what merges had merged."""
+    layout = args.processes * args.pages
+    sharing = {"half": (args.processes - 1) * ((args.pages + 1) // 2),
+               "ksm": (args.processes - 1) * args.pages, "tail": 0}
     for r in rows:
-        by_round.setdefault((r["boot"], r["round"]), {})[r["mode"]] = r["ns_per_page"]
-    return [m["policy"] / m["none"] for m in by_round.values() if len(m) == 2]
+        what = f"{r['variant']} boot {r['boot']}, {r['case']} {r['mode']} round {r['round']}"
+        if r["pages_visited"] != r["passes"] * layout:
+            sys.exit(f"bench: {what}: {r['pages_visited']} pages visited in {r['passes']} "
+                     f"passes, not {layout} each: something else is mergeable in the guest")
+        if r["pages_sharing"] != sharing[r["mix"]]:
+            sys.exit(f"bench: {what}: pages_sharing {r['pages_sharing']}, expected "
+                     f"{sharing[r['mix']]}: merging had not settled")
+
+
+def kernel_info(variant):
+    info = {}
+    with open(os.path.join("build", f"kernel-{variant}", "info")) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            info[key] = value
+    return info
+
+
+def boot_medians(rows, case, mode):
+    """The median ns per visited page of each boot, in boot order."""
+    boots = sorted({r["boot"] for r in rows})
+    return [statistics.median(r["ns_per_visited"] for r in rows
+                              if r["boot"] == b and r["case"] == case and r["mode"] == mode)
+            for b in boots]
+
+
+def ratio_interval(base, patched, rng):
+    """A percentile bootstrap 95% interval of median(patched) / median(base), over boots."""
+    ratios = sorted(statistics.median(rng.choices(patched, k=len(patched))) /
+                    statistics.median(rng.choices(base, k=len(base)))
+                    for _ in range(RESAMPLES))
+    return ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES) - 1]
+
+
+def compare(baseline, patched, cases):
+    """Per case: the baseline's figure and, per mode, the patched kernel's against it."""
+    rng = random.Random(13)
+    out = {}
+    for case in cases:
+        base = boot_medians(baseline, case, "never")
+        entry = {"baseline": {"ns_per_visited": statistics.median(base), "per_boot": base}}
+        for mode in MODES:
+            pat = boot_medians(patched, case, mode)
+            ratio = statistics.median(pat) / statistics.median(base)
+            lo, hi = ratio_interval(base, pat, rng)
+            entry[mode] = {"ns_per_visited": statistics.median(pat), "per_boot": pat,
+                           "ratio": ratio, "interval_95": [lo, hi], "target": TARGETS[mode],
+                           "met": hi <= TARGETS[mode]}
+        out[case] = entry
+    return out
+
+
+def print_table(figures, args, unit, minutes):
+    print(f"ksmd CPU per visited page, in {unit} ({args.processes} processes x {args.pages} "
+          f"pages; median of {args.boots} boots per kernel; ratio to the unpatched kernel "
+          f"with its bootstrap 95% interval)")
+    print(f"{'case':<12} {'kernel, mode':<28} {'per page':>10} {'ratio':>7} "
+          f"{'95% interval':>17} {'target':>7}  verdict")
+    names = {"never": "patched, never attached", "detached": "patched, detached",
+             "policy": "patched, no-op policy"}
+    for case, entry in figures.items():
+        print(f"{case:<12} {'baseline':<28} {entry['baseline']['ns_per_visited']:10.1f}")
+        for mode in MODES:
+            m = entry[mode]
+            verdict = "-" if args.smoke else "ok" if m["met"] else "MISSED"
+            print(f"{'':<12} {names[mode]:<28} {m['ns_per_visited']:10.1f} {m['ratio']:7.4f} "
+                  f"[{m['interval_95'][0]:.4f}, {m['interval_95'][1]:.4f}] "
+                  f"{(m['target'] - 1) * 100:+6.0f}%  {verdict}")
+    print(f"took {minutes:.1f} min; details: build/bench/results.json, "
+          "build/bench/boot-*.json")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--boots", type=int, default=2, help="boots of each kernel")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--scans", type=int, default=4, help="full scans per measurement")
+    ap.add_argument("--boots", type=int, default=5, help="fresh boots of each kernel")
+    ap.add_argument("--rounds", type=int, default=1, help="measurements per mode and boot")
+    ap.add_argument("--passes", type=int, default=2,
+                    help="full scans per measurement (with smart_scan: whole 9-scan periods)")
     ap.add_argument("--processes", type=int, default=4)
     ap.add_argument("--pages", type=int, default=4096, help="pages per process")
+    ap.add_argument("--cases", default=CASES, help="page mixes half|ksm|tail, +smart for "
+                    "smart_scan=1")
+    ap.add_argument("--smoke", action="store_true",
+                    help="check the pipeline: one boot each, tiny sizes, no targets")
     args = ap.parse_args()
+    if args.smoke:
+        for key, value in SMOKE.items():
+            setattr(args, key, value)
+    for name in ("boots", "rounds", "passes", "processes", "pages"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1")
     os.chdir(TOP)
     for f in (BENCH, POLICY):
         if not os.path.exists(f):
             sys.exit(f"bench: {f} is missing: run 'make bench'")
+    os.makedirs(OUT, exist_ok=True)
+    for old in glob.glob(os.path.join(OUT, "boot-*.json")):
+        os.remove(old)
 
+    t0 = time.monotonic()
     baseline, patched = [], []
     for boot in range(1, args.boots + 1):
-        baseline += run_guest("baseline", args, with_policy=False, boot=boot)
-        patched += run_guest("patched", args, with_policy=True, boot=boot)
+        baseline += run_guest("baseline", args, boot)
+        patched += run_guest("patched", args, boot)
+    minutes = (time.monotonic() - t0) / 60
 
-    base_none = statistics.median(per_page(baseline, "none"))
-    patched_none = statistics.median(per_page(patched, "none"))
-    patched_policy = statistics.median(per_page(patched, "policy"))
-    ratios = paired_ratios(patched)
-    policy_ratio = statistics.median(ratios)
-    kernel_ratio = patched_none / base_none
-
+    cases = list(dict.fromkeys(r["case"] for r in baseline))
+    figures = compare(baseline, patched, cases)
+    kvm = vm.kvm_boots(vm.find_kernel("patched", None))
+    unit = "ns" if kvm else "instructions"
     results = {
+        "date": datetime.date.today().isoformat(),
+        "unit": unit,
+        "smoke": args.smoke,
         "workload": {"processes": args.processes, "pages_per_process": args.pages,
-                     "full_scans_per_measurement": args.scans, "rounds": args.rounds,
-                     "boots": args.boots},
-        "ns_per_page": {"baseline": base_none, "patched": patched_none,
-                        "patched_policy": patched_policy},
-        "ratio_patched_vs_baseline": kernel_ratio,
-        "ratio_policy_vs_none": policy_ratio,
-        "ratio_policy_vs_none_per_round": ratios,
-        "policy_target": POLICY_TARGET,
+                     "passes_per_measurement": args.passes, "rounds": args.rounds,
+                     "boots": args.boots, "cases": cases},
+        "minutes": round(minutes, 1),
+        "kernels": {v: kernel_info(v) for v in ("baseline", "patched")},
+        "figures": figures,
         "measurements": {"baseline": baseline, "patched": patched},
     }
-    os.makedirs(os.path.join("build", "bench"), exist_ok=True)
-    with open(os.path.join("build", "bench", "results.json"), "w") as f:
+    with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-
-    def per_boot(rows):
-        """Median ns per page of each boot, without a policy."""
-        medians = []
-        for b in range(1, args.boots + 1):
-            boot = [r["ns_per_page"] for r in rows if r["boot"] == b and r["mode"] == "none"]
-            medians.append(f"{statistics.median(boot):.0f}")
-        return " ".join(medians)
-
-    ok = policy_ratio <= POLICY_TARGET
-    unit = "instructions" if not vm.kvm_boots(vm.find_kernel("patched", None)) else "ns"
-    print(f"ksmd CPU per scanned page, in {unit} ({args.processes} processes x {args.pages} "
-          f"pages, half merged; median of {args.boots} boots x {args.rounds} rounds x "
-          f"{args.scans} full scans)")
-    print(f"  baseline kernel, no policy      {base_none:10.0f}   "
-          f"(per boot: {per_boot(baseline)})")
-    print(f"  patched kernel,  no policy      {patched_none:10.0f}   "
-          f"x{kernel_ratio:.3f} of baseline (per boot: {per_boot(patched)})")
-    print(f"  patched kernel,  no-op policy   {patched_policy:10.0f}   "
-          f"x{policy_ratio:.3f} of no policy (paired per round: "
-          f"{min(ratios):.3f} .. {max(ratios):.3f})")
-    print(f"no-op policy cost: {(policy_ratio - 1) * 100:+.1f}% "
-          f"(target <= {(POLICY_TARGET - 1) * 100:.0f}%): {'ok' if ok else 'OVER TARGET'}")
-    print("details: build/bench/results.json")
-    sys.exit(0 if ok else 1)
+    print_table(figures, args, unit, minutes)
+    missed = [f"{case} {mode}" for case, entry in figures.items() for mode in MODES
+              if not entry[mode]["met"]]
+    if missed and not args.smoke:
+        print("targets missed (interval's upper bound over the target): " + ", ".join(missed))
+        sys.exit(1)
 
 
 if __name__ == "__main__":
