@@ -49,7 +49,7 @@ help:
 	@echo "make unit-test | guest-test [TESTS='ksm_merge ...']"
 	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
 	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
-	@echo "make bench              ksmd CPU per scanned page: baseline vs patched, no policy vs policy"
+	@echo "make bench [BENCH_ARGS=--smoke]   ksmd CPU per visited page, patched vs unpatched (docs/benchmarks.md)"
 	@echo "make torture [DURATION=600]   R1-R4 (docs/reliability.md): R2 on the debug kernel"
 	@echo "make reproduce          the upstream bug 0001 fixes: reported unpatched, not patched"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
@@ -299,7 +299,8 @@ run: kernel selftests ksmctl
 	@python3 scripts/vm.py --variant $(VARIANT) -- bash scripts/demo.sh \
 		$(SELFTESTS)/guest/ksm-workload $(KSMCTL) $(B)/bpf
 
-# Benchmarks: both kernels in one run, reported as ratios (build/bench/results.json).
+# Benchmarks: both kernels in one run, reported as ratios (build/bench/results.json);
+# BENCH_ARGS=--smoke checks the pipeline in a minute, without the targets (docs/benchmarks.md).
 bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
