@@ -39,6 +39,7 @@ import io
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -179,6 +180,10 @@ def main():
     for name in ("boots", "rounds", "passes", "processes", "pages"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be at least 1")
+    # Checked here too: the guest would only say so after a boot.
+    for case in args.cases.split(","):
+        if not re.fullmatch(r"(half|ksm|tail)(\+smart)?", case):
+            ap.error(f"--cases: unknown case '{case}' (half, ksm, tail, each with +smart or not)")
     os.chdir(TOP)
     for f in (BENCH, POLICY):
         if not os.path.exists(f):
