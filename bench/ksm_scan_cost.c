@@ -55,6 +55,8 @@
 #define SETTLE_PASSES 2
 #define SMART_PERIOD 9
 #define POLL_US 50000
+/* An error already reported: no errno has this value. */
+#define REPORTED (-4096)
 #define PASS_TIMEOUT_MS 600000
 
 enum mix { MIX_HALF, MIX_KSM, MIX_TAIL };
@@ -247,7 +249,7 @@ static int measure(struct ring_buffer *rb, const struct options *o, const struct
 		/* A pass the program did not see whole leaves a gap. */
 		if (i && pass.seq != seq + 1) {
 			fprintf(stderr, "ksm-scan-cost: pass %llu missing\n", (unsigned long long)seq + 1);
-			return -EIO;
+			return REPORTED;
 		}
 		seq = pass.seq;
 		runtime += pass.runtime_ns;
@@ -293,7 +295,7 @@ static int run_case(struct ring_buffer *rb, const struct options *o, const struc
 		procs[i] = start_process(o->pages, c->mix, i);
 		if (procs[i] < 0) {
 			fprintf(stderr, "ksm-scan-cost: cannot start process %lu\n", i);
-			err = -EAGAIN;
+			err = REPORTED;
 		}
 	}
 	err = err ?: ksm_write("run", 1) ?:
@@ -306,7 +308,7 @@ static int run_case(struct ring_buffer *rb, const struct options *o, const struc
 			if (with_policy && !(link = bpf_map__attach_struct_ops(policy))) {
 				fprintf(stderr, "ksm-scan-cost: cannot attach %s: %s\n",
 					o->policy, strerror(errno));
-				err = -EINVAL;
+				err = REPORTED;
 				break;
 			}
 			err = measure(rb, o, c, !policy ? "never" : link ? "policy" : "detached", r);
@@ -417,6 +419,11 @@ int main(int argc, char **argv)
 
 	if (parse_options(argc, argv, &o))
 		usage();
+	/* Loaded only after "never" is measured: say now if it cannot be. */
+	if (o.policy && access(o.policy, R_OK)) {
+		fprintf(stderr, "ksm-scan-cost: %s: %s\n", o.policy, strerror(errno));
+		return 1;
+	}
 	ksmd = find_ksmd();
 	if (ksmd < 0) {
 		fprintf(stderr, "ksm-scan-cost: no ksmd thread\n");
@@ -442,10 +449,10 @@ int main(int argc, char **argv)
 	for (c = 0; !err && c < o.ncases; c++)
 		err = run_case(rb, &o, &o.cases[c], NULL);
 	if (!err && o.policy && !(policy = load_policy(o.policy, &obj)))
-		err = -EINVAL;
+		err = REPORTED;
 	for (c = 0; !err && policy && c < o.ncases; c++)
 		err = run_case(rb, &o, &o.cases[c], policy);
-	if (err && err != -EINVAL && err != -EAGAIN)
+	if (err && err != REPORTED)
 		fprintf(stderr, "ksm-scan-cost: measuring failed: %s\n", strerror(-err));
 	ksm_write("run", 2);
 	ksm_write("smart_scan", smart_scan);
