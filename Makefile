@@ -190,7 +190,7 @@ $(SELFTESTS)/guest/%: selftests/guest/%.c $(GUEST_LIB) $(GUEST_LIB_H)
 # ksmctl end to end: Python tests driving the real binary.
 PY_GUEST_TESTS := $(addprefix $(SELFTESTS)/guest/,ksm_ksmctl ksm_cgroup ksm_shipped_policies \
 	ksm_stats ksm_sharing ksm_cgroup_policy ksm_estimate ksm_docs ksm_upstream ksm_bad_input \
-	ksm_torture ksm_series_kselftests)
+	ksm_torture ksm_series_kselftests ksm_series_bpf_selftests)
 $(PY_GUEST_TESTS): $(SELFTESTS)/guest/%: selftests/guest/%.py $(SELFTESTS)/lib/ksm_guest.py \
 		$(KSMCTL) $(BPF_OBJS) $(SELFTESTS)/bpf/test_policies.bpf.o
 	@mkdir -p $(@D)
@@ -256,12 +256,67 @@ $(SELFTESTS)/series/ksm_cgroup_tests: $(KSELFTEST_SRC)/.stamp
 	@mkdir -p $(@D)
 	$(CC) $(KSELFTEST_CFLAGS) -o $@ $(KSELFTEST_MM)/ksm_cgroup_tests.c $(KSELFTEST_MM)/vm_util.c
 
+# The BPF selftest the series adds (tools/testing/selftests/bpf/prog_tests/ksm_policy.c
+# and its progs/, BPF_KSELFTEST_SERIES_FILES in scripts/kernel.sh) in the kernel's own
+# runner: test_progs.c, its helpers and this one test, compiled with the flags of the
+# selftests' Makefile, whose full build (every test, bpf_testmod.ko) would take long on
+# this machine and needs a newer clang. BPF side: clang-16 against vmlinux-btf/vmlinux.h
+# (the patched kernel's BTF), skeletons by bpftool; libbpf of the same tree. The guest
+# test ksm_series_bpf_selftests runs it.
+BPF_KSELFTEST_SRC := $(B)/bpf-kselftests/src
+BPF_KSELFTEST_DIR := $(BPF_KSELFTEST_SRC)/tools/testing/selftests/bpf
+BPF_KSELFTEST_OBJ := $(B)/bpf-kselftests/obj
+BPF_KSELFTEST_TESTS := ksm_policy
+BPF_KSELFTEST_PROGS := ksm_policy ksm_policy_tcp_ca
+BPF_KSELFTEST_HELPERS := test_progs testing_helpers cgroup_helpers trace_helpers \
+	network_helpers json_writer
+TEST_PROGS := $(SELFTESTS)/series/test_progs
+BPF_KSELFTEST_CFLAGS := -g -O0 -rdynamic -Wall -Werror -fno-omit-frame-pointer \
+	-I$(BPF_KSELFTEST_OBJ) -I$(BPF_KSELFTEST_DIR) -I$(B)/tools/include \
+	-I$(BPF_KSELFTEST_SRC)/tools/lib -I$(BPF_KSELFTEST_SRC)/tools/include \
+	-I$(BPF_KSELFTEST_SRC)/tools/arch/x86/include -I$(BPF_KSELFTEST_SRC)/tools/include/uapi
+BPF_KSELFTEST_BPF_CFLAGS = -g -O2 --target=bpf -mcpu=v3 -D__TARGET_ARCH_x86 -mlittle-endian \
+	-Wall -Werror -Wno-compare-distinct-pointer-types -Ivmlinux-btf -I$(B)/tools/include \
+	-I$(BPF_KSELFTEST_DIR) -I$(BPF_KSELFTEST_SRC)/tools/include/uapi \
+	$(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+		sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+$(BPF_KSELFTEST_SRC)/.stamp: kernel/source-version $(wildcard selftests/upstream/bpf/*.patch) \
+		$(wildcard kernel/patches/*.patch) scripts/kernel.sh | $(B)/.setup
+	@bash scripts/kernel.sh bpf-kselftests >/dev/null
+
+$(BPF_KSELFTEST_OBJ)/%.bpf.o: $(BPF_KSELFTEST_SRC)/.stamp vmlinux-btf/vmlinux.h | tools
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_KSELFTEST_BPF_CFLAGS) -c $(BPF_KSELFTEST_DIR)/progs/$*.c -o $@
+
+# Statically linked first, as the selftests' Makefile does.
+$(BPF_KSELFTEST_OBJ)/%.skel.h: $(BPF_KSELFTEST_OBJ)/%.bpf.o
+	$(BPFTOOL) gen object $(@:.skel.h=.linked.o) $<
+	$(BPFTOOL) gen skeleton $(@:.skel.h=.linked.o) name $* >$@
+
+# The runner's list of tests: this one only.
+$(BPF_KSELFTEST_OBJ)/prog_tests/tests.h: $(BPF_KSELFTEST_SRC)/.stamp
+	@mkdir -p $(@D)
+	{ echo '/* Generated header, do not edit */'; \
+	  sed -n -E 's/^void (serial_)?test_([a-zA-Z0-9_]+)\((void)?\).*/DEFINE_TEST(\2)/p' \
+		$(addprefix $(BPF_KSELFTEST_DIR)/prog_tests/,$(addsuffix .c,$(BPF_KSELFTEST_TESTS))) | \
+		sort; } >$@
+
+$(TEST_PROGS): $(BPF_KSELFTEST_OBJ)/prog_tests/tests.h \
+		$(patsubst %,$(BPF_KSELFTEST_OBJ)/%.skel.h,$(BPF_KSELFTEST_PROGS)) | tools
+	@mkdir -p $(@D)
+	$(CC) $(BPF_KSELFTEST_CFLAGS) -o $@ \
+		$(patsubst %,$(BPF_KSELFTEST_DIR)/%.c,$(BPF_KSELFTEST_HELPERS)) \
+		$(patsubst %,$(BPF_KSELFTEST_DIR)/prog_tests/%.c,$(BPF_KSELFTEST_TESTS)) \
+		$(LIBBPF) -lelf -lz -lrt -lpthread
+
 $(SELFTESTS)/guest/ksm_upstream: $(KSELFTESTS)
 $(SELFTESTS)/guest/ksm_series_kselftests: $(KSELFTESTS_SERIES)
+$(SELFTESTS)/guest/ksm_series_bpf_selftests: $(TEST_PROGS)
 $(SELFTESTS)/guest/ksm_bad_input: $(BAD_BPF_OBJS)
 
 selftests: tools $(UNIT_TESTS) $(GUEST_BINS) $(PY_GUEST_TESTS) $(KSELFTESTS) \
-	$(KSELFTESTS_SERIES) $(TORTURE) $(REPRO) \
+	$(KSELFTESTS_SERIES) $(TEST_PROGS) $(TORTURE) $(REPRO) \
 	$(SELFTESTS)/harness/criterion_selfcheck $(FUZZER)
 
 # The benchmark's pass recorder (bench/ksm_pass_cost.bpf.c), built into ksm-scan-cost.
@@ -324,4 +379,4 @@ fresh-machine:
 	@bash scripts/fresh-machine.sh
 
 clean:
-	rm -rf $(SELFTESTS) $(B)/kselftests $(B)/bpf $(B)/bench $(B)/ctl $(KSMCTL) $(B)/obj-* $(B)/logs $(B)/vm-*
+	rm -rf $(SELFTESTS) $(B)/kselftests $(B)/bpf-kselftests $(B)/bpf $(B)/bench $(B)/ctl $(KSMCTL) $(B)/obj-* $(B)/logs $(B)/vm-*

@@ -10,6 +10,8 @@
 #   kernel.sh tools             build libbpf and bpftool from the same source (cached)
 #   kernel.sh kselftests        the kernel's KSM selftests' sources: upstream's, patched, and
 #                               the series' own; prints their directory
+#   kernel.sh bpf-kselftests    the series' BPF selftest with test_progs' sources; prints
+#                               their directory
 #   kernel.sh source            which linux-source-6.12 the kernels are built from, and why
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
@@ -393,6 +395,82 @@ cmd_kselftests() {
 	echo "$d"
 }
 
+# The BPF selftest the series adds (BPF_KSELFTEST_SERIES_FILES) and what the kernel's
+# BPF test runner, test_progs, needs to build with that test alone (BPF_KSELFTEST_FILES:
+# its framework and helpers, some of them symlinks to the files that follow them, the
+# tools/ headers and libbpf's internal ones): pristine
+# files of the same source, then the series' diffs of them (the UAPI and libbpf that
+# the test uses come from the series too), then selftests/upstream/bpf/*.patch.
+BPF_KSELFTEST_DIR=tools/testing/selftests/bpf
+BPF_KSELFTEST_FILES=(
+	$BPF_KSELFTEST_DIR/test_progs.c
+	$BPF_KSELFTEST_DIR/test_progs.h
+	$BPF_KSELFTEST_DIR/testing_helpers.c
+	$BPF_KSELFTEST_DIR/testing_helpers.h
+	$BPF_KSELFTEST_DIR/cgroup_helpers.c
+	$BPF_KSELFTEST_DIR/cgroup_helpers.h
+	$BPF_KSELFTEST_DIR/trace_helpers.c
+	$BPF_KSELFTEST_DIR/trace_helpers.h
+	$BPF_KSELFTEST_DIR/network_helpers.c
+	$BPF_KSELFTEST_DIR/network_helpers.h
+	$BPF_KSELFTEST_DIR/json_writer.c
+	$BPF_KSELFTEST_DIR/json_writer.h
+	$BPF_KSELFTEST_DIR/bpf_util.h
+	$BPF_KSELFTEST_DIR/test_iptunnel_common.h
+	$BPF_KSELFTEST_DIR/disasm.h
+	kernel/bpf/disasm.h
+	tools/bpf/bpftool/json_writer.c
+	tools/bpf/bpftool/json_writer.h
+	tools/include
+	tools/arch/x86/include
+	tools/lib/bpf
+)
+BPF_KSELFTEST_SERIES_FILES=(
+	$BPF_KSELFTEST_DIR/prog_tests/ksm_policy.c
+	$BPF_KSELFTEST_DIR/progs/ksm_policy.c
+	$BPF_KSELFTEST_DIR/progs/ksm_policy_tcp_ca.c
+)
+
+# The diffs of kernel/patches to BPF_KSELFTEST_FILES and BPF_KSELFTEST_SERIES_FILES.
+series_bpf_kselftest_diffs() {
+	local files
+	files=$(printf '%s|' "${BPF_KSELFTEST_FILES[@]}" "${BPF_KSELFTEST_SERIES_FILES[@]}" |
+		sed 's/[.]/\\./g; s/|$//')
+	series_diffs "^($files)(/.*)?\$"
+}
+
+cmd_bpf_kselftests() {
+	local d=$top/build/bpf-kselftests/src f p stamp
+	stamp="$SRCVER $(cat selftests/upstream/bpf/*.patch | sha256sum | cut -c1-16)"
+	stamp+=" series $(series_bpf_kselftest_diffs | sha256sum | cut -c1-16)"
+	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
+		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
+		if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
+			tgit archive baseline -- "${BPF_KSELFTEST_FILES[@]}" | tar -C "$d.tmp" -x
+		else
+			check_source
+			info "extracting test_progs and its headers from linux-source-6.12 $SRCVER"
+			tar -C "$d.tmp" -xf "$TARBALL" --strip-components=1 \
+				"${BPF_KSELFTEST_FILES[@]/#/linux-source-6.12/}"
+		fi
+		series_bpf_kselftest_diffs >"$d.tmp/series.diff"
+		if [ -s "$d.tmp/series.diff" ]; then
+			patch -s -d "$d.tmp" -p1 <"$d.tmp/series.diff" ||
+				die "kernel/patches: the diffs of the BPF selftest files do not apply"
+		fi
+		rm "$d.tmp/series.diff"
+		for f in "${BPF_KSELFTEST_SERIES_FILES[@]}"; do
+			[ -f "$d.tmp/$f" ] || die "kernel/patches does not add $f (BPF_KSELFTEST_SERIES_FILES)"
+		done
+		for p in selftests/upstream/bpf/*.patch; do
+			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
+		done
+		echo "$stamp" >"$d.tmp/.stamp"
+		rm -rf "$d" && mv "$d.tmp" "$d"
+	fi
+	echo "$d"
+}
+
 case ${1:-} in
 tree) cmd_tree ;;
 build) cmd_build "${2:-patched}" ;;
@@ -401,6 +479,7 @@ patches) cmd_patches ;;
 checkpatch) cmd_checkpatch ;;
 tools) cmd_tools ;;
 kselftests) cmd_kselftests ;;
+bpf-kselftests) cmd_bpf_kselftests ;;
 source) source_said ;;
-*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools|kselftests|source" ;;
+*) die "usage: kernel.sh tree|build [VARIANT]|key [VARIANT]|patches|checkpatch|tools|kselftests|bpf-kselftests|source" ;;
 esac

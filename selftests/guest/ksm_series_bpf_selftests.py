@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""The BPF selftest the series adds, in the guest.
+
+tools/testing/selftests/bpf/prog_tests/ksm_policy.c, which the series adds,
+built into the kernel's own runner test_progs with no other test ('make
+selftests' into build/selftests/series from kernel/patches: see
+BPF_KSELFTEST_SERIES_FILES in scripts/kernel.sh), runs once with no policy
+attached. Each of its subtests is one case here and must say OK: a skip is
+not a pass, and a subtest missing from its output fails its case, so a
+patched kernel without the files, or a runner that stops early, cannot
+pass. One more case checks how it ended: its summary, its exit status, the
+KSM knobs as it found them, no policy attached and none of its cgroups left.
+
+On the baseline kernel (KSM_KERNEL_VARIANT=baseline) the test must skip as
+a whole, saying why, and change nothing.
+"""
+import glob
+import os
+import re
+import sys
+import time
+
+# The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
+from ksm_guest import (CGROUP, KSM, TOP, Failed, clean_slate, expect,  # noqa: E402
+                       policy_name, read, run_cases, run_kselftest)
+
+SERIES = os.path.join(TOP, "build", "selftests", "series")
+PROGRAM = "test_progs"
+TEST = "ksm_policy"
+TIMEOUT = 400	# seconds; each wait of the test is bounded by 60 s
+KNOBS = ("run", "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages")
+
+# Its subtests, in order; each is a case of the same name.
+SUBTESTS = [
+    "global_link",
+    "attach_without_link",
+    "cgroup_link",
+    "cgroup_link_not_supported",
+    "invalid_verdict_ejects",
+    "policy_error_ejects",
+    "failing_init_refuses",
+    "hooks_called_while_merging",
+]
+SKIP_REASON = "no /sys/kernel/mm/ksm/policy: a kernel without ksm_policy_ops"
+
+# test_progs' result lines: "#1/2     ksm_policy/attach_without_link:OK", "#1       ksm_policy:OK".
+SUBTEST_RESULT = re.compile(rf"^#\d+/\d+\s+{TEST}/(\S+):(OK|FAIL|SKIP)$")
+TEST_RESULT = re.compile(rf"^#\d+\s+{TEST}:(OK|FAIL|SKIP)$")
+
+VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
+
+_run = {}
+
+
+def knobs():
+    return {k: read(f"{KSM}/{k}") for k in KNOBS if os.path.exists(f"{KSM}/{k}")}
+
+
+def leftovers():
+    return glob.glob(f"{CGROUP}/cgroup-test-work-dir*")
+
+
+def run():
+    """Run the program once (the first case that asks); what it did."""
+    if not _run:
+        if os.path.exists(f"{KSM}/policy"):
+            expect(policy_name() == "none", f"policy {policy_name()} attached")
+        before = knobs()
+        t0 = time.monotonic()
+        try:
+            status, out = run_kselftest([os.path.join(SERIES, PROGRAM), "-v", "-t", TEST],
+                                        SERIES, TIMEOUT)
+        except Failed as e:
+            # Recorded once: the cases that follow fail without running it again.
+            status, out = None, str(e)
+        took = time.monotonic() - t0
+        for line in out.splitlines():
+            print(f"#   {line}", flush=True)
+        print(f"# {PROGRAM} took {took:.1f} s, exit status {status}", flush=True)
+        results, overall = {}, []
+        for line in out.splitlines():
+            m = SUBTEST_RESULT.match(line)
+            if m:
+                results[m.group(1)] = m.group(2)
+            m = TEST_RESULT.match(line)
+            if m:
+                overall.append(m.group(1))
+        policy = policy_name() if os.path.exists(f"{KSM}/policy") else None
+        _run.update(status=status, out=out, results=results, overall=overall, before=before,
+                    after=knobs(), policy=policy, leftovers=leftovers())
+    if _run["status"] is None:
+        raise Failed(_run["out"])
+    return _run
+
+
+def subtest_case(subtest):
+    def case():
+        r = run()
+        result = r["results"].get(subtest)
+        expect(result is not None, f"no result for subtest '{subtest}'")
+        expect(result == "OK", f"'{subtest}': {result}")
+    case.__name__ = f"case_{subtest}"
+    return case
+
+
+def case_ended_clean():
+    r = run()
+    unknown = set(r["results"]) - set(SUBTESTS)
+    expect(not unknown, f"subtests not listed here: {sorted(unknown)}")
+    expect(r["overall"] == ["OK"], f"{TEST}: {r['overall']}")
+    summary = f"Summary: 1/{len(SUBTESTS)} PASSED, 0 SKIPPED, 0 FAILED"
+    expect(summary in r["out"].splitlines(), f"no '{summary}'")
+    expect(r["status"] == 0, f"exit status {r['status']}")
+    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
+    expect(r["policy"] == "none", f"policy {r['policy']} left attached")
+    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+
+
+def case_skips_without_the_series():
+    r = run()
+    expect(r["status"] == 0, f"exit status {r['status']}")
+    expect(r["overall"] == ["SKIP"], f"{TEST}: {r['overall']}, not SKIP")
+    expect(not r["results"], f"subtests ran: {r['results']}")
+    expect(SKIP_REASON in r["out"], f"no '{SKIP_REASON}' in its output")
+    expect(re.search(r"^Summary: \d+/0 PASSED, 1 SKIPPED, 0 FAILED$", r["out"], re.M),
+           "no summary of one skipped test")
+    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
+    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+
+
+if __name__ == "__main__":
+    clean_slate()
+    if VARIANT == "baseline":
+        CASES = [case_skips_without_the_series]
+    else:
+        CASES = [subtest_case(s) for s in SUBTESTS] + [case_ended_clean]
+    sys.exit(run_cases(CASES))
