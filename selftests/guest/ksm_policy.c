@@ -214,6 +214,23 @@ static enum ktap_result domains_never_share_a_page(void)
 	KTAP_EXPECT(!workers_wait_shared(w + 1, 3, &r), "the moved process did not join domain 2");
 	KTAP_EXPECT(pages_shared_by(w, 2, &r, 0, PAGES) == 0,
 		    "the moved process still shares with domain 1");
+
+	/*
+	 * Detached: every process goes back to domain 0 and all four merge
+	 * (ksmd stops comparing domains once none is left). Attached again:
+	 * the processes are apart again, as domains are compared again.
+	 */
+	bpf_link__destroy(link);
+	link = NULL;
+	KTAP_EXPECT(!workers_wait_shared(w, 4, &r), "after detach the four did not merge");
+	link = bpf_map__attach_struct_ops(skel->maps.domains_by_tgid);
+	KTAP_EXPECT(link, "attach again failed: %s", strerror(errno));
+	KTAP_EXPECT(!ksm_wait_full_scans(IDLE_SCANS, 60000), "ksmd stalled");
+	KTAP_EXPECT(!workers_wait_shared(w + 1, 3, &r), "domain 2 did not merge inside again");
+	for (i = 0; i < PAGES; i++)
+		KTAP_EXPECT(pagemap_pfn(w[0].pid, region_page(&r, i)) !=
+			    pagemap_pfn(w[1].pid, region_page(&r, i)),
+			    "page %d is shared across domains after attaching again", i);
 	for (i = 0; i < 4; i++)
 		KTAP_EXPECT(worker_cmd(&w[i], WC_CHECK, 0) == 1, "worker %d reads wrong bytes", i);
 out:
