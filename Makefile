@@ -335,7 +335,8 @@ $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c bench/ksm_pass_cost.h \
 
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
-test: kernel tools selftests check-vmlinux-btf checkpatch
+test: kernel tools selftests check-vmlinux-btf checkpatch $(B)/bench/ksm-scan-cost \
+		$(B)/bpf/default.bpf.o
 	@test "$(VARIANT)" != patched || bash scripts/kernel.sh build baseline >/dev/null
 	@python3 selftests/harness/run_tests.py --variant $(VARIANT) --fuzz-seconds $(FUZZ_CI_SECONDS)
 

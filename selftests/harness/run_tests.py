@@ -393,6 +393,17 @@ def check_vm_runner(tally, variant):
     tally.add("vm_runner_fails_on_guest_panic", status == vm.EXIT_GUEST_LOST)
 
 
+def check_bench_smoke(tally):
+    """make bench's pipeline (scripts/bench.py --smoke): both kernels boot, the
+    pass recorder loads on each, and every measurement matches its layout. The
+    figures themselves are make bench's (docs/benchmarks.md), not CI's."""
+    p = subprocess.run([sys.executable, os.path.join(TOP, "scripts", "bench.py"), "--smoke"],
+                       cwd=TOP, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        print((p.stdout + p.stderr)[-4000:])
+    tally.add("bench_smoke", p.returncode == 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unit-only", action="store_true")
@@ -418,6 +429,8 @@ def main():
             # ksmctl on a stock kernel: stats and knobs work, policies say why not.
             print("# ksmctl on the baseline kernel (upstream 6.12, no series)")
             run_guest_tests(tally, "baseline", ["ksm_ksmctl"])
+            print("# the benchmark's pipeline, both kernels (make bench --smoke)")
+            check_bench_smoke(tally)
         if not args.tests:
             print("# checking the VM runner's kernel-log checks (two expected failures follow)")
             check_vm_runner(tally, args.variant)
