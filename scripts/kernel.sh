@@ -359,6 +359,23 @@ series_kselftest_diffs() {
 	series_diffs "^($files)\$"
 }
 
+# Apply in DIR the series' diffs that FUNC prints, and check that they made each
+# FILE (the files of the list named LIST).
+#   apply_series_diffs DIR FUNC LIST FILE...
+apply_series_diffs() {
+	local dir=$1 diffs=$2 list=$3 f
+	shift 3
+	"$diffs" >"$dir/series.diff"
+	if [ -s "$dir/series.diff" ]; then
+		patch -s -d "$dir" -p1 <"$dir/series.diff" ||
+			die "kernel/patches: the diffs of $list do not apply"
+	fi
+	rm "$dir/series.diff"
+	for f in "$@"; do
+		[ -f "$dir/$f" ] || die "kernel/patches does not add $f ($list)"
+	done
+}
+
 cmd_kselftests() {
 	local d=$top/build/kselftests/src f p stamp
 	stamp="$SRCVER $(cat selftests/upstream/*.patch | sha256sum | cut -c1-16)"
@@ -380,15 +397,8 @@ cmd_kselftests() {
 			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
 		done
 		# Files the series adds: made from its diffs alone.
-		series_kselftest_diffs >"$d.tmp/series.diff"
-		if [ -s "$d.tmp/series.diff" ]; then
-			patch -s -d "$d.tmp" -p1 <"$d.tmp/series.diff" ||
-				die "kernel/patches: the diffs of KSELFTEST_SERIES_FILES do not apply"
-		fi
-		rm "$d.tmp/series.diff"
-		for f in "${KSELFTEST_SERIES_FILES[@]}"; do
-			[ -f "$d.tmp/$f" ] || die "kernel/patches does not add $f (KSELFTEST_SERIES_FILES)"
-		done
+		apply_series_diffs "$d.tmp" series_kselftest_diffs KSELFTEST_SERIES_FILES \
+			"${KSELFTEST_SERIES_FILES[@]}"
 		echo "$stamp" >"$d.tmp/.stamp"
 		rm -rf "$d" && mv "$d.tmp" "$d"
 	fi
@@ -453,15 +463,8 @@ cmd_bpf_kselftests() {
 			tar -C "$d.tmp" -xf "$TARBALL" --strip-components=1 \
 				"${BPF_KSELFTEST_FILES[@]/#/linux-source-6.12/}"
 		fi
-		series_bpf_kselftest_diffs >"$d.tmp/series.diff"
-		if [ -s "$d.tmp/series.diff" ]; then
-			patch -s -d "$d.tmp" -p1 <"$d.tmp/series.diff" ||
-				die "kernel/patches: the diffs of the BPF selftest files do not apply"
-		fi
-		rm "$d.tmp/series.diff"
-		for f in "${BPF_KSELFTEST_SERIES_FILES[@]}"; do
-			[ -f "$d.tmp/$f" ] || die "kernel/patches does not add $f (BPF_KSELFTEST_SERIES_FILES)"
-		done
+		apply_series_diffs "$d.tmp" series_bpf_kselftest_diffs BPF_KSELFTEST_SERIES_FILES \
+			"${BPF_KSELFTEST_SERIES_FILES[@]}"
 		for p in selftests/upstream/bpf/*.patch; do
 			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
 		done

@@ -18,18 +18,16 @@ import glob
 import os
 import re
 import sys
-import time
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (CGROUP, KSM, TOP, Failed, clean_slate, expect,  # noqa: E402
-                       policy_name, read, run_cases, run_kselftest)
+from ksm_guest import (CGROUP, TOP, clean_slate, expect,  # noqa: E402
+                       run_cases, run_kselftest_once)
 
 SERIES = os.path.join(TOP, "build", "selftests", "series")
 PROGRAM = "test_progs"
 TEST = "ksm_policy"
 TIMEOUT = 400	# seconds; each wait of the test is bounded by 60 s
-KNOBS = ("run", "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages")
 
 # Its subtests, in order; each is a case of the same name.
 SUBTESTS = [
@@ -53,45 +51,24 @@ VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
 _run = {}
 
 
-def knobs():
-    return {k: read(f"{KSM}/{k}") for k in KNOBS if os.path.exists(f"{KSM}/{k}")}
-
-
 def leftovers():
     return glob.glob(f"{CGROUP}/cgroup-test-work-dir*")
 
 
 def run():
     """Run the program once (the first case that asks); what it did."""
-    if not _run:
-        if os.path.exists(f"{KSM}/policy"):
-            expect(policy_name() == "none", f"policy {policy_name()} attached")
-        before = knobs()
-        t0 = time.monotonic()
-        try:
-            status, out = run_kselftest([os.path.join(SERIES, PROGRAM), "-v", "-t", TEST],
-                                        SERIES, TIMEOUT)
-        except Failed as e:
-            # Recorded once: the cases that follow fail without running it again.
-            status, out = None, str(e)
-        took = time.monotonic() - t0
-        for line in out.splitlines():
-            print(f"#   {line}", flush=True)
-        print(f"# {PROGRAM} took {took:.1f} s, exit status {status}", flush=True)
-        results, overall = {}, []
-        for line in out.splitlines():
+    r = run_kselftest_once(_run, [os.path.join(SERIES, PROGRAM), "-v", "-t", TEST],
+                           SERIES, TIMEOUT, leftovers)
+    if "results" not in r:
+        r["results"], r["overall"] = {}, []
+        for line in r["out"].splitlines():
             m = SUBTEST_RESULT.match(line)
             if m:
-                results[m.group(1)] = m.group(2)
+                r["results"][m.group(1)] = m.group(2)
             m = TEST_RESULT.match(line)
             if m:
-                overall.append(m.group(1))
-        policy = policy_name() if os.path.exists(f"{KSM}/policy") else None
-        _run.update(status=status, out=out, results=results, overall=overall, before=before,
-                    after=knobs(), policy=policy, leftovers=leftovers())
-    if _run["status"] is None:
-        raise Failed(_run["out"])
-    return _run
+                r["overall"].append(m.group(1))
+    return r
 
 
 def subtest_case(subtest):

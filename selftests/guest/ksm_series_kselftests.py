@@ -18,17 +18,15 @@ import glob
 import os
 import re
 import sys
-import time
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (CGROUP, KSM, KTAP_RESULT, TOP, Failed, clean_slate,  # noqa: E402
-                       expect, policy_name, read, run_cases, run_kselftest)
+from ksm_guest import (CGROUP, KTAP_RESULT, TOP, clean_slate,  # noqa: E402
+                       expect, run_cases, run_kselftest_once)
 
 SERIES = os.path.join(TOP, "build", "selftests", "series")
 PROGRAM = "ksm_cgroup_tests"
 TIMEOUT = 400	# seconds; it bounds each of its waits by ksmd's full scans and time
-KNOBS = ("run", "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages")
 
 # Its tests, in order: (case name, the description it prints).
 TESTS = [
@@ -47,40 +45,20 @@ VARIANT = os.environ.get("KSM_KERNEL_VARIANT", "")
 _run = {}
 
 
-def knobs():
-    return {k: read(f"{KSM}/{k}") for k in KNOBS if os.path.exists(f"{KSM}/{k}")}
-
-
 def leftovers():
     return glob.glob(f"{CGROUP}/{PROGRAM}.*")
 
 
 def run():
     """Run the program once (the first case that asks); what it did."""
-    if not _run:
-        if os.path.exists(f"{KSM}/policy"):
-            expect(policy_name() == "none", f"policy {policy_name()} attached")
-        before = knobs()
-        t0 = time.monotonic()
-        try:
-            status, out = run_kselftest([os.path.join(SERIES, PROGRAM)], SERIES, TIMEOUT)
-        except Failed as e:
-            # Recorded once: the cases that follow fail without running it again.
-            status, out = None, str(e)
-        took = time.monotonic() - t0
-        for line in out.splitlines():
-            print(f"#   {line}", flush=True)
-        print(f"# {PROGRAM} took {took:.1f} s, exit status {status}", flush=True)
-        results = {}
-        for line in out.splitlines():
+    r = run_kselftest_once(_run, [os.path.join(SERIES, PROGRAM)], SERIES, TIMEOUT, leftovers)
+    if "results" not in r:
+        r["results"] = {}
+        for line in r["out"].splitlines():
             m = KTAP_RESULT.match(line)
             if m:
-                results[m.group(3)] = "skip" if "# SKIP" in line else m.group(1)
-        _run.update(status=status, out=out, results=results, before=before,
-                    after=knobs(), leftovers=leftovers())
-    if _run["status"] is None:
-        raise Failed(_run["out"])
-    return _run
+                r["results"][m.group(3)] = "skip" if "# SKIP" in line else m.group(1)
+    return r
 
 
 def test_case(name, description):

@@ -573,6 +573,42 @@ def run_kselftest(argv, cwd, timeout):
     return p.returncode, p.stdout + p.stderr
 
 
+# The KSM knobs a kselftest may change and must restore.
+KSELFTEST_KNOBS = ("run", "pages_to_scan", "sleep_millisecs", "smart_scan", "use_zero_pages")
+
+
+def kselftest_knobs():
+    return {k: read(f"{KSM}/{k}") for k in KSELFTEST_KNOBS if os.path.exists(f"{KSM}/{k}")}
+
+
+def run_kselftest_once(state, argv, cwd, timeout, leftovers):
+    """Run a kselftest program on the first call only, with no policy attached,
+    and print its output; @state (the caller's dict) then holds its status and
+    output, the knobs before and after, the policy after it and what
+    @leftovers() finds. Every call fails if the program did not end."""
+    if not state:
+        if os.path.exists(f"{KSM}/policy"):
+            expect(policy_name() == "none", f"policy {policy_name()} attached")
+        before = kselftest_knobs()
+        t0 = time.monotonic()
+        try:
+            status, out = run_kselftest(argv, cwd, timeout)
+        except Failed as e:
+            # Recorded once: the cases that follow fail without running it again.
+            status, out = None, str(e)
+        took = time.monotonic() - t0
+        for line in out.splitlines():
+            print(f"#   {line}", flush=True)
+        print(f"# {os.path.basename(argv[0])} took {took:.1f} s, exit status {status}",
+              flush=True)
+        state.update(status=status, out=out, before=before, after=kselftest_knobs(),
+                     policy=policy_name() if os.path.exists(f"{KSM}/policy") else None,
+                     leftovers=leftovers())
+    if state["status"] is None:
+        raise Failed(state["out"])
+    return state
+
+
 def run_cases(cases, reset=clean_slate):
     """Each case in turn, as KTAP, @reset after each; the exit status for the program.
 
