@@ -39,6 +39,10 @@ SUBTESTS = [
     "policy_error_ejects",
     "failing_init_refuses",
     "hooks_called_while_merging",
+    "skip_keeps_pages_apart",
+    "domain_change",
+    "fork_into_another_domain",
+    "swap_into_another_domain",
 ]
 SKIP_REASON = "no /sys/kernel/mm/ksm/policy: a kernel without ksm_policy_ops"
 
