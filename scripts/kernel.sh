@@ -352,11 +352,29 @@ KSELFTEST_SERIES_FILES=(
 	tools/testing/selftests/mm/ksm_cgroup_tests.c
 )
 
+# An ERE alternation of the given paths, their dots escaped.
+paths_ere() {
+	printf '%s|' "$@" | sed 's/[.]/\\./g; s/|$//'
+}
+
 # The diffs of kernel/patches that touch KSELFTEST_SERIES_FILES, in series order.
 series_kselftest_diffs() {
-	local files
-	files=$(printf '%s|' "${KSELFTEST_SERIES_FILES[@]}" | sed 's/[.]/\\./g; s/|$//')
-	series_diffs "^($files)\$"
+	series_diffs "^($(paths_ere "${KSELFTEST_SERIES_FILES[@]}"))\$"
+}
+
+# Copy FILEs (paths of the source, directories too) of the pristine source into DIR:
+# from build/linux's baseline commit when it is of this source, else from the tarball.
+#   pristine_files DIR WHAT FILE...
+pristine_files() {
+	local dir=$1 what=$2
+	shift 2
+	if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
+		tgit archive baseline -- "$@" | tar -C "$dir" -x
+	else
+		check_source
+		info "extracting $what from linux-source-6.12 $SRCVER"
+		tar -C "$dir" -xf "$TARBALL" --strip-components=1 "${@/#/linux-source-6.12/}"
+	fi
 }
 
 # Apply in DIR the series' diffs that FUNC prints, and check that they made each
@@ -377,22 +395,12 @@ apply_series_diffs() {
 }
 
 cmd_kselftests() {
-	local d=$top/build/kselftests/src f p stamp
+	local d=$top/build/kselftests/src p stamp
 	stamp="$SRCVER $(cat selftests/upstream/*.patch | sha256sum | cut -c1-16)"
 	stamp+=" series $(series_kselftest_diffs | sha256sum | cut -c1-16)"
 	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
 		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
-		if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
-			for f in "${KSELFTEST_FILES[@]}"; do
-				mkdir -p "$d.tmp/$(dirname "$f")"
-				tgit show "baseline:$f" >"$d.tmp/$f"
-			done
-		else
-			check_source
-			info "extracting the kernel's KSM selftests from linux-source-6.12 $SRCVER"
-			tar -C "$d.tmp" -xf "$TARBALL" --strip-components=1 \
-				"${KSELFTEST_FILES[@]/#/linux-source-6.12/}"
-		fi
+		pristine_files "$d.tmp" "the kernel's KSM selftests" "${KSELFTEST_FILES[@]}"
 		for p in selftests/upstream/*.patch; do
 			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
 		done
@@ -443,26 +451,16 @@ BPF_KSELFTEST_SERIES_FILES=(
 
 # The diffs of kernel/patches to BPF_KSELFTEST_FILES and BPF_KSELFTEST_SERIES_FILES.
 series_bpf_kselftest_diffs() {
-	local files
-	files=$(printf '%s|' "${BPF_KSELFTEST_FILES[@]}" "${BPF_KSELFTEST_SERIES_FILES[@]}" |
-		sed 's/[.]/\\./g; s/|$//')
-	series_diffs "^($files)(/.*)?\$"
+	series_diffs "^($(paths_ere "${BPF_KSELFTEST_FILES[@]}" "${BPF_KSELFTEST_SERIES_FILES[@]}"))(/.*)?\$"
 }
 
 cmd_bpf_kselftests() {
-	local d=$top/build/bpf-kselftests/src f p stamp
+	local d=$top/build/bpf-kselftests/src p stamp
 	stamp="$SRCVER $(cat selftests/upstream/bpf/*.patch | sha256sum | cut -c1-16)"
 	stamp+=" series $(series_bpf_kselftest_diffs | sha256sum | cut -c1-16)"
 	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
 		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
-		if [ -d "$TREE/.git" ] && [ "$(cat "$TREE/.git/ksm-source-version")" = "$SRCVER" ]; then
-			tgit archive baseline -- "${BPF_KSELFTEST_FILES[@]}" | tar -C "$d.tmp" -x
-		else
-			check_source
-			info "extracting test_progs and its headers from linux-source-6.12 $SRCVER"
-			tar -C "$d.tmp" -xf "$TARBALL" --strip-components=1 \
-				"${BPF_KSELFTEST_FILES[@]/#/linux-source-6.12/}"
-		fi
+		pristine_files "$d.tmp" "test_progs and its headers" "${BPF_KSELFTEST_FILES[@]}"
 		apply_series_diffs "$d.tmp" series_bpf_kselftest_diffs BPF_KSELFTEST_SERIES_FILES \
 			"${BPF_KSELFTEST_SERIES_FILES[@]}"
 		for p in selftests/upstream/bpf/*.patch; do
