@@ -22,7 +22,7 @@ import sys
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import (CGROUP, TOP, clean_slate, expect,  # noqa: E402
-                       run_cases, run_kselftest_once)
+                       expect_nothing_left, kselftest_case, run_cases, run_kselftest_once)
 
 SERIES = os.path.join(TOP, "build", "selftests", "series")
 PROGRAM = "test_progs"
@@ -75,16 +75,6 @@ def run():
     return r
 
 
-def subtest_case(subtest):
-    def case():
-        r = run()
-        result = r["results"].get(subtest)
-        expect(result is not None, f"no result for subtest '{subtest}'")
-        expect(result == "OK", f"'{subtest}': {result}")
-    case.__name__ = f"case_{subtest}"
-    return case
-
-
 def case_ended_clean():
     r = run()
     unknown = set(r["results"]) - set(SUBTESTS)
@@ -93,9 +83,8 @@ def case_ended_clean():
     summary = f"Summary: 1/{len(SUBTESTS)} PASSED, 0 SKIPPED, 0 FAILED"
     expect(summary in r["out"].splitlines(), f"no '{summary}'")
     expect(r["status"] == 0, f"exit status {r['status']}")
-    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
     expect(r["policy"] == "none", f"policy {r['policy']} left attached")
-    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+    expect_nothing_left(r)
 
 
 def case_skips_without_the_series():
@@ -106,8 +95,7 @@ def case_skips_without_the_series():
     expect(SKIP_REASON in r["out"], f"no '{SKIP_REASON}' in its output")
     expect(re.search(r"^Summary: \d+/0 PASSED, 1 SKIPPED, 0 FAILED$", r["out"], re.M),
            "no summary of one skipped test")
-    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
-    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+    expect_nothing_left(r)
 
 
 if __name__ == "__main__":
@@ -115,5 +103,5 @@ if __name__ == "__main__":
     if VARIANT == "baseline":
         CASES = [case_skips_without_the_series]
     else:
-        CASES = [subtest_case(s) for s in SUBTESTS] + [case_ended_clean]
+        CASES = [kselftest_case(run, s, s, "OK") for s in SUBTESTS] + [case_ended_clean]
     sys.exit(run_cases(CASES))

@@ -21,8 +21,8 @@ import sys
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (CGROUP, KTAP_RESULT, TOP, clean_slate,  # noqa: E402
-                       expect, run_cases, run_kselftest_once)
+from ksm_guest import (CGROUP, KTAP_RESULT, TOP, clean_slate, expect,  # noqa: E402
+                       expect_nothing_left, kselftest_case, run_cases, run_kselftest_once)
 
 SERIES = os.path.join(TOP, "build", "selftests", "series")
 PROGRAM = "ksm_cgroup_tests"
@@ -61,16 +61,6 @@ def run():
     return r
 
 
-def test_case(name, description):
-    def case():
-        r = run()
-        result = r["results"].get(description)
-        expect(result is not None, f"no result for '{description}'")
-        expect(result == "ok", f"'{description}': {result}")
-    case.__name__ = f"case_{name}"
-    return case
-
-
 def case_ended_clean():
     r = run()
     expect(f"1..{len(TESTS)}" in r["out"].splitlines(), f"no plan 1..{len(TESTS)}")
@@ -79,16 +69,14 @@ def case_ended_clean():
     expect(re.search(rf"^# Totals: pass:{len(TESTS)} fail:0 xfail:0 xpass:0 skip:0 error:0$",
                      r["out"], re.M), "totals not all passed")
     expect(r["status"] == 0, f"exit status {r['status']}")
-    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
-    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+    expect_nothing_left(r)
 
 
 def case_skips_without_the_series():
     r = run()
     expect(r["status"] == 4, f"exit status {r['status']}, not 4 (KSFT_SKIP)")
     expect(SKIP_ON_BASELINE in r["out"], f"no '{SKIP_ON_BASELINE}' in its output")
-    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
-    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+    expect_nothing_left(r)
 
 
 if __name__ == "__main__":
@@ -96,5 +84,5 @@ if __name__ == "__main__":
     if VARIANT == "baseline":
         CASES = [case_skips_without_the_series]
     else:
-        CASES = [test_case(n, d) for n, d in TESTS] + [case_ended_clean]
+        CASES = [kselftest_case(run, n, d, "ok") for n, d in TESTS] + [case_ended_clean]
     sys.exit(run_cases(CASES))

@@ -609,6 +609,23 @@ def run_kselftest_once(state, argv, cwd, timeout, leftovers):
     return state
 
 
+def kselftest_case(run, name, key, passed):
+    """A case that fails unless @run()'s result for @key (a test or subtest of a
+    kselftest program) is @passed, as that program says it."""
+    def case():
+        result = run()["results"].get(key)
+        expect(result is not None, f"no result for '{key}'")
+        expect(result == passed, f"'{key}': {result}")
+    case.__name__ = f"case_{name}"
+    return case
+
+
+def expect_nothing_left(r):
+    """A kselftest run (run_kselftest_once()) restored the KSM knobs and left no cgroup."""
+    expect(r["after"] == r["before"], f"KSM knobs {r['after']}, before {r['before']}")
+    expect(not r["leftovers"], f"cgroups left: {r['leftovers']}")
+
+
 def run_cases(cases, reset=clean_slate):
     """Each case in turn, as KTAP, @reset after each; the exit status for the program.
 
