@@ -241,15 +241,15 @@ int main(int argc, char **argv)
 	}
 	shared->stop = 1;
 	for (i = 0; i < n; i++) {
-		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] &&
-		    (!WIFEXITED(status) || WEXITSTATUS(status)))
+		if (pids[i] <= 0 || waitpid(pids[i], &status, 0) != pids[i] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
 			bad = 1;
 	}
 	ksm_test_end(&saved);
 	printf("# remap-race: %llu remaps, %llu hog rounds, KASAN report: %s\n",
 	       shared->remaps, shared->hog_rounds,
 	       found_at ? "yes" : "none within the duration");
-	if (bad || n != 2 + o.tenants)
-		fprintf(stderr, "ksm-remap-race: a process failed to set up or crashed\n");
+	if (bad)
+		fprintf(stderr, "ksm-remap-race: a process failed to start, set up or exit\n");
 	return bad;
 }
