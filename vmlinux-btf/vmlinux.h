@@ -48630,6 +48630,12 @@ struct ksm_scan {
 	bool drained;
 };
 
+struct ksm_sharers {
+	struct mm_struct *mm;
+	struct ksm_domain domain;
+	bool apart;
+};
+
 struct ksm_stable_node {
 	union {
 		struct rb_node node;

@@ -273,6 +273,87 @@ def case_moving_a_process_between_domains():
         stop(*ws)
 
 
+TRACE = "/sys/kernel/tracing"
+EXDEV = 18
+
+
+def move_to_be_scanned_last(proc, cgroup):
+    """Move @proc to @cgroup, whose settings enrol it, so that ksmd scans it
+    after every process it knows already. An enrolled process goes just
+    behind ksmd's cursor, which is at the head of the list between passes
+    only: ksmd is stopped there (with a batch of pages_to_scan longer than
+    a pass, every batch ends a pass) until the process is enrolled."""
+    write(f"{KSM}/pages_to_scan", 1 << 20)
+    write(f"{KSM}/run", 0)          # returns when the batch, so a pass, is done
+    try:
+        proc.move(cgroup)
+        wait_for(lambda: "mg" in proc.vm_flags(), f"{proc.pid} to be enrolled")
+    finally:
+        write(f"{KSM}/run", 1)
+        write(f"{KSM}/pages_to_scan", 4096)
+
+
+def fork_and_merge_by_the_child(parent, tenant, cgroup):
+    """A child of @parent, moved to @tenant's @cgroup, merges with the
+    tenant: scanned after it, the child's pages are those ksmd would make
+    ksm pages where they are."""
+    child = parent.fork()
+    expect(shared(parent, child), "the forked child does not map its parent's pages")
+    move_to_be_scanned_last(child, cgroup)
+    wait_shared(tenant, child)
+    return child
+
+def case_a_page_shared_by_fork_stays_in_its_domain():
+    """Fork leaves a parent and its child mapping the same pages, not merged.
+    Moved to another tenant's domain, the child merges with that tenant, but
+    ksmd must not make such a page a ksm page where it is: the parent, whose
+    cgroup merges nothing, would share that frame with the tenant. The
+    kernel refuses (a merge event with error -EXDEV) and merges the other
+    way round."""
+    off, b = setup("off", "b")
+    cgset(off, "merge", "off")
+    cgset(b, "merge", "on", "domain", "isolated")
+    tenant = Worker(29, b, plain=True)
+    parent = Worker(29, off, plain=True)
+    event = f"{TRACE}/events/ksm/ksm_merge_with_ksm_page/enable"
+    write(event, 1)
+    write(f"{TRACE}/trace", "")
+    try:
+        wait_scans(1)
+        child = fork_and_merge_by_the_child(parent, tenant, b)
+        wait_scans(2)
+        expect_apart([parent], [tenant, child], what="the 'off' parent and the tenant")
+        expect(f"error -{EXDEV}" in read(f"{TRACE}/trace"),
+               "no merge was refused with -EXDEV: the order of the scan was not as "
+               "this case needs, so nothing was tested")
+        verify(parent, tenant, child)
+    finally:
+        write(event, 0)
+        stop(tenant, parent)
+
+
+def case_a_process_never_in_ksm_is_unmerged_when_moved():
+    """A process that never asked for merging maps ksm pages when its child
+    merged pages they share by fork (both in the shared domain: as upstream
+    does). Moved to an isolated domain, it must be unmerged like a process
+    in KSM."""
+    a, b, iso = setup("a", "b", "iso")
+    cgset(b, "merge", "on")
+    cgset(iso, "domain", "isolated")
+    tenant = Worker(31, b, plain=True)
+    parent = Worker(31, a, plain=True)
+    try:
+        wait_scans(1)
+        child = fork_and_merge_by_the_child(parent, tenant, b)
+        expect(frames(parent) & frames(tenant), "the parent maps no frame of the tenant: "
+               "the child's pages were not merged where they are, so nothing was tested")
+        parent.move(iso)
+        wait_scans(2)
+        expect_apart([parent], [tenant, child], what="the moved parent and the tenant")
+        verify(parent, tenant, child)
+    finally:
+        stop(tenant, parent)
+
 def case_a_swapped_ksm_page_is_copied_into_another_domain():
     """A merged page paged out while a pipe holds its frame stays in the swap
     cache, still a ksm page. Faulted back by its process after a move to
@@ -524,6 +605,8 @@ CASES = [
     case_named_domain_joins_cgroups,
     case_a_child_of_an_isolated_cgroup_cannot_widen,
     case_moving_a_process_between_domains,
+    case_a_page_shared_by_fork_stays_in_its_domain,
+    case_a_process_never_in_ksm_is_unmerged_when_moved,
     case_a_swapped_ksm_page_is_copied_into_another_domain,
     case_isolation_holds_whatever_the_policy,
     case_kernel_files_alone_isolate_without_ksmctl_or_bpf,

@@ -37,6 +37,9 @@ TESTS = [
     ("domain_named", "the same ksm_domain name: pages merge across the cgroups"),
     ("cow", "data intact after merge and after a COW write"),
     ("max_pages", "ksm_max_pages caps the merged pages at exactly the cap"),
+    ("fork_shared_parent_moved",
+     "a parent that never asked is unmerged when moved to another domain"),
+    ("fork_shared_parent_off", "pages shared by fork with a parent in 'off' merge the other way"),
 ]
 SKIP_ON_BASELINE = "1..0 # SKIP no memory.ksm_merge"
 
