@@ -79,7 +79,7 @@ def run_guest(variant, args, boot):
     check_rows(rows, args)
     with open(os.path.join(OUT, f"boot-{boot:02d}-{variant}.json"), "w") as f:
         json.dump({"variant": variant, "boot": boot, "seconds": round(time.monotonic() - t0),
-                   "kernel": kernel_info(variant), "measurements": rows}, f, indent=2)
+                   "kernel": vm.kernel_info(variant), "measurements": rows}, f, indent=2)
     return rows
 
 
@@ -96,15 +96,6 @@ def check_rows(rows, args):
         if r["pages_sharing"] != sharing[r["mix"]]:
             sys.exit(f"bench: {what}: pages_sharing {r['pages_sharing']}, expected "
                      f"{sharing[r['mix']]}: merging had not settled")
-
-
-def kernel_info(variant):
-    info = {}
-    with open(os.path.join("build", f"kernel-{variant}", "info")) as f:
-        for line in f:
-            key, _, value = line.strip().partition("=")
-            info[key] = value
-    return info
 
 
 def boot_medians(rows, case, mode):
@@ -211,7 +202,7 @@ def main():
                      "passes_per_measurement": args.passes, "rounds": args.rounds,
                      "boots": args.boots, "cases": cases},
         "minutes": round(minutes, 1),
-        "kernels": {v: kernel_info(v) for v in ("baseline", "patched")},
+        "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
         "figures": figures,
         "measurements": {"baseline": baseline, "patched": patched},
     }

@@ -108,6 +108,16 @@ def find_kernel(variant, kernel):
     return os.path.realpath(path)
 
 
+def kernel_info(variant):
+    """The info file of build/kernel-VARIANT (variant, key, source, series...) as a dict."""
+    info = {}
+    with open(os.path.join(TOP, "build", f"kernel-{variant}", "info")) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            info[key] = value
+    return info
+
+
 def kernel_reports(log):
     """The report blocks (a matching line and what follows it) in a kernel log."""
     lines = log.splitlines()
