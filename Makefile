@@ -328,10 +328,14 @@ $(B)/bench/ksm_pass_cost.bpf.o: bench/ksm_pass_cost.bpf.c bench/ksm_pass_cost.h 
 $(B)/bench/ksm_pass_cost.skel.h: $(B)/bench/ksm_pass_cost.bpf.o
 	$(BPFTOOL) gen skeleton $< name ksm_pass_cost_bpf >$@
 
-$(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c bench/ksm_pass_cost.h \
-		$(B)/bench/ksm_pass_cost.skel.h $(TEST_LIB) $(GUEST_LIB_H) | tools
+# What both benchmark programs share: reading the recorder, their workload processes.
+BENCH_LIB := bench/ksm_pass_reader.c bench/bench_process.c $(TEST_LIB)
+BENCH_LIB_DEPS := $(BENCH_LIB) bench/ksm_pass_reader.h bench/bench_process.h bench/ksm_pass_cost.h \
+	$(B)/bench/ksm_pass_cost.skel.h $(GUEST_LIB_H)
+
+$(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(BENCH_LIB_DEPS) | tools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(TEST_LIB) $(BPF_LDLIBS)
+	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(BENCH_LIB) $(BPF_LDLIBS)
 
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.

@@ -29,32 +29,27 @@
  * measurement goes to stdout; scripts/bench.py compares them.
  */
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <linux/types.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ksm_pass_cost.h"
-#include "ksm_pass_cost.skel.h"
+#include "bench_process.h"
+#include "ksm_pass_reader.h"
 #include "ksm_util.h"
 
 #define MAX_PROCESSES 64
 #define MAX_CASES 16
-/* More than the ring buffer holds (bench/ksm_pass_cost.bpf.c). */
-#define MAX_PASSES 2048
+#define MAX_PASSES PASS_READER_MAX_PASSES
 /* Passes to merge what merges and, with smart_scan, to age every page. */
 #define WARMUP_PASSES 4
 #define WARMUP_PASSES_SMART 20
 /* Passes after a mode change: the one it fell in, and one to settle. */
 #define SETTLE_PASSES 2
 #define SMART_PERIOD 9
-#define POLL_US 50000
 /* An error already reported: no errno has this value. */
 #define REPORTED (-4096)
 #define PASS_TIMEOUT_MS 600000
@@ -74,42 +69,11 @@ struct options {
 	const char *policy;
 };
 
-/* Pass records from the ring buffer, in order, not yet taken. */
-static struct ksm_pass_cost queue[MAX_PASSES];
-static unsigned int queued, taken;
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: ksm-scan-cost [--processes N] [--pages N] [--passes N] "
 		"[--rounds N] [--cases half|ksm|tail[+smart],...] [POLICY.bpf.o]\n");
 	exit(2);
-}
-
-static pid_t find_ksmd(void)
-{
-	DIR *proc = opendir("/proc");
-	struct dirent *d;
-	pid_t pid = -1;
-
-	while (proc && (d = readdir(proc))) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (d->d_name[0] < '0' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strcmp(comm, "ksmd\n"))
-			pid = atoi(d->d_name);
-		fclose(f);
-		if (pid > 0)
-			break;
-	}
-	if (proc)
-		closedir(proc);
-	return pid;
 }
 
 static void fill_page(char *page, long ps, enum mix mix, unsigned int index, unsigned long i)
@@ -129,106 +93,30 @@ static void fill_page(char *page, long ps, enum mix mix, unsigned int index, uns
 	}
 }
 
-/* A process that maps, fills and offers its pages, then waits to be killed. */
-static pid_t start_process(unsigned long pages, enum mix mix, unsigned int index)
+struct process_setup {
+	unsigned long pages;
+	enum mix mix;
+	unsigned int index;
+};
+
+/* In the child: map, fill and offer its pages. */
+static int setup_process(void *arg)
 {
+	const struct process_setup *setup = arg;
 	long ps = sysconf(_SC_PAGESIZE);
-	int ready[2];
-	pid_t pid;
-	char c;
-
-	if (pipe(ready))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		char *p = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		unsigned long i;
-
-		if (p == MAP_FAILED)
-			_exit(1);
-		madvise(p, pages * ps, MADV_NOHUGEPAGE);
-		for (i = 0; i < pages; i++)
-			fill_page(p + i * ps, ps, mix, index, i);
-		if (madvise(p, pages * ps, MADV_MERGEABLE))
-			_exit(1);
-		if (write(ready[1], "r", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	close(ready[1]);
-	if (pid < 0 || read(ready[0], &c, 1) != 1) {
-		close(ready[0]);
-		if (pid > 0)
-			kill(pid, SIGKILL);
-		return -1;
-	}
-	close(ready[0]);
-	return pid;
-}
-
-static void stop_processes(pid_t *procs, unsigned long n)
-{
+	char *p = mmap(NULL, setup->pages * ps, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned long i;
 
-	for (i = 0; i < n; i++) {
-		if (procs[i] > 0) {
-			kill(procs[i], SIGKILL);
-			waitpid(procs[i], NULL, 0);
-		}
-		procs[i] = 0;
-	}
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, setup->pages * ps, MADV_NOHUGEPAGE);
+	for (i = 0; i < setup->pages; i++)
+		fill_page(p + i * ps, ps, setup->mix, setup->index, i);
+	return madvise(p, setup->pages * ps, MADV_MERGEABLE);
 }
 
-static int on_pass(void *ctx, void *data, size_t size)
-{
-	(void)ctx;
-	if (size < sizeof(queue[0]) || queued == MAX_PASSES)
-		return -E2BIG;
-	memcpy(&queue[queued++], data, sizeof(queue[0]));
-	return 0;
-}
-
-/* The next pass that ends, waiting for it; 0 or -errno. */
-static int next_pass(struct ring_buffer *rb, struct ksm_pass_cost *pass)
-{
-	unsigned long deadline = ksm_now_ms() + PASS_TIMEOUT_MS;
-	int err;
-
-	while (taken == queued) {
-		queued = taken = 0;
-		err = ring_buffer__consume(rb);
-		if (err < 0)
-			return err;
-		if (taken < queued)
-			break;
-		if (ksm_now_ms() > deadline)
-			return -ETIMEDOUT;
-		usleep(POLL_US);
-	}
-	*pass = queue[taken++];
-	return 0;
-}
-
-/* Let the passes now in progress end unmeasured, and @n more after them. */
-static int skip_passes(struct ring_buffer *rb, unsigned long n)
-{
-	struct ksm_pass_cost pass;
-	int err = ring_buffer__consume(rb);
-
-	if (err < 0)
-		return err;
-	taken = queued;
-	while (n--) {
-		err = next_pass(rb, &pass);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int measure(struct ring_buffer *rb, const struct options *o, const struct bench_case *c,
+static int measure(struct pass_reader *rb, const struct options *o, const struct bench_case *c,
 		   const char *mode, unsigned long round)
 {
 	unsigned long passes = c->smart ? (o->passes + SMART_PERIOD - 1) / SMART_PERIOD *
@@ -241,9 +129,9 @@ static int measure(struct ring_buffer *rb, const struct options *o, const struct
 	__u64 seq = 0;
 	int err;
 
-	err = skip_passes(rb, SETTLE_PASSES);
+	err = pass_reader_skip(rb, SETTLE_PASSES, PASS_TIMEOUT_MS);
 	for (i = 0; !err && i < passes; i++) {
-		err = next_pass(rb, &pass);
+		err = pass_reader_next(rb, &pass, PASS_TIMEOUT_MS);
 		if (err)
 			break;
 		/* A pass the program did not see whole leaves a gap. */
@@ -281,7 +169,7 @@ static int measure(struct ring_buffer *rb, const struct options *o, const struct
  * Set up @c from a clean KSM, run ksmd flat out until it settled, and measure
  * each round: "never" only, or "policy" and "detached" in alternating order.
  */
-static int run_case(struct ring_buffer *rb, const struct options *o, const struct bench_case *c,
+static int run_case(struct pass_reader *rb, const struct options *o, const struct bench_case *c,
 		    struct bpf_map *policy)
 {
 	pid_t procs[MAX_PROCESSES] = { 0 };
@@ -292,14 +180,17 @@ static int run_case(struct ring_buffer *rb, const struct options *o, const struc
 	err = ksm_write("run", 2) ?: ksm_write("smart_scan", c->smart) ?:
 	      ksm_write("pages_to_scan", 1000) ?: ksm_write("sleep_millisecs", 0);
 	for (i = 0; !err && i < o->processes; i++) {
-		procs[i] = start_process(o->pages, c->mix, i);
+		struct process_setup setup = { .pages = o->pages, .mix = c->mix, .index = i };
+
+		procs[i] = start_process(setup_process, &setup);
 		if (procs[i] < 0) {
 			fprintf(stderr, "ksm-scan-cost: cannot start process %lu\n", i);
 			err = REPORTED;
 		}
 	}
 	err = err ?: ksm_write("run", 1) ?:
-	      skip_passes(rb, c->smart ? WARMUP_PASSES_SMART : WARMUP_PASSES);
+	      pass_reader_skip(rb, c->smart ? WARMUP_PASSES_SMART : WARMUP_PASSES,
+			       PASS_TIMEOUT_MS);
 	for (r = 1; !err && r <= o->rounds; r++) {
 		for (i = 0; !err && i < (policy ? 2 : 1); i++) {
 			bool with_policy = policy && (i ^ !(r & 1)) == 0;
@@ -407,14 +298,13 @@ int main(int argc, char **argv)
 {
 	struct options o = { .processes = 4, .pages = 4096, .passes = 4, .rounds = 2,
 			     .cases = { { MIX_HALF, false } }, .ncases = 1 };
-	struct ksm_pass_cost_bpf *skel = NULL;
-	struct ring_buffer *rb = NULL;
+	/* Large (its queue of passes): not on the stack. */
+	static struct pass_reader reader;
 	struct bpf_object *obj = NULL;
 	struct bpf_map *policy = NULL;
 	unsigned long smart_scan = 0;
 	struct ksm_knobs knobs;
 	unsigned int c;
-	pid_t ksmd;
 	int err = 0;
 
 	if (parse_options(argc, argv, &o))
@@ -424,41 +314,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksm-scan-cost: %s: %s\n", o.policy, strerror(errno));
 		return 1;
 	}
-	ksmd = find_ksmd();
-	if (ksmd < 0) {
-		fprintf(stderr, "ksm-scan-cost: no ksmd thread\n");
+	if (pass_reader_open(&reader, false, "ksm-scan-cost"))
 		return 1;
-	}
-	skel = ksm_pass_cost_bpf__open();
-	if (skel)
-		skel->rodata->ksmd_pid = ksmd;
-	if (!skel || ksm_pass_cost_bpf__load(skel) || ksm_pass_cost_bpf__attach(skel)) {
-		fprintf(stderr, "ksm-scan-cost: cannot load or attach the pass recorder: %s\n",
-			strerror(errno));
-		ksm_pass_cost_bpf__destroy(skel);
-		return 1;
-	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.passes), on_pass, NULL, NULL);
-	if (!rb || ksm_test_begin(&knobs) || ksm_read("smart_scan", &smart_scan)) {
+	if (ksm_test_begin(&knobs) || ksm_read("smart_scan", &smart_scan)) {
 		fprintf(stderr, "ksm-scan-cost: cannot set the KSM knobs (root?)\n");
-		ring_buffer__free(rb);
-		ksm_pass_cost_bpf__destroy(skel);
+		pass_reader_close(&reader);
 		return 1;
 	}
 	/* Nothing attached since boot: "never" first, for every case. */
 	for (c = 0; !err && c < o.ncases; c++)
-		err = run_case(rb, &o, &o.cases[c], NULL);
+		err = run_case(&reader, &o, &o.cases[c], NULL);
 	if (!err && o.policy && !(policy = load_policy(o.policy, &obj)))
 		err = REPORTED;
 	for (c = 0; !err && policy && c < o.ncases; c++)
-		err = run_case(rb, &o, &o.cases[c], policy);
+		err = run_case(&reader, &o, &o.cases[c], policy);
 	if (err && err != REPORTED)
 		fprintf(stderr, "ksm-scan-cost: measuring failed: %s\n", strerror(-err));
 	ksm_write("run", 2);
 	ksm_write("smart_scan", smart_scan);
 	ksm_test_end(&knobs);
 	bpf_object__close(obj);
-	ring_buffer__free(rb);
-	ksm_pass_cost_bpf__destroy(skel);
+	pass_reader_close(&reader);
 	return err ? 1 : 0;
 }
