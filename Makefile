@@ -32,7 +32,7 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
-	check-vmlinux-btf selftests test unit-test guest-test vm run bench policies ksmctl \
+	check-vmlinux-btf selftests test unit-test guest-test vm run bench bench-converge policies ksmctl \
 	fuzz fresh-machine clean torture reproduce
 
 help:
@@ -50,6 +50,7 @@ help:
 	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
 	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
 	@echo "make bench [BENCH_ARGS=--smoke]   ksmd CPU per visited page, patched vs unpatched (docs/benchmarks.md)"
+	@echo "make bench-converge [CONVERGE_ARGS=--smoke]   pages and CPU to converge, per configuration"
 	@echo "make torture [DURATION=600]   R1-R4 (docs/reliability.md): R2 on the debug kernel"
 	@echo "make reproduce          the upstream bug 0001 fixes: reported unpatched, not patched"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
@@ -337,6 +338,11 @@ $(B)/bench/ksm-scan-cost: bench/ksm_scan_cost.c $(BENCH_LIB_DEPS) | tools
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(BENCH_LIB) $(BPF_LDLIBS)
 
+$(B)/bench/ksm-converge: bench/ksm_converge.c $(BENCH_LIB_DEPS) | tools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(BENCH_LIB) \
+		$(BPF_LDLIBS) -lpthread
+
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
 test: kernel tools selftests check-vmlinux-btf checkpatch $(B)/bench/ksm-scan-cost \
@@ -365,6 +371,13 @@ bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
 	@python3 scripts/bench.py $(BENCH_ARGS)
+
+# Convergence against upstream (issue 13, P2/P3): both kernels, every configuration,
+# build/bench/converge.json and PNG plots; CONVERGE_ARGS=--smoke checks the pipeline.
+bench-converge: $(B)/bench/ksm-converge ksmctl
+	@bash scripts/kernel.sh build baseline >/dev/null
+	@bash scripts/kernel.sh build patched >/dev/null
+	@python3 scripts/bench_converge.py $(CONVERGE_ARGS)
 
 # R1-R4 for DURATION seconds in all (docs/reliability.md): R1, R3 and R4 on the
 # patched kernel, R2 on the debug kernel; a summary, figures in build/torture/.
