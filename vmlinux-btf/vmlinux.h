@@ -48504,8 +48504,9 @@ struct ksignal {
 };
 
 struct ksm_cgroup_work {
-	struct work_struct work;
+	struct delayed_work work;
 	struct task_struct *task;
+	long unsigned int retry;
 };
 
 struct ksm_domain {

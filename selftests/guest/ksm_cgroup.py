@@ -279,18 +279,15 @@ EXDEV = 18
 
 def move_to_be_scanned_last(proc, cgroup):
     """Move @proc to @cgroup, whose settings enrol it, so that ksmd scans it
-    after every process it knows already. An enrolled process goes just
-    behind ksmd's cursor, which is at the head of the list between passes
-    only: ksmd is stopped there (with a batch of pages_to_scan longer than
-    a pass, every batch ends a pass) until the process is enrolled."""
-    write(f"{KSM}/pages_to_scan", 1 << 20)
-    write(f"{KSM}/run", 0)          # returns when the batch, so a pass, is done
+    after every process it knows already: an enrolled process goes just
+    behind ksmd's cursor, so ksmd is stopped at the head of its list until
+    @proc is enrolled."""
+    stop_ksmd_between_passes()
     try:
         proc.move(cgroup)
         wait_for(lambda: "mg" in proc.vm_flags(), f"{proc.pid} to be enrolled")
     finally:
-        write(f"{KSM}/run", 1)
-        write(f"{KSM}/pages_to_scan", 4096)
+        resume_ksmd()
 
 
 def fork_and_merge_by_the_child(parent, tenant, cgroup):
@@ -353,6 +350,36 @@ def case_a_process_never_in_ksm_is_unmerged_when_moved():
         verify(parent, tenant, child)
     finally:
         stop(tenant, parent)
+
+def case_an_unmerge_that_failed_is_tried_again():
+    """The kernel unmerges a process moved out of its domain right away. If
+    its new cgroup has no memory for the copies (memory.max 0, and the OOM
+    killer may not take it) that fails; it must be tried again until it
+    works, even for a process that never asked for merging, which ksmd does
+    not scan."""
+    a, b, iso = setup("a", "b", "iso")
+    cgset(b, "merge", "on")
+    cgset(iso, "domain", "isolated")
+    write(f"{iso}/memory.max", 0)
+    tenant = Worker(37, b, plain=True)
+    parent = Worker(37, a, plain=True)
+    try:
+        wait_scans(1)
+        child = fork_and_merge_by_the_child(parent, tenant, b)
+        expect(frames(parent) & frames(tenant), "the parent maps no frame of the tenant: "
+               "the child's pages were not merged where they are, so nothing was tested")
+        write(f"/proc/{parent.pid}/oom_score_adj", -1000)
+        parent.move(iso)
+        time.sleep(2)
+        expect(frames(parent) & frames(tenant), "the parent was unmerged with memory.max 0: "
+               "nothing failed, so nothing was tested")
+        write(f"{iso}/memory.max", "max")
+        wait_for(lambda: not (frames(parent) & frames(tenant)),
+                 "the parent to be unmerged once its cgroup has memory for the copies")
+        verify(parent, tenant, child)
+    finally:
+        stop(tenant, parent)
+
 
 def case_a_swapped_ksm_page_is_copied_into_another_domain():
     """A merged page paged out while a pipe holds its frame stays in the swap
@@ -607,6 +634,7 @@ CASES = [
     case_moving_a_process_between_domains,
     case_a_page_shared_by_fork_stays_in_its_domain,
     case_a_process_never_in_ksm_is_unmerged_when_moved,
+    case_an_unmerge_that_failed_is_tried_again,
     case_a_swapped_ksm_page_is_copied_into_another_domain,
     case_isolation_holds_whatever_the_policy,
     case_kernel_files_alone_isolate_without_ksmctl_or_bpf,

@@ -558,6 +558,22 @@ def wait_scans(n, timeout=60):
     wait_for(lambda: full_scans() >= start + n, f"{n} more full scans", timeout)
 
 
+def stop_ksmd_between_passes(timeout=60):
+    """Stop ksmd with its cursor at the head of its list, between two passes.
+    With batches longer than a pass, every batch ends a pass; the batch that
+    was running when the length changed is let finish first. What is then
+    given to ksmd (a process enrolled, a page rewritten) is first seen in
+    the next pass, whatever ksmd was doing. resume_ksmd() starts it again."""
+    write(f"{KSM}/pages_to_scan", 1 << 20)
+    wait_scans(1, timeout)
+    write(f"{KSM}/run", 0)      # returns when the batch running, so a pass, is done
+
+
+def resume_ksmd(pages_to_scan=4096):
+    write(f"{KSM}/run", 1)
+    write(f"{KSM}/pages_to_scan", pages_to_scan)
+
+
 # A result line of KTAP output (kselftest programs): status, number, description.
 KTAP_RESULT = re.compile(r"^(ok|not ok) (\d+)\s*(.*)$")
 

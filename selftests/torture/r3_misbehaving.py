@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import (KSM, TEST_POLICIES, clean_slate, expect,  # noqa: E402
-                       read, wait_scans, write)
+                       read, resume_ksmd, stop_ksmd_between_passes, wait_scans, write)
 from ksm_torture import (TORTURE_POLICIES, Tenant, attached, kernel_log, load,  # noqa: E402
                          report, shown_exit, standalone, unload, wait_ejected)
 
@@ -28,6 +28,8 @@ from ksm_torture import (TORTURE_POLICIES, Tenant, attached, kernel_log, load,  
 # a writer waits at most for the batch's policy time: 1 s + one call. Twice
 # that leaves room for TCG's and a 2-vCPU guest's scheduling.
 WRITER_BOUND_MS = 2600
+# ksmd's pace while a policy does not set one
+PAGES_TO_SCAN = 4096
 
 # Content the tenant's identical pages take for each policy: new merges.
 SEEDS = itertools.count(0x7e50)
@@ -62,13 +64,15 @@ def one(obj, mapname, outcome, reason, tenant, long_run):
     tenant.longest()                    # the writer's figure for this policy alone
     # New merges, for the merge() hooks. ksmd waits meanwhile: with no policy it
     # would merge the new content before the policy is attached (a load takes a
-    # second or more under TCG), and merge() would never be called.
-    write(f"{KSM}/run", 0)
+    # second or more under TCG), and merge() would never be called. It waits
+    # between two passes, so that the first pass after sees every new page and
+    # the second merges them, wherever ksmd was.
+    stop_ksmd_between_passes()
     try:
         tenant.rewrite(next(SEEDS))
         load(obj, mapname)
     finally:
-        write(f"{KSM}/run", 1)
+        resume_ksmd(PAGES_TO_SCAN)
     row = {"policy": mapname, "outcome": outcome}
     if outcome == EJECTED:
         took, scans = wait_ejected(mapname)
@@ -142,7 +146,7 @@ def pages_scanned_still(seconds):
 
 def run(duration, tenant_pages=16384, long_run=False):
     clean_slate()
-    write(f"{KSM}/pages_to_scan", 4096)
+    write(f"{KSM}/pages_to_scan", PAGES_TO_SCAN)
     write(f"{KSM}/sleep_millisecs", 20)
     tenant = Tenant(tenant_pages, 0x7e4a)
     rows = []
