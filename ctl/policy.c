@@ -34,6 +34,7 @@
 #include "ksm_sysfs.h"
 #include "ksmctl.h"
 #include "policy_progs.h"
+#include "policy_tunables.h"
 #include "stats_bpf.h"
 
 #define POLICY_MAPS_DIR "policy_maps"	/* the policy's other maps, for bpftool */
@@ -55,6 +56,7 @@ struct load_opts {
 	const char *map;	/* map MAP: which ksm_policy_ops map */
 	const char *name;	/* name NAME: the name the kernel shows */
 	const char *cgroup;	/* cgroup PATH: a memory cgroup's policy */
+	const char *set;	/* set NAME=VALUE,...: its tunables, before load */
 };
 
 /* The pin @leaf of the policy at @at, under ksm_bpffs_dir. */
@@ -318,6 +320,8 @@ static int policy_open(const struct load_opts *o, struct bpf_object **objp,
 			   o->file, bpf_map__name(chosen));
 	else if (o->name)
 		err = set_policy_name(obj, chosen, o->name);
+	if (!err && o->set)
+		err = policy_set_tunables(obj, o->file, o->set);
 	if (err) {
 		bpf_object__close(obj);
 		return err;
@@ -511,6 +515,7 @@ static int parse_load_args(int argc, char **argv, struct load_opts *o, const cha
 		{ .keyword = "map", .parse = args_string, .dest = &o->map },
 		{ .keyword = "name", .parse = parse_name, .dest = &o->name },
 		{ .keyword = "cgroup", .parse = args_string, .dest = &o->cgroup },
+		{ .keyword = "set", .parse = args_string, .dest = &o->set },
 	};
 
 	memset(o, 0, sizeof(*o));
@@ -970,12 +975,15 @@ static void policy_help(void)
 {
 	fprintf(stderr,
 		"Usage: ksmctl policy load FILE.bpf.o [map MAP] [name NAME] [cgroup PATH]\n"
+		"                                      [set NAME=VALUE[,NAME=VALUE...]]\n"
 		"       ksmctl policy replace FILE.bpf.o [map MAP] [name NAME] [cgroup PATH]\n"
+		"                                         [set NAME=VALUE[,NAME=VALUE...]]\n"
 		"       ksmctl policy unload [cgroup PATH]\n"
 		"       ksmctl policy show\n"
 		"\n"
 		"       FILE.bpf.o defines a %s struct_ops map; map chooses one of\n"
-		"       several, name sets the name the kernel shows. The policy is pinned\n"
+		"       several, name sets the name the kernel shows, set its tunables\n"
+		"       (const volatile globals: a number, or true/false). The policy is pinned\n"
 		"       at %s/%s and stays attached after ksmctl exits. With cgroup it\n"
 		"       decides for the processes of that memory cgroup and below (the\n"
 		"       nearest cgroup's policy decides, else the global one), pinned under\n"
