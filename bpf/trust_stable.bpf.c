@@ -17,10 +17,21 @@
  *    the map trusted_cgroups (cgroup id -> 1), for workloads known to hold
  *    long-lived identical data (say, many copies of one VM image),
  *
+ *  - with trust_first_sight (off by default), every page of every process
+ *    the first time ksmd sees it: new copies of content already merged
+ *    join it in that pass, and two new copies of the same content merge
+ *    with each other, instead of waiting a pass. From its second visit a
+ *    page is handled as upstream: the kernel flags every page volatile
+ *    after its first visit (its old checksum was 0), so the second visit
+ *    gets the default treatment, which clears the flag only if the page
+ *    did not change; and smart_scan has aged it by then, which is how
+ *    "first sight" is told (age 0, not volatile, not a KSM page),
+ *
  * and never for a page that has been seen changing (a volatile history)
  * or is already a KSM page. Everything else is handled as upstream. The
- * kernel flags a page volatile only in a pass where it had the default
- * treatment: a page trusted in every pass is never flagged, which is one
+ * kernel flags a page volatile whenever its checksum changed since the
+ * last visit, trusted or not, but only a default visit clears the flag: a
+ * page trusted in every pass stays as its first visit left it, which is one
  * more reason to list only cgroups whose memory does not churn.
  *
  * Trusting a page that is in fact written is never wrong, only wasteful:
@@ -39,6 +50,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Tunables, set before load (bpftool gen skeleton, or libbpf's rodata). */
 const volatile bool trust_read_only = true;	/* trust VMAs without VM_WRITE */
 const volatile bool trust_descendants = true;	/* a listed cgroup covers its subtree */
+const volatile bool trust_first_sight = false;	/* every page, on its first visit only */
 
 /* cgroup (v2) id -> 1: trust all pages of the processes in it. */
 struct {
@@ -66,6 +78,7 @@ static bool cur_trusted;
 __u64 mms_trusted;	/* scan_mm() calls that trusted the process */
 __u64 pages_read_only;	/* KSM_PAGE_STABLE for a page in a VMA without VM_WRITE */
 __u64 pages_trusted;	/* KSM_PAGE_STABLE for a page of a trusted process */
+__u64 pages_first_sight;	/* KSM_PAGE_STABLE for a page seen the first time */
 
 struct cgroup_walk {
 	struct mm_struct *mm;
@@ -118,6 +131,15 @@ s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 	}
 	if (trust_read_only && !(pctx->vma->vm_flags & VM_WRITE)) {
 		pages_read_only++;
+		return KSM_PAGE_STABLE;
+	}
+	/*
+	 * Age 0: no default visit yet (smart_scan ages a page at each). With
+	 * smart_scan off nothing ages it, and an unchanged page is trusted
+	 * in every pass: harmless, as nothing would skip it then either.
+	 */
+	if (trust_first_sight && !pctx->age) {
+		pages_first_sight++;
 		return KSM_PAGE_STABLE;
 	}
 	return KSM_PAGE_DEFAULT;
