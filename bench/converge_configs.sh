@@ -5,12 +5,13 @@
 #   converge_configs.sh BUILD_DIR WORKLOADS CONFIGS [KSM-CONVERGE ARGS...]
 #
 # WORKLOADS: comma-separated w1, w1-ro, w1-cg (w1 in a cgroup that
-# trust_stable is told to trust), w2. CONFIGS: comma-separated
+# trust_stable is told to trust), w2, w2-dyn. CONFIGS: comma-separated
 #   defaults   upstream's defaults (smart_scan=1, no policy, no advisor)
 #   smart-off  smart_scan=0
 #   advisor    smart_scan=1 and advisor_mode=scan-time (it sets pages_to_scan)
 #   NAME       smart_scan=1 and the shipped policy BUILD_DIR/bpf/NAME.bpf.o,
 #              loaded with ksmctl and unloaded after
+#   trust_stable-first-sight  trust_stable with trust_first_sight=true
 # Every configuration starts from the same pace (PAGES_TO_SCAN, SLEEP_MS).
 # One JSON line per run on stdout (scripts/bench_converge.py reads them);
 # ksmctl and bpftool talk on stderr.
@@ -53,6 +54,11 @@ configure() {
 	defaults) ;;
 	smart-off) echo 0 >$KSM/smart_scan ;;
 	advisor) echo scan-time >$KSM/advisor_mode ;;
+	trust_stable-first-sight)
+		"$build/ksmctl" policy load "$build/bpf/trust_stable.bpf.o" \
+			set trust_first_sight=true >&2
+		trust_cgroup
+		;;
 	*)
 		"$build/ksmctl" policy load "$build/bpf/$1.bpf.o" >&2
 		[ "$1" != trust_stable ] || trust_cgroup
@@ -60,11 +66,23 @@ configure() {
 	esac
 }
 
+# What the policy counted (its .bss), on stderr: which pages it trusted,
+# which processes it skipped, its pace.
+policy_state() {
+	for map in /sys/fs/bpf/ksm/policy_maps/*bss; do
+		[ -e "$map" ] || continue
+		"$build/tools/bin/bpftool" map dump pinned "$map" | sed "s/^/policy-state $1: /" >&2
+	done
+}
+
 unconfigure() {
 	case $1 in
 	defaults | smart-off) ;;
 	advisor) echo none >$KSM/advisor_mode ;;
-	*) "$build/ksmctl" policy unload >&2 ;;
+	*)
+		policy_state "$1 $2"
+		"$build/ksmctl" policy unload >&2
+		;;
 	esac
 }
 
@@ -84,7 +102,7 @@ for config in $(echo "$configs" | tr , ' '); do
 		w1-cg) shift 4 ;;
 		*) shift 2 ;;
 		esac
-		unconfigure "$config"
+		unconfigure "$config" "$workload"
 		[ $status = 0 ] || break 2
 	done
 done

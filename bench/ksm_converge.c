@@ -3,8 +3,9 @@
  * ksm-converge: how many pages ksmd visits, and how much CPU it spends,
  * before it reaches the sharing a workload can achieve (issue 13, P2/P3).
  *
- *   ksm-converge --workload w1|w1-ro|w2 [--processes N] [--pages N]
- *                [--cgroup DIR] [--max-passes N] [--stall-passes N] [--label TEXT]
+ *   ksm-converge --workload w1|w1-ro|w2|w2-dyn [--processes N] [--pages N]
+ *                [--cgroup DIR] [--max-passes N] [--stall-passes N]
+ *                [--join N] [--settle-passes N] [--label TEXT]
  *
  * Whatever configures KSM (smart_scan, the pace, the advisor, a policy) is
  * set by the caller before; this program starts KSM over (run=2), sets
@@ -19,7 +20,11 @@
  *          WRITE_PERIOD_MS), a page unique to the process. Duplicates merge
  *          as in w1; with use_zero_pages=0 the zero pages of all processes
  *          merge into KSM pages of max_page_sharing mappings each; the rest
- *          never merge.
+ *          never merge;
+ *   w2-dyn w2, and once it converged and ksmd ran SETTLE more passes over it
+ *          (the steady state: smart_scan's skips, a policy's backoff), JOIN
+ *          more processes of the same layout join; the run then measures
+ *          from their arrival to the sharing of all N + JOIN processes.
  *
  * With --cgroup, each process moves itself into DIR (cgroup v2) before it
  * maps its memory: the "trusted cgroup" variant, whatever trusts it.
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_process.h"
@@ -54,14 +60,15 @@
 /* An error already reported: no errno has this value. */
 #define REPORTED (-4096)
 
-enum workload { W1, W1_RO, W2 };
-static const char *const workload_names[] = { "w1", "w1-ro", "w2" };
+enum workload { W1, W1_RO, W2, W2_DYN };
+static const char *const workload_names[] = { "w1", "w1-ro", "w2", "w2-dyn" };
 
 enum w2_kind { W2_DUPLICATE, W2_ZERO, W2_REWRITTEN, W2_UNIQUE };
 
 struct options {
 	enum workload workload;
 	unsigned long processes, pages, max_passes, stall_passes;
+	unsigned long join, settle_passes;	/* w2-dyn */
 	const char *cgroup;
 	const char *label;
 };
@@ -73,9 +80,15 @@ struct target {
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ksm-converge --workload w1|w1-ro|w2 [--processes N] [--pages N] "
-		"[--cgroup DIR] [--max-passes N] [--stall-passes N] [--label TEXT]\n");
+	fprintf(stderr, "usage: ksm-converge --workload w1|w1-ro|w2|w2-dyn [--processes N] "
+		"[--pages N] [--cgroup DIR] [--max-passes N] [--stall-passes N] [--join N] "
+		"[--settle-passes N] [--label TEXT]\n");
 	exit(2);
+}
+
+static bool mixed_layout(enum workload wl)
+{
+	return wl == W2 || wl == W2_DYN;
 }
 
 static enum w2_kind w2_kind_of(unsigned long i)
@@ -83,15 +96,17 @@ static enum w2_kind w2_kind_of(unsigned long i)
 	return i % 4;
 }
 
-static struct target compute_target(const struct options *o, unsigned long max_page_sharing)
+/* The sharing of @processes processes of the layout. */
+static struct target compute_target(const struct options *o, unsigned long processes,
+				    unsigned long max_page_sharing)
 {
 	struct target t = { 0 };
 	unsigned long i, duplicates = 0, zeros = 0, zero_mappings, zero_ksm_pages;
 
-	if (o->workload != W2) {
+	if (!mixed_layout(o->workload)) {
 		t.shared = o->pages;
-		t.sharing = (o->processes - 1) * o->pages;
-		t.candidates = o->processes * o->pages;
+		t.sharing = (processes - 1) * o->pages;
+		t.candidates = processes * o->pages;
 		return t;
 	}
 	for (i = 0; i < o->pages; i++) {
@@ -99,12 +114,12 @@ static struct target compute_target(const struct options *o, unsigned long max_p
 		zeros += w2_kind_of(i) == W2_ZERO;
 	}
 	/* A KSM page holds at most max_page_sharing mappings: more make more copies. */
-	zero_mappings = o->processes * zeros;
+	zero_mappings = processes * zeros;
 	zero_ksm_pages = zero_mappings < 2 ? 0 :
 			 (zero_mappings + max_page_sharing - 1) / max_page_sharing;
-	t.shared = (o->processes > 1 ? duplicates : 0) + zero_ksm_pages;
-	t.sharing = (o->processes - 1) * duplicates + (zero_ksm_pages ? zero_mappings - zero_ksm_pages : 0);
-	t.candidates = o->processes * (o->processes > 1 ? duplicates : 0) +
+	t.shared = (processes > 1 ? duplicates : 0) + zero_ksm_pages;
+	t.sharing = (processes - 1) * duplicates + (zero_ksm_pages ? zero_mappings - zero_ksm_pages : 0);
+	t.candidates = processes * (processes > 1 ? duplicates : 0) +
 		       (zero_ksm_pages ? zero_mappings : 0);
 	return t;
 }
@@ -136,7 +151,7 @@ static void fill_page(char *page, long ps, enum workload wl, unsigned int index,
 	/* Seeds above any page index: unique per process. */
 	unsigned long own = 0x100000UL * (index + 1) + i;
 
-	if (wl != W2) {
+	if (!mixed_layout(wl)) {
 		fill_pattern(page, ps, ps, i);
 		return;
 	}
@@ -193,7 +208,7 @@ static int setup_process(void *arg)
 	if (madvise(p, len, MADV_MERGEABLE))
 		return -1;
 	w = (struct rewriter){ .base = p, .ps = ps, .pages = o->pages };
-	if (o->workload == W2 && pthread_create(&thread, NULL, rewrite_pages, &w))
+	if (mixed_layout(o->workload) && pthread_create(&thread, NULL, rewrite_pages, &w))
 		return -1;
 	return 0;
 }
@@ -275,54 +290,145 @@ static int next_in_order(struct pass_reader *r, struct ksm_pass_cost *pass,
 	return err;
 }
 
-/*
- * Convergence, then the oracle; prints the passes as it goes (inside the
- * JSON object's "passes" array) and leaves the last pass in @last.
- */
-static int run_passes(struct pass_reader *r, const struct options *o, const struct target *t,
-		      struct ksm_pass_cost *origin, struct ksm_pass_cost *last,
-		      bool *converged, unsigned long *oracle_passes)
+/* Where a run is: its first pass (the origin of its figures) and its last. */
+struct run_state {
+	struct ksm_pass_cost origin, last;
+	unsigned long passes;
+};
+
+/* The next pass, printed as part of @phase (inside the "passes" array). */
+static int take_pass(struct pass_reader *r, struct run_state *s, struct ksm_pass_cost *pass,
+		     const char *phase)
 {
-	unsigned long n, stalled = 0, steady = 0, smart_scan = 0;
+	int err = next_in_order(r, pass, &s->last, s->passes > 0);
+
+	if (err)
+		return err;
+	if (!s->passes++)
+		s->origin = *pass;
+	print_pass(pass, &s->origin, phase);
+	printf(", ");
+	return 0;
+}
+
+/*
+ * Passes until pages_sharing reaches @sharing, or it did not change for
+ * stall_passes, or after max_passes: whether it reached it.
+ */
+static int converge(struct pass_reader *r, const struct options *o, struct run_state *s,
+		    unsigned long sharing, const char *phase, bool *converged)
+{
+	unsigned long n, stalled = 0;
 	struct ksm_pass_cost pass;
 	int err;
 
 	for (n = 0; n < o->max_passes; n++) {
-		err = next_in_order(r, &pass, last, n > 0);
+		err = take_pass(r, s, &pass, phase);
 		if (err)
 			return err;
-		if (!n)
-			*origin = pass;
-		print_pass(&pass, origin, "converge");
-		printf(", ");
-		stalled = n && same_sharing(&pass, last) ? stalled + 1 : 0;
-		*last = pass;
-		*converged = pass.state.pages_sharing >= t->sharing;
+		stalled = n && same_sharing(&pass, &s->last) ? stalled + 1 : 0;
+		s->last = pass;
+		*converged = pass.state.pages_sharing >= sharing;
 		if (*converged || stalled >= o->stall_passes)
 			break;
 	}
-	/* The oracle: every page looked at in every pass, until nothing changes. */
+	return 0;
+}
+
+/* w2-dyn: more passes over the converged processes, as they are. */
+static int settle(struct pass_reader *r, const struct options *o, struct run_state *s)
+{
+	struct ksm_pass_cost pass;
+	unsigned long n;
+	int err;
+
+	for (n = 0; n < o->settle_passes; n++) {
+		err = take_pass(r, s, &pass, "settle");
+		if (err)
+			return err;
+		s->last = pass;
+	}
+	return 0;
+}
+
+/* The oracle: every page looked at in every pass, until nothing changes. */
+static int oracle(struct pass_reader *r, struct run_state *s, unsigned long *oracle_passes)
+{
+	unsigned long n, steady = 0, smart_scan = 0;
+	struct ksm_pass_cost pass;
+	int err;
+
 	err = ksm_read("smart_scan", &smart_scan) ?: ksm_write("smart_scan", 0);
 	for (n = 0; !err && n < ORACLE_MAX_PASSES && steady < ORACLE_STEADY_PASSES; n++) {
-		err = next_in_order(r, &pass, last, true);
+		err = take_pass(r, s, &pass, "oracle");
 		if (err)
 			break;
-		print_pass(&pass, origin, "oracle");
-		printf(", ");
-		steady = same_sharing(&pass, last) ? steady + 1 : 0;
-		*last = pass;
+		steady = same_sharing(&pass, &s->last) ? steady + 1 : 0;
+		s->last = pass;
 	}
 	*oracle_passes = n;
 	return err ?: ksm_write("smart_scan", smart_scan);
 }
 
+/* Start processes @first to @last - 1 of the layout; 0 or REPORTED. */
+static int start_processes(const struct options *o, pid_t *procs, unsigned long first,
+			   unsigned long last)
+{
+	unsigned long i;
+
+	for (i = first; i < last; i++) {
+		struct process_setup setup = { .o = o, .index = i };
+
+		procs[i] = start_process(setup_process, &setup);
+		if (procs[i] < 0) {
+			fprintf(stderr, "ksm-converge: cannot start process %lu%s%s\n", i,
+				o->cgroup ? " in " : "", o->cgroup ? o->cgroup : "");
+			return REPORTED;
+		}
+	}
+	return 0;
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	/* The clock of bpf_ktime_get_ns(), which the recorder stamps with. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * w2-dyn: settle, then the joining processes arrive; their arrival, on the
+ * run's clock, goes in @join_ns. The sharing to reach is then @after's.
+ */
+static int join(struct pass_reader *r, const struct options *o, struct run_state *s,
+		pid_t *procs, __u64 *join_ns)
+{
+	int err = settle(r, o, s) ?:
+		  start_processes(o, procs, o->processes, o->processes + o->join);
+
+	*join_ns = monotonic_ns() - s->origin.start_ns;
+	return err;
+}
+
+static void print_join(const struct options *o, const struct target *before,
+		       const struct target *after, __u64 join_ns)
+{
+	printf(", \"join\": {\"processes\": %lu, \"settle_passes\": %lu, \"time_ns\": %llu, "
+	       "\"before_sharing\": %lu, \"before_shared\": %lu, \"new_candidates\": %lu}",
+	       o->join, o->settle_passes, (unsigned long long)join_ns, before->sharing,
+	       before->shared, after->candidates - before->candidates);
+}
+
 static int run_workload(struct pass_reader *r, const struct options *o)
 {
 	pid_t procs[MAX_PROCESSES] = { 0 };
-	struct ksm_pass_cost origin = { 0 }, last = { 0 };
-	unsigned long i, max_page_sharing = 256, oracle_passes = 0;
-	bool converged = false;
-	struct target t;
+	unsigned long max_page_sharing = 256, oracle_passes = 0, total = o->processes;
+	bool dynamic = o->workload == W2_DYN, converged = false;
+	struct run_state s = { .passes = 0 };
+	struct target first, t;
+	__u64 join_ns = 0;
 	int err;
 
 	/* run=2 unmerges and frees what an earlier run left behind. */
@@ -330,17 +436,14 @@ static int run_workload(struct pass_reader *r, const struct options *o)
 	      ksm_read("max_page_sharing", &max_page_sharing);
 	if (err)
 		return err;
-	t = compute_target(o, max_page_sharing);
-	for (i = 0; i < o->processes; i++) {
-		struct process_setup setup = { .o = o, .index = i };
-
-		procs[i] = start_process(setup_process, &setup);
-		if (procs[i] < 0) {
-			fprintf(stderr, "ksm-converge: cannot start process %lu%s%s\n", i,
-				o->cgroup ? " in " : "", o->cgroup ? o->cgroup : "");
-			stop_processes(procs, o->processes);
-			return REPORTED;
-		}
+	if (dynamic)
+		total += o->join;
+	first = compute_target(o, o->processes, max_page_sharing);
+	t = compute_target(o, total, max_page_sharing);
+	err = start_processes(o, procs, 0, o->processes);
+	if (err) {
+		stop_processes(procs, o->processes);
+		return err;
 	}
 	/* Nothing scans yet: what the recorder sent so far is not this run's. */
 	err = pass_reader_skip(r, 0, PASS_TIMEOUT_MS) ?: pass_reader_take_samples(r);
@@ -348,23 +451,29 @@ static int run_workload(struct pass_reader *r, const struct options *o)
 	printf("{\"label\": \"%s\", \"workload\": \"%s\", \"processes\": %lu, "
 	       "\"pages_per_process\": %lu, \"cgroup\": \"%s\", \"target_sharing\": %lu, "
 	       "\"target_shared\": %lu, \"candidates\": %lu, \"max_page_sharing\": %lu, "
-	       "\"passes\": [", o->label, workload_names[o->workload], o->processes, o->pages,
+	       "\"passes\": [", o->label, workload_names[o->workload], total, o->pages,
 	       o->cgroup ? o->cgroup : "", t.sharing, t.shared, t.candidates, max_page_sharing);
 	err = err ?: ksm_write("run", 1) ?:
-	      run_passes(r, o, &t, &origin, &last, &converged, &oracle_passes);
+	      converge(r, o, &s, first.sharing, "converge", &converged);
+	if (dynamic)
+		err = err ?: join(r, o, &s, procs, &join_ns) ?:
+		      converge(r, o, &s, t.sharing, "join", &converged);
+	err = err ?: oracle(r, &s, &oracle_passes);
 	err = err ?: pass_reader_take_samples(r);
 	printf("null], ");
 	if (!err) {
-		print_samples(r, &origin);
+		print_samples(r, &s.origin);
 		printf(", \"converged\": %s, \"oracle\": {\"passes\": %lu, ",
 		       converged ? "true" : "false", oracle_passes);
-		print_state(&last.state);
-		printf(", \"reached\": %s}", last.state.pages_sharing == t.sharing &&
-		       last.state.pages_shared == t.shared ? "true" : "false");
+		print_state(&s.last.state);
+		printf(", \"reached\": %s}", s.last.state.pages_sharing == t.sharing &&
+		       s.last.state.pages_shared == t.shared ? "true" : "false");
+		if (dynamic)
+			print_join(o, &first, &t, join_ns);
 	}
 	printf("}\n");
 	fflush(stdout);
-	stop_processes(procs, o->processes);
+	stop_processes(procs, total);
 	ksm_write("run", 2);
 	return err;
 }
@@ -385,6 +494,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			val = &o->max_passes;
 		else if (!strcmp(argv[i], "--stall-passes"))
 			val = &o->stall_passes;
+		else if (!strcmp(argv[i], "--join"))
+			val = &o->join;
+		else if (!strcmp(argv[i], "--settle-passes"))
+			val = &o->settle_passes;
 		else if (!strcmp(argv[i], "--cgroup"))
 			text = &o->cgroup;
 		else if (!strcmp(argv[i], "--label"))
@@ -413,13 +526,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	/* Labels go into JSON as they are. */
 	if (strpbrk(o->label, "\"\\") || (o->cgroup && strpbrk(o->cgroup, "\"\\")))
 		return -1;
-	return o->processes > MAX_PROCESSES || o->processes < 2 || o->pages < 4 ? -1 : 0;
+	return o->processes + o->join > MAX_PROCESSES || o->processes < 2 || o->pages < 4 ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o = { .workload = W1, .processes = 8, .pages = 8192, .max_passes = 40,
-			     .stall_passes = 12, .label = "" };
+			     .stall_passes = 12, .join = 2, .settle_passes = 8, .label = "" };
 	/* Large (its queue of passes): not on the stack. */
 	static struct pass_reader reader;
 	unsigned long run = 0, use_zero_pages = 0;

@@ -3,9 +3,10 @@
 
 Per workload: the percentage of the achievable sharing against the pages ksmd
 visited (per candidate page) and against ksmd's CPU time, one line per
-configuration; and the P3 bars: visited pages per candidate to 95% and 100%,
-with upstream's ~1.96 and the physical limit ~0.96 for W1. Written beside
-the JSON: converge-WORKLOAD.png and converge-bars.png.
+configuration; for w2-dyn, the same against the guest seconds and ksmd's CPU
+since the new processes joined; and the P3 bars: visited pages per candidate
+to 95% and 100%, with upstream's ~1.96 and the physical limit ~0.96 for W1.
+Written beside the JSON: converge-WORKLOAD.png and converge-bars.png.
 
 matplotlib is installed by `make setup` into the project's virtualenv; without
 it this says so and writes nothing (exit status 0: the figures are in the JSON).
@@ -62,8 +63,33 @@ def plot_workload(runs, name, unit, out):
     plt.close(fig)
 
 
+def plot_join(data, out):
+    """w2-dyn over time: % of the new achievable since the join, by seconds and by CPU."""
+    fig, (by_time, by_cpu) = plt.subplots(1, 2, figsize=(13, 5))
+    for cfg, f in data["figures"]["w2-dyn"].items():
+        points = f["since_join"]
+        style = "--" if cfg == "baseline" else "-"
+        by_time.step([t for t, _, _ in points], [p for _, _, p in points], style,
+                     where="post", label=cfg)
+        by_cpu.step([r / 1e6 for _, r, _ in points], [p for _, _, p in points], style,
+                    where="post", label=cfg)
+    for ax in (by_time, by_cpu):
+        ax.axhline(95, color="grey", linewidth=0.5)
+        ax.set_ylabel("% of the new achievable pages_sharing")
+        ax.grid(alpha=0.3)
+    by_time.set_xscale("symlog", linthresh=1)
+    by_time.set_xlabel("guest seconds since the new processes joined")
+    by_cpu.set_xlabel(f"ksmd CPU since they joined (million {data['unit']})")
+    by_time.legend(fontsize=7)
+    fig.suptitle("w2-dyn: two processes join a converged w2")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
 def plot_bars(data, out):
-    names = list(data["figures"])
+    # w2-dyn's figures are per new candidate, on another scale: its own plot.
+    names = [n for n in data["figures"] if n != "w2-dyn"]
     configs = list(dict.fromkeys(c for row in data["figures"].values() for c in row))
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 5), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -103,11 +129,15 @@ def main():
     for name in data["figures"]:
         runs = [r for r in data["runs"] if r["name"] == name]
         out = os.path.join(out_dir, f"converge-{name}.png")
-        plot_workload(runs, name, data["unit"], out)
+        if name == "w2-dyn":
+            plot_join(data, out)
+        else:
+            plot_workload(runs, name, data["unit"], out)
         written.append(out)
-    out = os.path.join(out_dir, "converge-bars.png")
-    plot_bars(data, out)
-    written.append(out)
+    if any(n != "w2-dyn" for n in data["figures"]):
+        out = os.path.join(out_dir, "converge-bars.png")
+        plot_bars(data, out)
+        written.append(out)
     print("plots: " + ", ".join(written))
 
 
