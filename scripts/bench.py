@@ -33,7 +33,6 @@ targets.
                      [--pages N] [--cases CASE,...] [--smoke]
 """
 import argparse
-import datetime
 import glob
 import io
 import json
@@ -45,10 +44,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402
 import vm  # noqa: E402
+from bench_common import OUT  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join("build", "bench")
 BENCH = os.path.join(OUT, "ksm-scan-cost")
 POLICY = os.path.join("build", "bpf", "default.bpf.o")
 CASES = "half,ksm,tail,half+smart,ksm+smart,tail+smart"
@@ -162,12 +161,7 @@ def main():
     ap.add_argument("--pages", type=int, default=4096, help="pages per process")
     ap.add_argument("--cases", default=CASES, help="page mixes half|ksm|tail, +smart for "
                     "smart_scan=1")
-    ap.add_argument("--smoke", action="store_true",
-                    help="check the pipeline: one boot each, tiny sizes, no targets")
-    args = ap.parse_args()
-    if args.smoke:
-        for key, value in SMOKE.items():
-            setattr(args, key, value)
+    args = bench_common.parse_args(ap, SMOKE, "one boot each, tiny sizes, no targets")
     for name in ("boots", "rounds", "passes", "processes", "pages"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be at least 1")
@@ -175,11 +169,7 @@ def main():
     for case in args.cases.split(","):
         if not re.fullmatch(r"(half|ksm|tail)(\+smart)?", case):
             ap.error(f"--cases: unknown case '{case}' (half, ksm, tail, each with +smart or not)")
-    os.chdir(TOP)
-    for f in (BENCH, POLICY):
-        if not os.path.exists(f):
-            sys.exit(f"bench: {f} is missing: run 'make bench'")
-    os.makedirs(OUT, exist_ok=True)
+    bench_common.enter_tree((BENCH, POLICY), "bench", "bench")
     for old in glob.glob(os.path.join(OUT, "boot-*.json")):
         os.remove(old)
 
@@ -192,17 +182,12 @@ def main():
 
     cases = list(dict.fromkeys(r["case"] for r in baseline))
     figures = compare(baseline, patched, cases)
-    kvm = vm.kvm_boots(vm.find_kernel("patched", None))
-    unit = "ns" if kvm else "instructions"
+    unit = bench_common.cpu_unit()
     results = {
-        "date": datetime.date.today().isoformat(),
-        "unit": unit,
-        "smoke": args.smoke,
+        **bench_common.results_header(unit, args.smoke, minutes),
         "workload": {"processes": args.processes, "pages_per_process": args.pages,
                      "passes_per_measurement": args.passes, "rounds": args.rounds,
                      "boots": args.boots, "cases": cases},
-        "minutes": round(minutes, 1),
-        "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
         "figures": figures,
         "measurements": {"baseline": baseline, "patched": patched},
     }

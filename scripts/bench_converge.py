@@ -36,7 +36,6 @@ kernel, no targets: the pipeline and the checks, in a couple of minutes.
                               [--processes N] [--pages N] [--smoke]
 """
 import argparse
-import datetime
 import io
 import json
 import os
@@ -45,10 +44,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402
 import vm  # noqa: E402
+from bench_common import OUT  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join("build", "bench")
 PROGRAM = os.path.join(OUT, "ksm-converge")
 GUEST_RUNNER = os.path.join("bench", "converge_configs.sh")
 WORKLOADS = "w1,w1-ro,w1-cg,w2,w2-dyn"
@@ -263,12 +262,7 @@ def main():
                     help="the patched kernel's (the baseline runs defaults): " + ", ".join(CONFIGS))
     ap.add_argument("--processes", type=int, default=8)
     ap.add_argument("--pages", type=int, default=8192, help="pages per process")
-    ap.add_argument("--smoke", action="store_true",
-                    help="check the pipeline: tiny sizes, defaults only, no targets")
-    args = ap.parse_args()
-    if args.smoke:
-        for key, value in SMOKE.items():
-            setattr(args, key, value)
+    args = bench_common.parse_args(ap, SMOKE, "tiny sizes, defaults only, no targets")
     for name in args.workloads.split(","):
         if name not in WORKLOADS.split(","):
             ap.error(f"--workloads: unknown workload '{name}' ({WORKLOADS})")
@@ -280,12 +274,10 @@ def main():
         configs.insert(0, "defaults")
     if not 2 <= args.processes <= 64 or args.pages < 4:
         ap.error("--processes must be 2 to 64 and --pages at least 4")
-    os.chdir(TOP)
-    for f in [PROGRAM, "build/ksmctl", "build/tools/bin/bpftool"] + \
-            [f"build/bpf/{TUNED.get(c, c)}.bpf.o" for c in POLICY_CONFIGS if c in configs]:
-        if not os.path.exists(f):
-            sys.exit(f"bench-converge: {f} is missing: run 'make bench-converge'")
-    os.makedirs(OUT, exist_ok=True)
+    bench_common.enter_tree(
+        [PROGRAM, "build/ksmctl", "build/tools/bin/bpftool"] +
+        [f"build/bpf/{TUNED.get(c, c)}.bpf.o" for c in POLICY_CONFIGS if c in configs],
+        "bench-converge", "bench-converge")
 
     t0 = time.monotonic()
     runs = guest_runs("baseline", args, ["defaults"]) + guest_runs("patched", args, configs)
@@ -314,16 +306,11 @@ def main():
         if diff and not name.startswith("w2"):
             problems.append(f"{name}: patched without a policy differs from the baseline: {diff}")
     targets = [] if args.smoke else check_targets(table)
-    kvm = vm.kvm_boots(vm.find_kernel("patched", None))
-    unit = "ns" if kvm else "instructions"
+    unit = bench_common.cpu_unit()
     results = {
-        "date": datetime.date.today().isoformat(),
-        "unit": unit,
-        "smoke": args.smoke,
-        "minutes": round(minutes, 1),
+        **bench_common.results_header(unit, args.smoke, minutes),
         "workload": {"processes": args.processes, "pages_per_process": args.pages,
                      "workloads": args.workloads.split(","), "configs": configs},
-        "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
         "lines": {"upstream_w1": UPSTREAM_W1, "physical_w1": PHYSICAL_W1},
         "figures": table,
         "same_as_baseline": equal,

@@ -1,0 +1,48 @@
+"""What the benchmark drivers (scripts/bench.py, scripts/bench_converge.py) share:
+their --smoke option, the check that what the guest runs was built, and the
+header of their results (date, unit, the kernels measured)."""
+import datetime
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vm  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join("build", "bench")
+
+
+def parse_args(ap, smoke, what):
+    """@ap's arguments, with --smoke (@what: what it does), which sets @smoke's values."""
+    ap.add_argument("--smoke", action="store_true", help="check the pipeline: " + what)
+    args = ap.parse_args()
+    if args.smoke:
+        for key, value in smoke.items():
+            setattr(args, key, value)
+    return args
+
+
+def enter_tree(files, who, target):
+    """Work from the top of the tree, where each of @files must be: else say which
+    is missing and which make target builds it."""
+    os.chdir(TOP)
+    for f in files:
+        if not os.path.exists(f):
+            sys.exit(f"{who}: {f} is missing: run 'make {target}'")
+    os.makedirs(OUT, exist_ok=True)
+
+
+def cpu_unit():
+    """What ksmd's "runtime" counts: CPU time under KVM, instructions under TCG's -icount."""
+    return "ns" if vm.kvm_boots(vm.find_kernel("patched", None)) else "instructions"
+
+
+def results_header(unit, smoke, minutes):
+    """The first fields of a results file: when, in what unit, on which kernels."""
+    return {
+        "date": datetime.date.today().isoformat(),
+        "unit": unit,
+        "smoke": smoke,
+        "minutes": round(minutes, 1),
+        "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
+    }
