@@ -346,7 +346,7 @@ $(B)/bench/ksm-converge: bench/ksm_converge.c $(BENCH_LIB_DEPS) | tools
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
 test: kernel tools selftests check-vmlinux-btf checkpatch $(B)/bench/ksm-scan-cost \
-		$(B)/bpf/default.bpf.o
+		$(B)/bpf/default.bpf.o $(B)/bench/ksm-converge ksmctl
 	@test "$(VARIANT)" != patched || bash scripts/kernel.sh build baseline >/dev/null
 	@python3 selftests/harness/run_tests.py --variant $(VARIANT) --fuzz-seconds $(FUZZ_CI_SECONDS)
 

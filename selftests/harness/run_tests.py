@@ -404,6 +404,19 @@ def check_bench_smoke(tally):
     tally.add("bench_smoke", p.returncode == 0)
 
 
+def check_bench_converge_smoke(tally):
+    """make bench-converge's pipeline (scripts/bench_converge.py --smoke): every
+    workload on both kernels with upstream's defaults, tiny sizes; it fails when
+    a guest fails, the patched kernel's W1 counts differ from the baseline's pass
+    by pass, or the oracle misses the sharing computed from a layout. The
+    figures are make bench-converge's (docs/benchmarks.md), not CI's."""
+    p = subprocess.run([sys.executable, os.path.join(TOP, "scripts", "bench_converge.py"),
+                        "--smoke"], cwd=TOP, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        print((p.stdout + p.stderr)[-4000:])
+    tally.add("bench_converge_smoke", p.returncode == 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--unit-only", action="store_true")
@@ -431,6 +444,9 @@ def main():
             run_guest_tests(tally, "baseline", ["ksm_ksmctl"])
             print("# the benchmark's pipeline, both kernels (make bench --smoke)")
             check_bench_smoke(tally)
+            print("# the convergence benchmark's pipeline, both kernels "
+                  "(make bench-converge --smoke)")
+            check_bench_converge_smoke(tally)
         if not args.tests:
             print("# checking the VM runner's kernel-log checks (two expected failures follow)")
             check_vm_runner(tally, args.variant)
