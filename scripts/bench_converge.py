@@ -102,7 +102,7 @@ def curve(run, phases=("converge",)):
     return sorted(set(points))
 
 
-STEADY_PASSES = 3   # w2-dyn: the last settle passes, for ksmd's steady-state cost
+STEADY_PASSES = 6   # w2-dyn: the last settle passes (of 8), for ksmd's steady-state cost
 
 
 def since_join(run):
