@@ -11,14 +11,18 @@ pace (pages_to_scan, sleep_millisecs; the advisor sets its own pages_to_scan).
     patched    defaults without a policy: its pass-by-pass counts must equal
                the baseline's exactly (checked for w1, w1-ro, w1-cg; w2's
                rewriting threads race with ksmd, so there they may differ);
-               smart_scan=0; the advisor (scan-time); each shipped policy
+               smart_scan=0; the advisor (scan-time); each shipped policy;
+               trust_stable with trust_first_sight=true (ksmctl's 'set')
 
 For each run: the pages ksmd visited (scanned + smart_scan-skipped +
 policy-skipped), its CPU time and the guest clock when pages_sharing first
 reached 95% and 100% of what the layout can merge, per candidate page (a
 page that merges), exact at each batch (bench/ksm_pass_cost.bpf.c samples
 each time ksmd leaves the CPU); and whether the oracle (smart_scan off until
-nothing changes for 2 passes) reached the computed sharing.
+nothing changes for 2 passes) reached the computed sharing. w2-dyn (two
+processes join a converged w2) is measured from their arrival, per new
+candidate, with ksmd's steady-state cost before it (CPU per pass and per
+second).
 
 Checks that fail the run (exit 1): a guest that fails, patched without a
 policy differing from the baseline, a configuration without a policy whose
@@ -32,7 +36,7 @@ build/bench/converge-VARIANT.jsonl, and PNG plots (scripts/plot_converge.py,
 when matplotlib is installed). --smoke: tiny sizes, the defaults only on each
 kernel, no targets: the pipeline and the checks, in a couple of minutes.
 
-    scripts/bench_converge.py [--workloads w1,w1-ro,w1-cg,w2] [--configs ...]
+    scripts/bench_converge.py [--workloads w1,w1-ro,w1-cg,w2,w2-dyn] [--configs ...]
                               [--processes N] [--pages N] [--smoke]
 """
 import argparse

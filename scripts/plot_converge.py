@@ -77,10 +77,12 @@ def plot_join(data, out):
         ax.axhline(95, color="grey", linewidth=0.5)
         ax.set_ylabel("% of the new achievable pages_sharing")
         ax.grid(alpha=0.3)
+    # Linear to 1 s, then logarithmic: adaptive takes a minute, the others seconds.
     by_time.set_xscale("symlog", linthresh=1)
+    by_time.set_xlim(left=0)
     by_time.set_xlabel("guest seconds since the new processes joined")
     by_cpu.set_xlabel(f"ksmd CPU since they joined (million {data['unit']})")
-    by_time.legend(fontsize=7)
+    by_time.legend(fontsize=7, loc="lower right")
     fig.suptitle("w2-dyn: two processes join a converged w2")
     fig.tight_layout()
     fig.savefig(out, dpi=100)
