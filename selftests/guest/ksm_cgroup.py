@@ -329,21 +329,34 @@ def case_a_page_shared_by_fork_stays_in_its_domain():
         stop(tenant, parent)
 
 
-def case_a_process_never_in_ksm_is_unmerged_when_moved():
-    """A process that never asked for merging maps ksm pages when its child
-    merged pages they share by fork (both in the shared domain: as upstream
-    does). Moved to an isolated domain, it must be unmerged like a process
-    in KSM."""
+def parent_mapping_a_tenants_frames(seed):
+    """Cgroups a (no settings), b (merge on) and iso (a domain of its own); a
+    tenant in b, and a parent in a that never asks for merging, whose child,
+    moved to b, merged the pages they share by fork where they are: the
+    parent maps the tenant's frames, as upstream would have it. Returns
+    (iso, tenant, parent, child); stop(tenant, parent) ends them."""
     a, b, iso = setup("a", "b", "iso")
     cgset(b, "merge", "on")
     cgset(iso, "domain", "isolated")
-    tenant = Worker(31, b, plain=True)
-    parent = Worker(31, a, plain=True)
+    tenant = Worker(seed, b, plain=True)
+    parent = Worker(seed, a, plain=True)
     try:
         wait_scans(1)
         child = fork_and_merge_by_the_child(parent, tenant, b)
         expect(frames(parent) & frames(tenant), "the parent maps no frame of the tenant: "
                "the child's pages were not merged where they are, so nothing was tested")
+    except BaseException:
+        stop(tenant, parent)
+        raise
+    return iso, tenant, parent, child
+
+
+def case_a_process_never_in_ksm_is_unmerged_when_moved():
+    """A process that never asked for merging maps ksm pages when its child
+    merged pages they share by fork. Moved to an isolated domain, it must be
+    unmerged like a process in KSM."""
+    iso, tenant, parent, child = parent_mapping_a_tenants_frames(31)
+    try:
         parent.move(iso)
         wait_scans(2)
         expect_apart([parent], [tenant, child], what="the moved parent and the tenant")
@@ -351,23 +364,16 @@ def case_a_process_never_in_ksm_is_unmerged_when_moved():
     finally:
         stop(tenant, parent)
 
+
 def case_an_unmerge_that_failed_is_tried_again():
     """The kernel unmerges a process moved out of its domain right away. If
     its new cgroup has no memory for the copies (memory.max 0, and the OOM
     killer may not take it) that fails; it must be tried again until it
     works, even for a process that never asked for merging, which ksmd does
     not scan."""
-    a, b, iso = setup("a", "b", "iso")
-    cgset(b, "merge", "on")
-    cgset(iso, "domain", "isolated")
-    write(f"{iso}/memory.max", 0)
-    tenant = Worker(37, b, plain=True)
-    parent = Worker(37, a, plain=True)
+    iso, tenant, parent, child = parent_mapping_a_tenants_frames(37)
     try:
-        wait_scans(1)
-        child = fork_and_merge_by_the_child(parent, tenant, b)
-        expect(frames(parent) & frames(tenant), "the parent maps no frame of the tenant: "
-               "the child's pages were not merged where they are, so nothing was tested")
+        write(f"{iso}/memory.max", 0)
         write(f"/proc/{parent.pid}/oom_score_adj", -1000)
         parent.move(iso)
         time.sleep(2)
