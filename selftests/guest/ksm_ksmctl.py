@@ -43,7 +43,7 @@ def case_bad_input_is_refused_whole():
     expect_error(["policy", "load", f"{BPF}/default.bpf.o", "name", "a", "name", "b"], 2,
                  ["'name' given twice"])
     expect_error(["policy", "load", f"{BPF}/default.bpf.o", "mapp", "m"], 2,
-                 ["unknown keyword 'mapp'", "map, name or cgroup"])
+                 ["unknown keyword 'mapp'", "map, name, cgroup or set"])
     expect_error(["--json", "stats", "top", "0"], 2, ["top", "'0'", "from 1"])
     expect_error(["stats", "--top", "5"], 2, ["'--top' is written 'top'"])
     expect_error(["stats", "cgroup", "pid", "1"], 2, ["unknown keyword 'pid'"])
