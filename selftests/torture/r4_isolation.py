@@ -4,7 +4,8 @@ each its own merge domain (`ksmctl cgroup set P merge on domain NAME`), with
 processes of identical content; for DURATION seconds processes move between
 them, fork, and policies come and go globally and per cgroup, while the
 page frames of every process are sampled from pagemap: no frame may ever be
-mapped from two domains. A process moved within the last two full scans is
+mapped from two domains by processes that are not fork relatives (those share
+by copy-on-write what fork left them, which KSM has no part in). A process moved within the last two full scans is
 left out of the samples: the kernel unmerges a moved process at once by a
 kworker and again before ksmd scans it in its new domain (docs/cgroups.md).
 
@@ -35,10 +36,17 @@ class Member:
         return full_scans() >= self.moved_at + 2
 
 
+def family(m):
+    """Fork relatives share frames by copy-on-write, which no domain undoes and
+    KSM has no part in: the pid of the worker @m is, or was forked from."""
+    return getattr(m.w, "parent", m.w).pid
+
+
 def sample(members, domain_of):
     """Frames of the settled members, by domain: (frames sampled, merged frames
-    seen inside a domain, frames mapped from two domains)."""
-    owner, count, merged, crossing = {}, {}, 0, []
+    seen inside a domain, frames mapped from two domains by processes that are
+    not fork relatives)."""
+    owners, count, merged, crossing = {}, {}, 0, []
     for m in members:
         if not m.settled():
             continue
@@ -48,12 +56,14 @@ def sample(members, domain_of):
             continue        # a page not present (being unmerged or swapped): next time
         if not m.settled():
             continue        # moved while we read it
-        d = domain_of[m.cgroup]
+        d, f = domain_of[m.cgroup], family(m)
         for pfn in pfns:
             count[pfn] = count.get(pfn, 0) + 1
-            if pfn in owner and owner[pfn] != d:
-                crossing.append((pfn, owner[pfn], d, m.w.pid))
-            owner.setdefault(pfn, d)
+            seen = owners.setdefault(pfn, set())
+            other = next((od for od, of in seen if od != d and of != f), None)
+            if other:
+                crossing.append((pfn, other, d, m.w.pid))
+            seen.add((d, f))
     merged = sum(1 for n in count.values() if n > 1)
     return sum(count.values()), merged, crossing
 
