@@ -60,10 +60,10 @@ def sample(members, domain_of):
         for pfn in pfns:
             count[pfn] = count.get(pfn, 0) + 1
             seen = owners.setdefault(pfn, set())
-            other = next((od for od, of in seen if od != d and of != f), None)
+            other = next(((od, op) for od, of, op in seen if od != d and of != f), None)
             if other:
-                crossing.append((pfn, other, d, m.w.pid))
-            seen.add((d, f))
+                crossing.append((pfn, other[0], other[1], d, m.w.pid))
+            seen.add((d, f, m.w.pid))
     merged = sum(1 for n in count.values() if n > 1)
     return sum(count.values()), merged, crossing
 
@@ -118,7 +118,7 @@ def run(duration, per_domain=2):
             counts["frames_sampled"] += frames
             counts["merged_frames_seen"] += merged
             expect(not crossing, f"frames mapped from two domains: {crossing[:5]} "
-                   f"(pfn, first domain, second domain, pid)")
+                   f"(pfn, first domain and pid, second domain and pid)")
         # And every process still holds what it wrote.
         for m in members:
             m.w.verify()
