@@ -329,6 +329,39 @@ def case_a_page_shared_by_fork_stays_in_its_domain():
         stop(tenant, parent)
 
 
+def case_a_move_leaves_what_fork_shared_and_merges_none_of_it():
+    """A child moved to another domain still maps what fork left it of its
+    parent's pages: copy-on-write, not ksm pages (docs/cgroups.md). Once a
+    tenant of its new domain appears, the child merges with the tenant and
+    the parent keeps its frames."""
+    a, b = setup("a", "b")
+    cgset(a, "merge", "on", "domain", "a")
+    cgset(b, "merge", "on", "domain", "b")
+    parent = Worker(41, a, plain=True)
+    tenant = None
+    try:
+        child = parent.fork()
+        move_to_be_scanned_last(child, b)
+        wait_scans(2)
+        left = frames(parent) & frames(child)
+        expect(len(left) == PAGES, f"the moved child shares {len(left)} of {PAGES} frames "
+               "with its parent, not all that fork left it")
+        merged = [pfn for pfn in left if ksm_frame(pfn)]
+        expect(not merged, f"frames fork left shared are ksm pages: {sorted(merged)[:5]}")
+        kept = child.pfn(0)
+        parent.write()
+        expect(child.pfn(0) == kept and frames(parent) & frames(child) == left - {kept},
+               "a write by the parent did not give it a copy of page 0 alone")
+        tenant = Worker(41, b, plain=True)
+        wait_shared(tenant, child)
+        expect_apart([parent], [tenant, child], what="the parent and its child's new domain")
+        expect(all(ksm_frame(pfn) for pfn in frames(tenant)),
+               "the child and the tenant share frames that are not ksm pages")
+        verify(parent, child, tenant)
+    finally:
+        stop(*[w for w in (tenant, parent) if w])
+
+
 def parent_mapping_a_tenants_frames(seed):
     """Cgroups a (no settings), b (merge on) and iso (a domain of its own); a
     tenant in b, and a parent in a that never asks for merging, whose child,
@@ -639,6 +672,7 @@ CASES = [
     case_a_child_of_an_isolated_cgroup_cannot_widen,
     case_moving_a_process_between_domains,
     case_a_page_shared_by_fork_stays_in_its_domain,
+    case_a_move_leaves_what_fork_shared_and_merges_none_of_it,
     case_a_process_never_in_ksm_is_unmerged_when_moved,
     case_an_unmerge_that_failed_is_tried_again,
     case_a_swapped_ksm_page_is_copied_into_another_domain,

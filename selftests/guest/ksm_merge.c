@@ -2,8 +2,11 @@
 /*
  * Merging: identical pages of several processes become one KSM page, a later
  * process with the same content joins it through the stable tree, and zero
- * pages merge with the shared zero page when use_zero_pages is set.
+ * pages merge with the shared zero page when use_zero_pages is set, and
+ * /proc/kpageflags tells the merged frames from other anonymous pages.
  */
+#include <string.h>
+
 #include "ksm_util.h"
 #include "ktap.h"
 #include "worker.h"
@@ -42,6 +45,49 @@ static enum ktap_result merge_two_processes(void)
 out:
 	workers_stop(w, 2);
 	region_unmap(&r);
+	ksm_test_end(&knobs);
+	return result;
+}
+
+/*
+ * /proc/kpageflags says KPF_KSM for the merged frames and for no other
+ * anonymous page (6.12 says it for every one: "fs/proc: report KPF_KSM only
+ * for ksm pages").
+ */
+static enum ktap_result kpageflags_names_ksm_pages_only(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+	struct worker w[2] = {0};
+	struct region r = {0}, own = {0};
+	int64_t pfn;
+	int i;
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	KTAP_EXPECT(!region_map(&own, 1, 0x5005), "mmap failed");
+	memset(own.addr, 0x5a, own.page_size);
+	pfn = pagemap_pfn(0, own.addr);
+	KTAP_EXPECT(kpageflags_ksm(pfn) == 0, "a page KSM never saw: KPF_KSM is %d (pfn %lld)",
+		    kpageflags_ksm(pfn), (long long)pfn);
+	KTAP_EXPECT(!region_map(&r, PAGES, 0x4004), "mmap failed");
+	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
+	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "the workers did not merge");
+	for (i = 0; i < PAGES; i++) {
+		pfn = pagemap_pfn(w[0].pid, region_page(&r, i));
+		KTAP_EXPECT(kpageflags_ksm(pfn) == 1, "merged page %d: KPF_KSM is %d", i,
+			    kpageflags_ksm(pfn));
+	}
+	/* A write gives the writer an anonymous page of its own again. */
+	KTAP_EXPECT(worker_cmd(&w[1], WC_WRITE, 0) == 0, "the write failed");
+	pfn = pagemap_pfn(w[1].pid, r.addr);
+	KTAP_EXPECT(kpageflags_ksm(pfn) == 0, "a page copied on write: KPF_KSM is %d",
+		    kpageflags_ksm(pfn));
+	for (i = 0; i < 2; i++)
+		KTAP_EXPECT(worker_cmd(&w[i], WC_CHECK, 0) == 1, "worker %d reads wrong bytes", i);
+out:
+	workers_stop(w, 2);
+	region_unmap(&r);
+	region_unmap(&own);
 	ksm_test_end(&knobs);
 	return result;
 }
@@ -119,6 +165,7 @@ out:
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(merge_two_processes),
+	KTAP_CASE(kpageflags_names_ksm_pages_only),
 	KTAP_CASE(third_process_joins_stable_tree),
 	KTAP_CASE(zero_pages_use_zero_page),
 };

@@ -428,6 +428,18 @@ def ksm_page_pairs(mappers):
     return dict(pairs)
 
 
+KPF_KSM = 21     # include/uapi/linux/kernel-page-flags.h
+
+
+def ksm_frame(pfn):
+    """Is the frame a ksm page (/proc/kpageflags)? On 6.12 this needs the
+    series' fix "fs/proc: report KPF_KSM only for ksm pages": without it every
+    anonymous page says KSM."""
+    with open("/proc/kpageflags", "rb") as f:
+        f.seek(pfn * 8)
+        return bool(int.from_bytes(f.read(8), "little") >> KPF_KSM & 1)
+
+
 def frames(*procs):
     out = set()
     for p in procs:

@@ -242,6 +242,26 @@ int64_t pagemap_pfn(pid_t pid, const void *addr)
 	return pagemap_entry_pfn(entry);
 }
 
+#define KPF_KSM 21	/* include/uapi/linux/kernel-page-flags.h */
+
+int kpageflags_ksm(int64_t pfn)
+{
+	uint64_t flags;
+	ssize_t n;
+	int fd;
+
+	if (pfn < 0)
+		return (int)pfn;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &flags, sizeof(flags), pfn * sizeof(flags));
+	close(fd);
+	if (n != sizeof(flags))
+		return n < 0 ? -errno : -EIO;
+	return !!(flags & (1ULL << KPF_KSM));
+}
+
 int ksm_stat_parse(const char *text, struct ksm_proc_stat *st)
 {
 	static const struct {

@@ -77,6 +77,12 @@ int64_t pagemap_entry_pfn(uint64_t entry);
 /* PFN of @addr in @pid (0 = self); negative errno on failure. */
 int64_t pagemap_pfn(pid_t pid, const void *addr);
 
+/*
+ * Is the frame @pfn a ksm page (/proc/kpageflags KPF_KSM)? 1, 0 or a negative
+ * errno. Upstream 6.12 says yes for every anonymous page; the series fixes it.
+ */
+int kpageflags_ksm(int64_t pfn);
+
 /* Fields of /proc/PID/ksm_stat; absent fields read as 0, unknown ones are ignored. */
 struct ksm_proc_stat {
 	long rmap_items;

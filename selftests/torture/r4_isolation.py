@@ -4,8 +4,9 @@ each its own merge domain (`ksmctl cgroup set P merge on domain NAME`), with
 processes of identical content; for DURATION seconds processes move between
 them, fork, and policies come and go globally and per cgroup, while the
 page frames of every process are sampled from pagemap: no frame may ever be
-mapped from two domains by processes that are not fork relatives (those share
-by copy-on-write what fork left them, which KSM has no part in). A process moved within the last two full scans is
+mapped from two domains, except one that fork left shared by copy-on-write
+between a process and its child, which KSM has no part in (/proc/kpageflags
+tells a ksm page from it). A process moved within the last two full scans is
 left out of the samples: the kernel unmerges a moved process at once by a
 kworker and again before ksmd scans it in its new domain (docs/cgroups.md).
 
@@ -17,7 +18,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import (CGROUP, Failed, Worker, cg, clean_slate, expect,  # noqa: E402
-                       fresh_cgroups, full_scans, ksmctl, remove_cgroup, wait_shared)
+                       fresh_cgroups, full_scans, ksm_frame, ksmctl, remove_cgroup,
+                       wait_shared)
 from ksm_torture import (EJECTING, load, steering, pick, report, seeded_rng,  # noqa: E402
                          standalone, torture_seed, unload)
 
@@ -37,16 +39,26 @@ class Member:
 
 
 def family(m):
-    """Fork relatives share frames by copy-on-write, which no domain undoes and
-    KSM has no part in: the pid of the worker @m is, or was forked from."""
+    """The pid of the worker @m is, or was forked from: fork relatives may map
+    the same frames by copy-on-write, which KSM has no part in."""
     return getattr(m.w, "parent", m.w).pid
+
+
+def still_shared(pfn, *sides):
+    """Does every member of @sides still map @pfn (read again, now)?"""
+    try:
+        return all(pfn in m.pfns() for m in sides)
+    except (Failed, OSError):
+        return False
 
 
 def sample(members, domain_of):
     """Frames of the settled members, by domain: (frames sampled, merged frames
-    seen inside a domain, frames mapped from two domains by processes that are
-    not fork relatives)."""
-    owners, count, merged, crossing = {}, {}, 0, []
+    seen inside a domain, frames KSM shares across domains, frames fork left
+    shared across domains). A frame mapped from two domains is a crossing unless
+    the two are fork relatives and it is not a ksm page. A ksm page is one for
+    good once seen: mapped by both sides after that, it was one while both did."""
+    owners, count, crossing, forked = {}, {}, [], set()
     for m in members:
         if not m.settled():
             continue
@@ -59,13 +71,19 @@ def sample(members, domain_of):
         d, f = domain_of[m.cgroup], family(m)
         for pfn in pfns:
             count[pfn] = count.get(pfn, 0) + 1
-            seen = owners.setdefault(pfn, set())
-            other = next(((od, op) for od, of, op in seen if od != d and of != f), None)
-            if other:
-                crossing.append((pfn, other[0], other[1], d, m.w.pid))
-            seen.add((d, f, m.w.pid))
-    merged = sum(1 for n in count.values() if n > 1)
-    return sum(count.values()), merged, crossing
+            seen = owners.setdefault(pfn, [])
+            for od, of, om in seen:
+                if od == d:
+                    continue
+                if of != f:
+                    crossing.append((pfn, od, om.w.pid, d, m.w.pid, "unrelated"))
+                elif not ksm_frame(pfn):
+                    forked.add(pfn)
+                elif still_shared(pfn, om.w, m.w):
+                    crossing.append((pfn, od, om.w.pid, d, m.w.pid, "ksm page"))
+            seen.append((d, f, m))
+    merged = sum(1 for pfn, n in count.items() if n > 1 and ksm_frame(pfn))
+    return sum(count.values()), merged, crossing, len(forked)
 
 
 def run(duration, per_domain=2):
@@ -80,7 +98,7 @@ def run(duration, per_domain=2):
     workers = list(members)
     children = []
     counts = dict.fromkeys(("moves", "forks", "policy_changes", "samples", "frames_sampled",
-                            "merged_frames_seen"), 0)
+                            "merged_frames_seen", "fork_shared_frames_seen"), 0)
     try:
         # Each domain merges inside before the churn begins.
         for c in cgroups:
@@ -113,12 +131,13 @@ def run(duration, per_domain=2):
                     load(obj, m, where)
                 counts["policy_changes"] += 1
             time.sleep(rng.uniform(0.05, 0.3))
-            frames, merged, crossing = sample(members, domain_of)
+            frames, merged, crossing, forked = sample(members, domain_of)
             counts["samples"] += 1
             counts["frames_sampled"] += frames
             counts["merged_frames_seen"] += merged
+            counts["fork_shared_frames_seen"] += forked
             expect(not crossing, f"frames mapped from two domains: {crossing[:5]} "
-                   f"(pfn, first domain and pid, second domain and pid)")
+                   f"(pfn, first domain and pid, second domain and pid, why)")
         # And every process still holds what it wrote.
         for m in members:
             m.w.verify()
@@ -131,6 +150,7 @@ def run(duration, per_domain=2):
         remove_cgroup(f"{CGROUP}/{ROOT}")
     print(f"# r4: {counts['samples']} samples, {counts['frames_sampled']} frames sampled, "
           f"{counts['merged_frames_seen']} merged frames seen inside domains, "
+          f"{counts['fork_shared_frames_seen']} left shared by fork across them, "
           f"{counts['moves']} moves, {counts['forks']} forks, {counts['policy_changes']} "
           f"policy changes; frames across domains: 0", flush=True)
     report("r4", dict(counts, duration_s=duration, crossing=0))
