@@ -32,7 +32,7 @@ UNIT_TESTS := $(patsubst selftests/unit/%.c,$(SELFTESTS)/unit/%,$(wildcard selft
 
 .SECONDARY:
 .PHONY: help setup kernel kernel-tree kernel-patches checkpatch tools vmlinux-btf \
-	check-vmlinux-btf selftests test unit-test guest-test vm run bench bench-converge policies ksmctl \
+	check-vmlinux-btf selftests test unit-test guest-test vm run bench bench-converge bench-throughput policies ksmctl \
 	fuzz fresh-machine clean torture reproduce
 
 help:
@@ -49,8 +49,9 @@ help:
 	@echo "make unit-test | guest-test [TESTS='ksm_merge ...']"
 	@echo "make ksmctl             build/ksmctl and the shipped policies (build/bpf/*.bpf.o)"
 	@echo "make fuzz [FUZZ_SECONDS=300]   libFuzzer over ksmctl's parsers for that long"
-	@echo "make bench [BENCH_ARGS=--smoke]   ksmd CPU per visited page, then convergence, patched vs unpatched (docs/benchmarks.md)"
+	@echo "make bench [BENCH_ARGS=--smoke]   ksmd CPU per visited page, convergence, throughput, patched vs unpatched (docs/benchmarks.md)"
 	@echo "make bench-converge [CONVERGE_ARGS=--smoke]   pages and CPU to converge, per configuration"
+	@echo "make bench-throughput [THROUGHPUT_ARGS=--smoke]   upstream ksm_tests MiB/s, per policy"
 	@echo "make torture [DURATION=600]   R1-R4 (docs/reliability.md): R2 on the debug kernel"
 	@echo "make reproduce          the upstream bug 0001 fixes: reported unpatched, not patched"
 	@echo "make fresh-machine      make run + make test from a clone with an empty cache (30-45 min)"
@@ -367,14 +368,16 @@ run: kernel selftests ksmctl
 
 # Benchmarks: both kernels in one run, reported as ratios (build/bench/results.json);
 # BENCH_ARGS=--smoke checks the pipeline in a minute, without the targets (docs/benchmarks.md).
-# Both benchmarks, one after the other even if the first misses a target; the
-# status is the worse. BENCH_ARGS=--smoke makes both check their pipelines only.
+# The three benchmarks (cost, convergence, throughput), one after the other even
+# if one misses a target; the status is the worst. BENCH_ARGS=--smoke makes each
+# check its pipeline only.
 CONVERGE_ARGS ?= $(filter --smoke,$(BENCH_ARGS))
-bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge ksmctl
+bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge ksmctl selftests
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
 	@status=0; python3 scripts/bench.py $(BENCH_ARGS) || status=$$?; \
-	python3 scripts/bench_converge.py $(CONVERGE_ARGS) || status=$$?; exit $$status
+	python3 scripts/bench_converge.py $(CONVERGE_ARGS) || status=$$?; \
+	python3 scripts/bench_throughput.py $(CONVERGE_ARGS) || status=$$?; exit $$status
 
 # Convergence against upstream (issue 13, P2/P3) alone: both kernels, every
 # configuration, build/bench/converge.json and PNG plots; CONVERGE_ARGS=--smoke
@@ -383,6 +386,14 @@ bench-converge: $(B)/bench/ksm-converge ksmctl
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
 	@python3 scripts/bench_converge.py $(CONVERGE_ARGS)
+
+# Throughput against upstream (issue 13, P4) alone: ksm_tests -P, -H, -D, -C on
+# both kernels, each shipped policy; build/bench/throughput.json.
+# THROUGHPUT_ARGS=--smoke checks the pipeline.
+bench-throughput: ksmctl selftests
+	@bash scripts/kernel.sh build baseline >/dev/null
+	@bash scripts/kernel.sh build patched >/dev/null
+	@python3 scripts/bench_throughput.py $(THROUGHPUT_ARGS)
 
 # R1-R4 for DURATION seconds in all (docs/reliability.md): R1, R3 and R4 on the
 # patched kernel, R2 on the debug kernel; a summary, figures in build/torture/.

@@ -54,7 +54,6 @@ CASES = "half,ksm,tail,half+smart,ksm+smart,tail+smart"
 MODES = ("never", "detached", "policy")
 # Each mode of the patched kernel against the baseline without a policy.
 TARGETS = {"never": 1.01, "detached": 1.01, "policy": 1.03}
-RESAMPLES = 10000
 SMOKE = {"boots": 1, "rounds": 1, "passes": 1, "processes": 2, "pages": 256}
 
 
@@ -105,14 +104,6 @@ def boot_medians(rows, case, mode):
             for b in boots]
 
 
-def ratio_interval(base, patched, rng):
-    """A percentile bootstrap 95% interval of median(patched) / median(base), over boots."""
-    ratios = sorted(statistics.median(rng.choices(patched, k=len(patched))) /
-                    statistics.median(rng.choices(base, k=len(base)))
-                    for _ in range(RESAMPLES))
-    return ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES) - 1]
-
-
 def compare(baseline, patched, cases):
     """Per case: the baseline's figure and, per mode, the patched kernel's against it."""
     rng = random.Random(13)
@@ -123,7 +114,7 @@ def compare(baseline, patched, cases):
         for mode in MODES:
             pat = boot_medians(patched, case, mode)
             ratio = statistics.median(pat) / statistics.median(base)
-            lo, hi = ratio_interval(base, pat, rng)
+            lo, hi = bench_common.ratio_interval(base, pat, rng)
             entry[mode] = {"ns_per_visited": statistics.median(pat), "per_boot": pat,
                            "ratio": ratio, "interval_95": [lo, hi], "target": TARGETS[mode],
                            "met": hi <= TARGETS[mode]}
@@ -196,9 +187,7 @@ def main():
     print_table(figures, args, unit, minutes)
     missed = [f"{case} {mode}" for case, entry in figures.items() for mode in MODES
               if not entry[mode]["met"]]
-    if missed and not args.smoke:
-        print("targets missed (interval's upper bound over the target): " + ", ".join(missed))
-        sys.exit(1)
+    bench_common.fail_on_missed(missed, args.smoke, "interval's upper bound over the target")
 
 
 if __name__ == "__main__":

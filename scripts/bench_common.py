@@ -1,8 +1,10 @@
-"""What the benchmark drivers (scripts/bench.py, scripts/bench_converge.py) share:
-their --smoke option, the check that what the guest runs was built, and the
-header of their results (date, unit, the kernels measured)."""
+"""What the benchmark drivers (scripts/bench.py, bench_converge.py,
+bench_throughput.py) share: their --smoke option, the check that what the guest
+runs was built, the header of their results (date, unit, the kernels measured)
+and the bootstrap interval of a ratio over boots."""
 import datetime
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,3 +48,23 @@ def results_header(unit, smoke, minutes):
         "minutes": round(minutes, 1),
         "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
     }
+
+
+RESAMPLES = 10000
+
+
+def ratio_interval(base, other, rng):
+    """A percentile bootstrap 95% interval of median(@other) / median(@base), each
+    a list of per-boot figures, resampled over boots."""
+    ratios = sorted(statistics.median(rng.choices(other, k=len(other))) /
+                    statistics.median(rng.choices(base, k=len(base)))
+                    for _ in range(RESAMPLES))
+    return ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES) - 1]
+
+
+def fail_on_missed(missed, smoke, how):
+    """Exit 1 naming the @missed targets (@how: what missing one means), unless
+    it was a --smoke run, which has no targets."""
+    if missed and not smoke:
+        print(f"targets missed ({how}): " + ", ".join(missed))
+        sys.exit(1)

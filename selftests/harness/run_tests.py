@@ -393,28 +393,28 @@ def check_vm_runner(tally, variant):
     tally.add("vm_runner_fails_on_guest_panic", status == vm.EXIT_GUEST_LOST)
 
 
-def check_bench_smoke(tally):
-    """make bench's pipeline (scripts/bench.py --smoke): both kernels boot, the
-    pass recorder loads on each, and every measurement matches its layout. The
-    figures themselves are make bench's (docs/benchmarks.md), not CI's."""
-    p = subprocess.run([sys.executable, os.path.join(TOP, "scripts", "bench.py"), "--smoke"],
+# The benchmarks' pipelines, each with --smoke: both kernels boot and every
+# check of the driver holds; the figures are make bench's (docs/benchmarks.md),
+# not CI's. (test name, driver, what it checks)
+BENCH_SMOKES = [
+    ("bench_smoke", "bench.py", "ksmd CPU per visited page (make bench --smoke): the pass "
+     "recorder loads on each kernel, every measurement matches its layout"),
+    ("bench_converge_smoke", "bench_converge.py", "convergence (make bench-converge "
+     "--smoke): every workload; the patched kernel's W1 counts equal the baseline's pass by "
+     "pass, the oracle reaches the sharing computed from each layout"),
+    ("bench_throughput_smoke", "bench_throughput.py", "throughput (make bench-throughput "
+     "THROUGHPUT_ARGS=--smoke): upstream's ksm_tests give a figure for every run, with "
+     "and without the no-op policy"),
+]
+
+
+def check_bench_smoke(tally, name, script, what):
+    print(f"# the benchmark pipeline of {what}")
+    p = subprocess.run([sys.executable, os.path.join(TOP, "scripts", script), "--smoke"],
                        cwd=TOP, capture_output=True, text=True, timeout=1800)
     if p.returncode != 0:
         print((p.stdout + p.stderr)[-4000:])
-    tally.add("bench_smoke", p.returncode == 0)
-
-
-def check_bench_converge_smoke(tally):
-    """make bench-converge's pipeline (scripts/bench_converge.py --smoke): every
-    workload on both kernels with upstream's defaults, tiny sizes; it fails when
-    a guest fails, the patched kernel's W1 counts differ from the baseline's pass
-    by pass, or the oracle misses the sharing computed from a layout. The
-    figures are make bench-converge's (docs/benchmarks.md), not CI's."""
-    p = subprocess.run([sys.executable, os.path.join(TOP, "scripts", "bench_converge.py"),
-                        "--smoke"], cwd=TOP, capture_output=True, text=True, timeout=1800)
-    if p.returncode != 0:
-        print((p.stdout + p.stderr)[-4000:])
-    tally.add("bench_converge_smoke", p.returncode == 0)
+    tally.add(name, p.returncode == 0)
 
 
 def main():
@@ -442,11 +442,8 @@ def main():
             # ksmctl on a stock kernel: stats and knobs work, policies say why not.
             print("# ksmctl on the baseline kernel (upstream 6.12, no series)")
             run_guest_tests(tally, "baseline", ["ksm_ksmctl"])
-            print("# the benchmark's pipeline, both kernels (make bench --smoke)")
-            check_bench_smoke(tally)
-            print("# the convergence benchmark's pipeline, both kernels "
-                  "(make bench-converge --smoke)")
-            check_bench_converge_smoke(tally)
+            for name, script, what in BENCH_SMOKES:
+                check_bench_smoke(tally, name, script, what)
         if not args.tests:
             print("# checking the VM runner's kernel-log checks (two expected failures follow)")
             check_vm_runner(tally, args.variant)

@@ -1,0 +1,48 @@
+#!/bin/sh
+# In the guest: upstream's own KSM timing tests (ksm_tests of the same 6.12
+# source: -P merge, -H merge of huge pages, -D unmerge, -C copy-on-write)
+# under each KSM configuration, ROUNDS times, the configurations interleaved
+# so that each round meets the same state of the guest.
+#
+#   throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB
+#
+# CONFIGS: comma-separated; "none" (no policy), or NAME: the shipped policy
+# BUILD_DIR/bpf/NAME.bpf.o, loaded with ksmctl before each round's tests and
+# unloaded after. Every test starts from upstream's default knobs. Each run
+# prints "p4-run CONFIG ROUND TEST STATUS" after ksm_tests' own output, which
+# scripts/bench_throughput.py reads.
+set -eu
+
+KSM=/sys/kernel/mm/ksm
+
+[ $# -eq 4 ] || { echo "usage: throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB" >&2; exit 2; }
+build=$1 configs=$2 rounds=$3 size=$4
+ksm_tests=$build/selftests/upstream/ksm_tests
+
+# Upstream's defaults (mm/ksm.c), as a fresh boot has them.
+defaults() {
+	echo 2 >$KSM/run
+	echo 100 >$KSM/pages_to_scan
+	echo 20 >$KSM/sleep_millisecs
+	echo 1 >$KSM/smart_scan
+	echo 0 >$KSM/use_zero_pages
+}
+
+round=1
+while [ "$round" -le "$rounds" ]; do
+	for config in $(echo "$configs" | tr , ' '); do
+		defaults
+		[ "$config" = none ] || "$build/ksmctl" policy load "$build/bpf/$config.bpf.o" >&2
+		for test in P H D C; do
+			case $test in
+			C) set -- -C ;;
+			*) set -- "-$test" -s "$size" ;;
+			esac
+			status=0
+			"$ksm_tests" "$@" || status=$?
+			echo "p4-run $config $round $test $status"
+		done
+		[ "$config" = none ] || "$build/ksmctl" policy unload >&2
+	done
+	round=$((round + 1))
+done

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Merge throughput against upstream KSM: upstream's own ksm_tests timings.
+
+Issue 13, P4. One run boots the unpatched kernel (baseline) and the patched
+kernel in turn, BOOTS times each, alternating, with QEMU's -icount under TCG
+(the guest clock then counts instructions: the figures do not depend on the
+host's load) on one vCPU, and runs bench/throughput_configs.sh: ksm_tests of the same 6.12
+source, -P (merge), -H (merge of an area of huge pages) and -D (unmerge), each
+over SIZE MiB and read as MiB/s, and -C (copy-on-write of 2000 merged pages,
+read as seconds), ROUNDS times per boot. The baseline runs them without a
+policy; the patched kernel without a policy ("none") and with each shipped
+policy loaded by ksmctl.
+
+Each boot gives a median per configuration and test; a figure is the median
+over boots, its ratio to the baseline's the ratio of those medians, with a
+bootstrap 95% interval over boots. Targets, on the interval's bound: without a
+policy >= 0.99x the baseline's MiB/s, with any policy >= 0.97x; the time to
+break COW of merged pages <= 1.01x, with or without a policy. A test that
+fails (ksm_tests gives up after its scan time limit) misses its target.
+zero_only merges none of ksm_tests' pages: its figures are shown, with no
+target.
+
+ksm_tests times two full scans from madvise() (-P, -H, and -D's merge
+before it times the unmerge), at upstream's default knobs. On one vCPU,
+ksmd's batches that fall inside a timed window (the unmerge of -D, the
+writes of -C) count in it: a ksmd that costs more per batch shows there too.
+
+Results: a table, build/bench/throughput.json and the guests' raw output in
+build/bench/throughput-boot-NN-VARIANT.log. Exit status 1 when a target is
+missed. --smoke: one boot each, small sizes, no policy but the no-op one, no
+targets.
+
+    scripts/bench_throughput.py [--boots N] [--rounds N] [--size MIB]
+                                [--configs none,POLICY,...] [--smoke]
+"""
+import argparse
+import io
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common  # noqa: E402
+import vm  # noqa: E402
+from bench_common import OUT  # noqa: E402
+
+GUEST_RUNNER = os.path.join("bench", "throughput_configs.sh")
+KSM_TESTS = os.path.join("build", "selftests", "upstream", "ksm_tests")
+POLICIES = ("default", "trust_stable", "zero_only", "adaptive")
+CONFIGS = ("none",) + POLICIES
+# test -> (what is read, unit, higher is better)
+TESTS = {"P": ("merge", "MiB/s", True), "H": ("merge, huge pages", "MiB/s", True),
+         "D": ("unmerge", "MiB/s", True), "C": ("COW of merged pages", "s", False)}
+TARGET_NONE, TARGET_POLICY, TARGET_COW = 0.99, 0.97, 1.01
+# Policies that merge none of ksm_tests' pages (as ksm_upstream.py's REFUSED):
+# their runs time scans that merge nothing, so no target applies.
+MERGES_NOTHING = {"zero_only": "merges only zero-filled pages; ksm_tests fills its "
+                               "pages with '*' or '+', so nothing merged"}
+SMOKE = {"boots": 1, "rounds": 1, "size": 4, "configs": "none,default"}
+
+RUN_LINE = re.compile(r"^p4-run (\S+) (\d+) ([PHDC]) (\d+)$")
+SPEED = re.compile(r"Average speed:\s+([0-9.]+) MiB/s")
+TIME = re.compile(r"Total time:\s+([0-9.]+) s")
+
+
+def parse_runs(text, variant, boot):
+    """The runs a guest printed: one dict per ksm_tests run, its figure (MiB/s,
+    or for -C the seconds to break COW of the merged pages) or why it has none."""
+    runs, lines = [], []
+    for line in text.splitlines():
+        m = RUN_LINE.match(line.strip())
+        if not m:
+            lines.append(line)
+            continue
+        config, rnd, test, status = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
+        body = "\n".join(lines)
+        lines = []
+        if test == "C":
+            merged = body.split("Merged pages:", 1)
+            found = TIME.findall(merged[1]) if len(merged) == 2 else []
+        else:
+            found = SPEED.findall(body)
+        run = {"variant": variant, "boot": boot, "config": config, "round": rnd, "test": test,
+               "status": status, "value": float(found[-1]) if status == 0 and found else None}
+        if run["value"] is None:
+            said = [x.strip("# ").strip() for x in body.splitlines() if x.startswith("#")]
+            run["why"] = said[-1] if said else f"exit status {status}, no figure"
+        runs.append(run)
+    return runs
+
+
+def run_guest(variant, configs, args, boot):
+    """One boot's runs; its raw output goes to build/bench/throughput-boot-NN-VARIANT.log."""
+    cmd = ["sh", GUEST_RUNNER, "build", ",".join(configs), str(args.rounds), str(args.size)]
+    out = io.BytesIO()
+    # One vCPU: under -icount with two, a vCPU's timers can go unserved for seconds
+    # (RCU stall reports, ksmd's sleeps stretched).
+    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
+                       timeout=3600)
+    text = out.getvalue().decode(errors="replace")
+    with open(os.path.join(OUT, f"throughput-boot-{boot:02d}-{variant}.log"), "w") as f:
+        f.write(text)
+    runs = parse_runs(text, variant, boot)
+    want = len(configs) * args.rounds * len(TESTS)
+    if status != 0 or len(runs) != want:
+        sys.stderr.write(text[-4000:])
+        sys.exit(f"bench-throughput: the {variant} guest of boot {boot} failed (status {status}, "
+                 f"{len(runs)} of {want} runs)")
+    return runs
+
+
+def boot_medians(runs, config, test):
+    """Per boot, the median figure of its rounds, or None if any round failed."""
+    out = []
+    for b in sorted({r["boot"] for r in runs}):
+        vals = [r["value"] for r in runs
+                if r["boot"] == b and r["config"] == config and r["test"] == test]
+        out.append(None if None in vals or not vals else statistics.median(vals))
+    return out
+
+
+def target(config, test):
+    """The bound the ratio to the baseline must keep, and on which side."""
+    if test == "C":
+        return TARGET_COW, "at most"
+    return (TARGET_NONE if config == "none" else TARGET_POLICY), "at least"
+
+
+def compare(baseline, patched, configs):
+    rng = random.Random(4)
+    out = {}
+    for test in TESTS:
+        base = boot_medians(baseline, "none", test)
+        entry = {"baseline": {"median": statistics.median(base) if None not in base else None,
+                              "per_boot": base}}
+        for config in configs:
+            pat = boot_medians(patched, config, test)
+            bound, side = target(config, test)
+            row = {"per_boot": pat, "target": bound, "side": side}
+            if config in MERGES_NOTHING:
+                row.update(target=None, not_comparable=MERGES_NOTHING[config])
+            if None in base or None in pat:
+                failed = [r for r in baseline + patched if r["test"] == test and
+                          r["value"] is None and r["config"] in ("none", config)]
+                row.update(median=None, ratio=None, interval_95=None, met=False,
+                           why=failed[0]["why"] if failed else "no figure")
+            else:
+                lo, hi = bench_common.ratio_interval(base, pat, rng)
+                row.update(median=statistics.median(pat),
+                           ratio=statistics.median(pat) / statistics.median(base),
+                           interval_95=[lo, hi],
+                           met=(config in MERGES_NOTHING or
+                                (lo >= bound if side == "at least" else hi <= bound)))
+            entry[config] = row
+        out[test] = entry
+    return out
+
+
+def print_table(figures, configs, args, minutes):
+    print(f"ksm_tests on the patched kernel against the unpatched one (median of {args.boots} "
+          f"boots x {args.rounds} rounds; -P/-H/-D over {args.size} MiB; ratio with its "
+          "bootstrap 95% interval)")
+    print(f"{'test':<22} {'configuration':<14} {'figure':>12} {'ratio':>7} "
+          f"{'95% interval':>17} {'target':>10}  verdict")
+    for test, entry in figures.items():
+        name, unit, _ = TESTS[test]
+        base = entry["baseline"]["median"]
+        label = f"-{test} {name}"
+        print(f"{label:<22} {'baseline':<14} "
+              f"{(f'{base:.3f} {unit}' if base is not None else 'failed'):>12}")
+        for config in configs:
+            r = entry[config]
+            bound = ("none" if r["target"] is None else
+                     f"{'>=' if r['side'] == 'at least' else '<='}{r['target']:.2f}x")
+            if r["ratio"] is None:
+                print(f"{'':<22} {config:<14} {'failed':>12} {'':>7} {'':>17} {bound:>10}  "
+                      f"{'-' if args.smoke else 'MISSED'} ({r['why']})")
+                continue
+            verdict = ("-" if args.smoke else "merges nothing" if r["target"] is None
+                       else "ok" if r["met"] else "MISSED")
+            lo, hi = r["interval_95"]
+            print(f"{'':<22} {config:<14} {r['median']:12.3f} {r['ratio']:7.4f} "
+                  f"[{lo:.4f}, {hi:.4f}] {bound:>10}  {verdict}")
+    print(f"took {minutes:.1f} min; details: build/bench/throughput.json")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boots", type=int, default=5, help="fresh boots of each kernel")
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each test per boot")
+    ap.add_argument("--size", type=int, default=32, help="MiB merged by -P, -H and -D")
+    ap.add_argument("--configs", default=",".join(CONFIGS),
+                    help="on the patched kernel: none (no policy) and shipped policies")
+    args = bench_common.parse_args(ap, SMOKE, "one boot each, small sizes, no targets")
+    for name in ("boots", "rounds", "size"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name} must be at least 1")
+    configs = args.configs.split(",")
+    for c in configs:
+        if c not in CONFIGS:
+            ap.error(f"--configs: unknown configuration '{c}' (one of {', '.join(CONFIGS)})")
+    if "none" not in configs:
+        ap.error("--configs: 'none' is needed: the patched kernel without a policy")
+    bench_common.enter_tree([KSM_TESTS, os.path.join("build", "ksmctl")] +
+                            [os.path.join("build", "bpf", f"{c}.bpf.o")
+                             for c in configs if c != "none"], "bench-throughput", "bench")
+
+    t0 = time.monotonic()
+    baseline, patched = [], []
+    for boot in range(1, args.boots + 1):
+        baseline += run_guest("baseline", ["none"], args, boot)
+        patched += run_guest("patched", configs, args, boot)
+    minutes = (time.monotonic() - t0) / 60
+
+    figures = compare(baseline, patched, configs)
+    clock = ("real time (KVM)" if bench_common.cpu_unit() == "ns"
+             else "the guest clock, 1 ns per instruction (TCG -icount)")
+    results = {
+        **bench_common.results_header(f"MiB/s and seconds of {clock}", args.smoke, minutes),
+        "workload": {"size_mib": args.size, "boots": args.boots, "rounds": args.rounds,
+                     "tests": {t: {"what": v[0], "unit": v[1]} for t, v in TESTS.items()},
+                     "configs": configs},
+        "figures": figures,
+        "runs": {"baseline": baseline, "patched": patched},
+    }
+    with open(os.path.join(OUT, "throughput.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print_table(figures, configs, args, minutes)
+    failed = [r for r in baseline + patched if r["value"] is None]
+    if args.smoke and failed:
+        sys.exit(f"bench-throughput: {len(failed)} runs gave no figure, first "
+                 f"{failed[0]['variant']} {failed[0]['config']} -{failed[0]['test']}: "
+                 f"{failed[0]['why']}")
+    missed = [f"-{t} {c}" for t, entry in figures.items() for c in configs
+              if not entry[c]["met"]]
+    bench_common.fail_on_missed(missed, args.smoke, "interval's bound on the wrong side of "
+                                "the target, or the test failed")
+
+
+if __name__ == "__main__":
+    main()
