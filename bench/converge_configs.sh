@@ -10,7 +10,7 @@
 #   smart-off  smart_scan=0
 #   advisor    smart_scan=1 and advisor_mode=scan-time (it sets pages_to_scan)
 #   NAME       smart_scan=1 and the shipped policy BUILD_DIR/bpf/NAME.bpf.o,
-#              loaded with ksmctl and unloaded after
+#              loaded with ksmctl (its statistics stopped) and unloaded after
 #   trust_stable-first-sight  trust_stable with trust_first_sight=true
 # Every configuration starts from the same pace (PAGES_TO_SCAN, SLEEP_MS).
 # One JSON line per run on stdout (scripts/bench_converge.py reads them);
@@ -64,6 +64,9 @@ configure() {
 		[ "$1" != trust_stable ] || trust_cgroup
 		;;
 	esac
+	# policy load starts ksmctl's statistics too: their tracepoint programs would
+	# count in ksmd's CPU for the policies alone. Measure the policy by itself.
+	"$build/ksmctl" stats disable >&2
 }
 
 # What the policy counted (its .bss), on stderr: which pages it trusted,

@@ -6,9 +6,11 @@
 #
 #   throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB
 #
-# CONFIGS: comma-separated; "none" (no policy), or NAME: the shipped policy
-# BUILD_DIR/bpf/NAME.bpf.o, loaded with ksmctl before each round's tests and
-# unloaded after. Every test starts from upstream's default knobs. Each run
+# CONFIGS: comma-separated; "none" (no policy), "stats" (no policy, ksmctl's
+# statistics collected: BPF programs on the ksm tracepoints), or NAME: the
+# shipped policy BUILD_DIR/bpf/NAME.bpf.o, loaded with ksmctl before each
+# round's tests and unloaded after, alone (policy load starts the statistics
+# too; they are stopped). Every test starts from upstream's default knobs. Each run
 # prints "p4-run CONFIG ROUND TEST STATUS" after ksm_tests' own output, which
 # scripts/bench_throughput.py reads.
 set -eu
@@ -32,7 +34,14 @@ round=1
 while [ "$round" -le "$rounds" ]; do
 	for config in $(echo "$configs" | tr , ' '); do
 		defaults
-		[ "$config" = none ] || "$build/ksmctl" policy load "$build/bpf/$config.bpf.o" >&2
+		case $config in
+		none) ;;
+		stats) "$build/ksmctl" stats enable >&2 ;;
+		*)
+			"$build/ksmctl" policy load "$build/bpf/$config.bpf.o" >&2
+			"$build/ksmctl" stats disable >&2
+			;;
+		esac
 		for test in P H D C; do
 			case $test in
 			C) set -- -C ;;
@@ -42,7 +51,11 @@ while [ "$round" -le "$rounds" ]; do
 			"$ksm_tests" "$@" || status=$?
 			echo "p4-run $config $round $test $status"
 		done
-		[ "$config" = none ] || "$build/ksmctl" policy unload >&2
+		case $config in
+		none) ;;
+		stats) "$build/ksmctl" stats disable >&2 ;;
+		*) "$build/ksmctl" policy unload >&2 ;;
+		esac
 	done
 	round=$((round + 1))
 done

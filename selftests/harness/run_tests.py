@@ -403,8 +403,8 @@ BENCH_SMOKES = [
      "--smoke): every workload; the patched kernel's W1 counts equal the baseline's pass by "
      "pass, the oracle reaches the sharing computed from each layout"),
     ("bench_throughput_smoke", "bench_throughput.py", "throughput (make bench-throughput "
-     "THROUGHPUT_ARGS=--smoke): upstream's ksm_tests give a figure for every run, with "
-     "and without the no-op policy"),
+     "THROUGHPUT_ARGS=--smoke): upstream's ksm_tests give a figure for every run, "
+     "without a policy, with the statistics and with the no-op policy"),
 ]
 
 
