@@ -3,6 +3,7 @@ bench_throughput.py) share: their --smoke option, the check that what the guest
 runs was built, the header of their results (date, unit, the kernels measured)
 and the bootstrap interval of a ratio over boots."""
 import datetime
+import io
 import os
 import statistics
 import sys
@@ -68,3 +69,17 @@ def fail_on_missed(missed, smoke, how):
     if missed and not smoke:
         print(f"targets missed ({how}): " + ", ".join(missed))
         sys.exit(1)
+
+
+def run_measured(cmd, variant, raw_path):
+    """Boot @variant and run @cmd in it, on one vCPU under -icount with TCG (the
+    guest clock then counts instructions; with two vCPUs, an idle one's timers
+    can go unserved for seconds). Its output is kept in @raw_path. Returns the
+    exit status and the output."""
+    out = io.BytesIO()
+    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
+                       timeout=3600)
+    text = out.getvalue().decode(errors="replace")
+    with open(raw_path, "w") as f:
+        f.write(text)
+    return status, text

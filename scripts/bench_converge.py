@@ -40,7 +40,6 @@ kernel, no targets: the pipeline and the checks, in a couple of minutes.
                               [--processes N] [--pages N] [--smoke]
 """
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -75,12 +74,8 @@ def guest_runs(variant, args, configs):
     """The runs of one boot: the JSON objects bench/ksm_converge.c printed."""
     cmd = ["sh", GUEST_RUNNER, "build", args.workloads, ",".join(configs),
            "--processes", str(args.processes), "--pages", str(args.pages)]
-    out = io.BytesIO()
-    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
-                       timeout=3600)
-    text = out.getvalue().decode(errors="replace")
-    with open(os.path.join(OUT, f"converge-{variant}.jsonl"), "w") as f:
-        f.write(text)
+    status, text = bench_common.run_measured(cmd, variant,
+                                             os.path.join(OUT, f"converge-{variant}.jsonl"))
     runs = []
     for line in text.splitlines():
         if line.startswith("{"):

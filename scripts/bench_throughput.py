@@ -36,7 +36,6 @@ the no-op policy, no targets.
                                 [--configs none,POLICY,...] [--smoke]
 """
 import argparse
-import io
 import json
 import os
 import random
@@ -47,7 +46,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_common  # noqa: E402
-import vm  # noqa: E402
 from bench_common import OUT  # noqa: E402
 
 GUEST_RUNNER = os.path.join("bench", "throughput_configs.sh")
@@ -98,14 +96,8 @@ def parse_runs(text, variant, boot):
 def run_guest(variant, configs, args, boot):
     """One boot's runs; its raw output goes to build/bench/throughput-boot-NN-VARIANT.log."""
     cmd = ["sh", GUEST_RUNNER, "build", ",".join(configs), str(args.rounds), str(args.size)]
-    out = io.BytesIO()
-    # One vCPU: under -icount with two, a vCPU's timers can go unserved for seconds
-    # (RCU stall reports, ksmd's sleeps stretched).
-    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
-                       timeout=3600)
-    text = out.getvalue().decode(errors="replace")
-    with open(os.path.join(OUT, f"throughput-boot-{boot:02d}-{variant}.log"), "w") as f:
-        f.write(text)
+    status, text = bench_common.run_measured(
+        cmd, variant, os.path.join(OUT, f"throughput-boot-{boot:02d}-{variant}.log"))
     runs = parse_runs(text, variant, boot)
     want = len(configs) * args.rounds * len(TESTS)
     if status != 0 or len(runs) != want:
