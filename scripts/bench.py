@@ -27,7 +27,7 @@ real CPU time: run it on an idle machine.
 Results: a table on stdout, build/bench/results.json and one file per boot
 (build/bench/boot-NN-VARIANT.json). The exit status is 1 when a target is
 missed. --smoke checks the pipeline only: one boot each, tiny sizes, no
-targets.
+targets, its files in build/bench/smoke/.
 
     scripts/bench.py [--boots N] [--rounds N] [--passes N] [--processes N]
                      [--pages N] [--cases CASE,...] [--smoke]
@@ -75,7 +75,7 @@ def run_guest(variant, args, boot):
         sys.stderr.write(text)
         sys.exit(f"bench: the {variant} guest of boot {boot} failed (status {status})")
     check_rows(rows, args)
-    with open(os.path.join(OUT, f"boot-{boot:02d}-{variant}.json"), "w") as f:
+    with open(os.path.join(args.results, f"boot-{boot:02d}-{variant}.json"), "w") as f:
         json.dump({"variant": variant, "boot": boot, "seconds": round(time.monotonic() - t0),
                    "kernel": vm.kernel_info(variant), "measurements": rows}, f, indent=2)
     return rows
@@ -138,8 +138,8 @@ def print_table(figures, args, unit, minutes):
             print(f"{'':<12} {names[mode]:<28} {m['ns_per_visited']:10.1f} {m['ratio']:7.4f} "
                   f"[{m['interval_95'][0]:.4f}, {m['interval_95'][1]:.4f}] "
                   f"{(m['target'] - 1) * 100:+6.0f}%  {verdict}")
-    print(f"took {minutes:.1f} min; details: build/bench/results.json, "
-          "build/bench/boot-*.json")
+    print(f"took {minutes:.1f} min; details: {args.results}/results.json, "
+          f"{args.results}/boot-*.json")
 
 
 def main():
@@ -161,7 +161,7 @@ def main():
         if not re.fullmatch(r"(half|ksm|tail)(\+smart)?", case):
             ap.error(f"--cases: unknown case '{case}' (half, ksm, tail, each with +smart or not)")
     bench_common.enter_tree((BENCH, POLICY), "bench", "bench")
-    for old in glob.glob(os.path.join(OUT, "boot-*.json")):
+    for old in glob.glob(os.path.join(args.results, "boot-*.json")):
         os.remove(old)
 
     t0 = time.monotonic()
@@ -182,7 +182,7 @@ def main():
         "figures": figures,
         "measurements": {"baseline": baseline, "patched": patched},
     }
-    with open(os.path.join(OUT, "results.json"), "w") as f:
+    with open(os.path.join(args.results, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print_table(figures, args, unit, minutes)
     missed = [f"{case} {mode}" for case, entry in figures.items() for mode in MODES

@@ -1,6 +1,6 @@
 """What the benchmark drivers (scripts/bench.py, bench_converge.py,
-bench_throughput.py) share: their --smoke option, the check that what the guest
-runs was built, the header of their results (date, unit, the kernels measured)
+bench_throughput.py) share: their --smoke option (whose files go to
+build/bench/smoke/), the check that what the guest runs was built, the header of their results (date, unit, the kernels measured)
 and the bootstrap interval of a ratio over boots."""
 import datetime
 import io
@@ -22,6 +22,8 @@ def parse_args(ap, smoke, what):
     if args.smoke:
         for key, value in smoke.items():
             setattr(args, key, value)
+    # A pipeline check never replaces a measurement's files.
+    args.results = os.path.join(OUT, "smoke") if args.smoke else OUT
     return args
 
 
@@ -32,7 +34,7 @@ def enter_tree(files, who, target):
     for f in files:
         if not os.path.exists(f):
             sys.exit(f"{who}: {f} is missing: run 'make {target}'")
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(os.path.join(OUT, "smoke"), exist_ok=True)
 
 
 def cpu_unit():

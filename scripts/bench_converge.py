@@ -34,7 +34,8 @@ the visited pages and half the ksmd CPU of upstream defaults.
 Results: a table, build/bench/converge.json, the guests' raw lines in
 build/bench/converge-VARIANT.jsonl, and PNG plots (scripts/plot_converge.py,
 when matplotlib is installed). --smoke: tiny sizes, the defaults only on each
-kernel, no targets: the pipeline and the checks, in a couple of minutes.
+kernel, no targets: the pipeline and the checks, in a couple of minutes, its
+files in build/bench/smoke/.
 
     scripts/bench_converge.py [--workloads w1,w1-ro,w1-cg,w2,w2-dyn] [--configs ...]
                               [--processes N] [--pages N] [--smoke]
@@ -75,7 +76,8 @@ def guest_runs(variant, args, configs):
     cmd = ["sh", GUEST_RUNNER, "build", args.workloads, ",".join(configs),
            "--processes", str(args.processes), "--pages", str(args.pages)]
     status, text = bench_common.run_measured(cmd, variant,
-                                             os.path.join(OUT, f"converge-{variant}.jsonl"))
+                                             os.path.join(args.results,
+                                                          f"converge-{variant}.jsonl"))
     runs = []
     for line in text.splitlines():
         if line.startswith("{"):
@@ -223,7 +225,7 @@ def print_table(table, unit, args, minutes):
                   f"{'reached' if f['oracle_reached'] else 'MISSED'} ({f['oracle_percent']:.1f}%)")
     if "w2-dyn" in table:
         print_join_table(table["w2-dyn"], unit)
-    print(f"took {minutes:.1f} min; details: build/bench/converge.json")
+    print(f"took {minutes:.1f} min; details: {args.results}/converge.json")
 
 
 def print_join_table(row, unit):
@@ -318,7 +320,7 @@ def main():
         "problems": problems,
         "runs": runs,
     }
-    path = os.path.join(OUT, "converge.json")
+    path = os.path.join(args.results, "converge.json")
     with open(path, "w") as f:
         json.dump(results, f)
     print_table(table, unit, args, minutes)

@@ -30,7 +30,7 @@ writes of -C) count in it: a ksmd that costs more per batch shows there too.
 Results: a table, build/bench/throughput.json and the guests' raw output in
 build/bench/throughput-boot-NN-VARIANT.log. Exit status 1 when a target is
 missed. --smoke: one boot each, small sizes, no policy, the statistics and
-the no-op policy, no targets.
+the no-op policy, no targets, its files in build/bench/smoke/.
 
     scripts/bench_throughput.py [--boots N] [--rounds N] [--size MIB]
                                 [--configs none,POLICY,...] [--smoke]
@@ -46,7 +46,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_common  # noqa: E402
-from bench_common import OUT  # noqa: E402
 
 GUEST_RUNNER = os.path.join("bench", "throughput_configs.sh")
 KSM_TESTS = os.path.join("build", "selftests", "upstream", "ksm_tests")
@@ -97,7 +96,7 @@ def run_guest(variant, configs, args, boot):
     """One boot's runs; its raw output goes to build/bench/throughput-boot-NN-VARIANT.log."""
     cmd = ["sh", GUEST_RUNNER, "build", ",".join(configs), str(args.rounds), str(args.size)]
     status, text = bench_common.run_measured(
-        cmd, variant, os.path.join(OUT, f"throughput-boot-{boot:02d}-{variant}.log"))
+        cmd, variant, os.path.join(args.results, f"throughput-boot-{boot:02d}-{variant}.log"))
     runs = parse_runs(text, variant, boot)
     want = len(configs) * args.rounds * len(TESTS)
     if status != 0 or len(runs) != want:
@@ -180,7 +179,7 @@ def print_table(figures, configs, args, minutes):
             lo, hi = r["interval_95"]
             print(f"{'':<22} {config:<14} {r['median']:12.3f} {r['ratio']:7.4f} "
                   f"[{lo:.4f}, {hi:.4f}] {bound:>10}  {verdict}")
-    print(f"took {minutes:.1f} min; details: build/bench/throughput.json")
+    print(f"took {minutes:.1f} min; details: {args.results}/throughput.json")
 
 
 def main():
@@ -222,7 +221,7 @@ def main():
         "figures": figures,
         "runs": {"baseline": baseline, "patched": patched},
     }
-    with open(os.path.join(OUT, "throughput.json"), "w") as f:
+    with open(os.path.join(args.results, "throughput.json"), "w") as f:
         json.dump(results, f, indent=2)
     print_table(figures, configs, args, minutes)
     failed = [r for r in baseline + patched if r["value"] is None]
