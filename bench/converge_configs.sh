@@ -24,6 +24,7 @@ CGROUP_ROOT=/sys/fs/cgroup
 TRUSTED=$CGROUP_ROOT/ksm-bench-trusted
 
 [ $# -ge 3 ] || { echo "usage: converge_configs.sh BUILD_DIR WORKLOADS CONFIGS [ARGS...]" >&2; exit 2; }
+. "$(dirname "$0")/policy_alone.sh"
 build=$1 workloads=$2 configs=$3
 shift 3
 
@@ -55,18 +56,14 @@ configure() {
 	smart-off) echo 0 >$KSM/smart_scan ;;
 	advisor) echo scan-time >$KSM/advisor_mode ;;
 	trust_stable-first-sight)
-		"$build/ksmctl" policy load "$build/bpf/trust_stable.bpf.o" \
-			set trust_first_sight=true >&2
+		load_policy_alone "$build" "$build/bpf/trust_stable.bpf.o" set trust_first_sight=true
 		trust_cgroup
 		;;
 	*)
-		"$build/ksmctl" policy load "$build/bpf/$1.bpf.o" >&2
+		load_policy_alone "$build" "$build/bpf/$1.bpf.o"
 		[ "$1" != trust_stable ] || trust_cgroup
 		;;
 	esac
-	# policy load starts ksmctl's statistics too: their tracepoint programs would
-	# count in ksmd's CPU for the policies alone. Measure the policy by itself.
-	"$build/ksmctl" stats disable >&2
 }
 
 # What the policy counted (its .bss), on stderr: which pages it trusted,

@@ -20,6 +20,7 @@ KSM=/sys/kernel/mm/ksm
 [ $# -eq 4 ] || { echo "usage: throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB" >&2; exit 2; }
 build=$1 configs=$2 rounds=$3 size=$4
 ksm_tests=$build/selftests/upstream/ksm_tests
+. "$(dirname "$0")/policy_alone.sh"
 
 # Upstream's defaults (mm/ksm.c), as a fresh boot has them.
 defaults() {
@@ -37,10 +38,7 @@ while [ "$round" -le "$rounds" ]; do
 		case $config in
 		none) ;;
 		stats) "$build/ksmctl" stats enable >&2 ;;
-		*)
-			"$build/ksmctl" policy load "$build/bpf/$config.bpf.o" >&2
-			"$build/ksmctl" stats disable >&2
-			;;
+		*) load_policy_alone "$build" "$build/bpf/$config.bpf.o" ;;
 		esac
 		for test in P H D C; do
 			case $test in
