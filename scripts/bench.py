@@ -34,7 +34,6 @@ targets, its files in build/bench/smoke/.
 """
 import argparse
 import glob
-import io
 import json
 import os
 import random
@@ -64,11 +63,8 @@ def run_guest(variant, args, boot):
            "--cases", args.cases]
     if variant == "patched":
         cmd.append(POLICY)
-    out = io.BytesIO()
     t0 = time.monotonic()
-    # One vCPU: under -icount, CPU time is then an instruction count of ksmd alone.
-    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True)
-    text = out.getvalue().decode(errors="replace")
+    status, text = bench_common.run_measured(cmd, variant, timeout=1800)
     rows = [dict(json.loads(line), boot=boot, variant=variant)
             for line in text.splitlines() if line.startswith("{")]
     if status != 0 or not rows:
@@ -96,23 +92,15 @@ def check_rows(rows, args):
                      f"{sharing[r['mix']]}: merging had not settled")
 
 
-def boot_medians(rows, case, mode):
-    """The median ns per visited page of each boot, in boot order."""
-    boots = sorted({r["boot"] for r in rows})
-    return [statistics.median(r["ns_per_visited"] for r in rows
-                              if r["boot"] == b and r["case"] == case and r["mode"] == mode)
-            for b in boots]
-
-
 def compare(baseline, patched, cases):
     """Per case: the baseline's figure and, per mode, the patched kernel's against it."""
     rng = random.Random(13)
     out = {}
     for case in cases:
-        base = boot_medians(baseline, case, "never")
+        base = bench_common.boot_medians(baseline, "ns_per_visited", case=case, mode="never")
         entry = {"baseline": {"ns_per_visited": statistics.median(base), "per_boot": base}}
         for mode in MODES:
-            pat = boot_medians(patched, case, mode)
+            pat = bench_common.boot_medians(patched, "ns_per_visited", case=case, mode=mode)
             ratio = statistics.median(pat) / statistics.median(base)
             lo, hi = bench_common.ratio_interval(base, pat, rng)
             entry[mode] = {"ns_per_visited": statistics.median(pat), "per_boot": pat,

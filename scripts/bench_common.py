@@ -1,7 +1,8 @@
 """What the benchmark drivers (scripts/bench.py, bench_converge.py,
 bench_throughput.py) share: their --smoke option (whose files go to
-build/bench/smoke/), the check that what the guest runs was built, the header of their results (date, unit, the kernels measured)
-and the bootstrap interval of a ratio over boots."""
+build/bench/smoke/), the check that what the guest runs was built, the
+measuring guest, the header of their results (date, unit, the kernels
+measured), per-boot medians and the bootstrap interval of a ratio over boots."""
 import datetime
 import io
 import os
@@ -56,6 +57,17 @@ def results_header(unit, smoke, minutes):
 RESAMPLES = 10000
 
 
+def boot_medians(rows, value, **match):
+    """Per boot, in boot order, the median of @value over the rows whose fields
+    equal @match's; None for a boot where a matching row has no figure."""
+    out = []
+    for b in sorted({r["boot"] for r in rows}):
+        vals = [r[value] for r in rows
+                if r["boot"] == b and all(r[k] == v for k, v in match.items())]
+        out.append(None if None in vals or not vals else statistics.median(vals))
+    return out
+
+
 def ratio_interval(base, other, rng):
     """A percentile bootstrap 95% interval of median(@other) / median(@base), each
     a list of per-boot figures, resampled over boots."""
@@ -73,15 +85,17 @@ def fail_on_missed(missed, smoke, how):
         sys.exit(1)
 
 
-def run_measured(cmd, variant, raw_path):
+def run_measured(cmd, variant, raw_path=None, timeout=3600):
     """Boot @variant and run @cmd in it, on one vCPU under -icount with TCG (the
-    guest clock then counts instructions; with two vCPUs, an idle one's timers
-    can go unserved for seconds). Its output is kept in @raw_path. Returns the
-    exit status and the output."""
+    guest clock then counts instructions, ksmd's CPU time its instructions
+    alone; with two vCPUs, an idle one's timers can go unserved for seconds).
+    Its output is kept in @raw_path if given. Returns the exit status and the
+    output."""
     out = io.BytesIO()
     status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
-                       timeout=3600)
+                       timeout=timeout)
     text = out.getvalue().decode(errors="replace")
-    with open(raw_path, "w") as f:
-        f.write(text)
+    if raw_path:
+        with open(raw_path, "w") as f:
+            f.write(text)
     return status, text

@@ -205,6 +205,16 @@ def check_targets(table):
     return results
 
 
+def fmt_hit(f, level, key, scale, width, digits):
+    """@f's figure @key (divided by @scale) where it reached @level%, or '-'."""
+    hit = f[f"to_{level}"]
+    return f"{hit[key] / scale:{width}.{digits}f}" if hit else f"{'-':>{width}}"
+
+
+def fmt_oracle(f):
+    return f"{'reached' if f['oracle_reached'] else 'MISSED'} ({f['oracle_percent']:.1f}%)"
+
+
 def print_table(table, unit, args, minutes):
     print(f"Convergence: {args.processes} processes x {args.pages} pages; visited pages per "
           f"candidate, ksmd CPU (M{unit}) and guest time (ms) to 95% and 100% of the "
@@ -215,14 +225,12 @@ def print_table(table, unit, args, minutes):
         if name == "w2-dyn":
             continue
         for cfg, f in row.items():
-            def fmt(level, key, scale, width, digits):
-                hit = f[f"to_{level}"]
-                return f"{hit[key] / scale:{width}.{digits}f}" if hit else f"{'-':>{width}}"
-            print(f"{name:<8} {cfg:<24} {fmt(95, 'per_candidate', 1, 7, 3)} "
-                  f"{fmt(100, 'per_candidate', 1, 7, 3)} {fmt(95, 'runtime_ns', 1e6, 9, 1)} "
-                  f"{fmt(100, 'runtime_ns', 1e6, 9, 1)} {fmt(95, 'time_ns', 1e6, 8, 0)} "
-                  f"{fmt(100, 'time_ns', 1e6, 8, 0)}  "
-                  f"{'reached' if f['oracle_reached'] else 'MISSED'} ({f['oracle_percent']:.1f}%)")
+            print(f"{name:<8} {cfg:<24} {fmt_hit(f, 95, 'per_candidate', 1, 7, 3)} "
+                  f"{fmt_hit(f, 100, 'per_candidate', 1, 7, 3)} "
+                  f"{fmt_hit(f, 95, 'runtime_ns', 1e6, 9, 1)} "
+                  f"{fmt_hit(f, 100, 'runtime_ns', 1e6, 9, 1)} "
+                  f"{fmt_hit(f, 95, 'time_ns', 1e6, 8, 0)} "
+                  f"{fmt_hit(f, 100, 'time_ns', 1e6, 8, 0)}  {fmt_oracle(f)}")
     if "w2-dyn" in table:
         print_join_table(table["w2-dyn"], unit)
     print(f"took {minutes:.1f} min; details: {args.results}/converge.json")
@@ -236,16 +244,15 @@ def print_join_table(row, unit):
     print(f"{'configuration':<26} {'95%':>6} {'100%':>6} {'CPU 95%':>8} {'CPU 100%':>8} "
           f"{'s 95%':>7} {'s 100%':>7} {'CPU/pass':>8} {'s/pass':>7} {'CPU/s':>7}  oracle")
     for cfg, f in row.items():
-        def fmt(level, key, scale, width, digits):
-            hit = f[f"to_{level}"]
-            return f"{hit[key] / scale:{width}.{digits}f}" if hit else f"{'-':>{width}}"
         st = f["steady"]
         steady = (f"{st['runtime_ns_per_pass'] / 1e6:8.1f} {st['seconds_per_pass']:7.2f} "
                   f"{st['runtime_ns_per_s'] / 1e6:7.1f}" if st else f"{'-':>8} {'-':>7} {'-':>7}")
-        print(f"{cfg:<26} {fmt(95, 'per_candidate', 1, 6, 2)} {fmt(100, 'per_candidate', 1, 6, 2)} "
-              f"{fmt(95, 'runtime_ns', 1e6, 8, 1)} {fmt(100, 'runtime_ns', 1e6, 8, 1)} "
-              f"{fmt(95, 'time_ns', 1e9, 7, 2)} {fmt(100, 'time_ns', 1e9, 7, 2)} {steady}  "
-              f"{'reached' if f['oracle_reached'] else 'MISSED'} ({f['oracle_percent']:.1f}%)")
+        print(f"{cfg:<26} {fmt_hit(f, 95, 'per_candidate', 1, 6, 2)} "
+              f"{fmt_hit(f, 100, 'per_candidate', 1, 6, 2)} "
+              f"{fmt_hit(f, 95, 'runtime_ns', 1e6, 8, 1)} "
+              f"{fmt_hit(f, 100, 'runtime_ns', 1e6, 8, 1)} "
+              f"{fmt_hit(f, 95, 'time_ns', 1e9, 7, 2)} "
+              f"{fmt_hit(f, 100, 'time_ns', 1e9, 7, 2)} {steady}  {fmt_oracle(f)}")
 
 
 def plot(path):

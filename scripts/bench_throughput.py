@@ -106,37 +106,32 @@ def run_guest(variant, configs, args, boot):
     return runs
 
 
-def boot_medians(runs, config, test):
-    """Per boot, the median figure of its rounds, or None if any round failed."""
-    out = []
-    for b in sorted({r["boot"] for r in runs}):
-        vals = [r["value"] for r in runs
-                if r["boot"] == b and r["config"] == config and r["test"] == test]
-        out.append(None if None in vals or not vals else statistics.median(vals))
-    return out
-
-
 def target(config, test):
-    """The bound the ratio to the baseline must keep, and on which side. The
-    statistics are held to a policy's bound: they run BPF programs too."""
-    if test == "C":
-        return TARGET_COW, "at most"
-    return (TARGET_NONE if config == "none" else TARGET_POLICY), "at least"
+    """The bound the ratio to the baseline must keep (None: no target), and on
+    which side. The statistics are held to a policy's bound: they run BPF
+    programs too."""
+    higher_is_better = TESTS[test][2]
+    side = "at least" if higher_is_better else "at most"
+    if config in MERGES_NOTHING:
+        return None, side
+    if not higher_is_better:
+        return TARGET_COW, side
+    return (TARGET_NONE if config == "none" else TARGET_POLICY), side
 
 
 def compare(baseline, patched, configs):
     rng = random.Random(4)
     out = {}
     for test in TESTS:
-        base = boot_medians(baseline, "none", test)
+        base = bench_common.boot_medians(baseline, "value", config="none", test=test)
         entry = {"baseline": {"median": statistics.median(base) if None not in base else None,
                               "per_boot": base}}
         for config in configs:
-            pat = boot_medians(patched, config, test)
+            pat = bench_common.boot_medians(patched, "value", config=config, test=test)
             bound, side = target(config, test)
             row = {"per_boot": pat, "target": bound, "side": side}
             if config in MERGES_NOTHING:
-                row.update(target=None, not_comparable=MERGES_NOTHING[config])
+                row["not_comparable"] = MERGES_NOTHING[config]
             if None in base or None in pat:
                 failed = [r for r in baseline + patched if r["test"] == test and
                           r["value"] is None and r["config"] in ("none", config)]
@@ -147,7 +142,7 @@ def compare(baseline, patched, configs):
                 row.update(median=statistics.median(pat),
                            ratio=statistics.median(pat) / statistics.median(base),
                            interval_95=[lo, hi],
-                           met=(config in MERGES_NOTHING or
+                           met=(bound is None or
                                 (lo >= bound if side == "at least" else hi <= bound)))
             entry[config] = row
         out[test] = entry
