@@ -61,27 +61,26 @@ static enum ktap_result kpageflags_names_ksm_pages_only(void)
 	struct worker w[2] = {0};
 	struct region r = {0}, own = {0};
 	int64_t pfn;
-	int i;
+	int i, ksm;
 
 	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
 	KTAP_EXPECT(!region_map(&own, 1, 0x5005), "mmap failed");
 	memset(own.addr, 0x5a, own.page_size);
 	pfn = pagemap_pfn(0, own.addr);
-	KTAP_EXPECT(kpageflags_ksm(pfn) == 0, "a page KSM never saw: KPF_KSM is %d (pfn %lld)",
-		    kpageflags_ksm(pfn), (long long)pfn);
+	ksm = kpageflags_ksm(pfn);
+	KTAP_EXPECT(ksm == 0, "a page KSM never saw: KPF_KSM is %d (pfn %lld)", ksm,
+		    (long long)pfn);
 	KTAP_EXPECT(!region_map(&r, PAGES, 0x4004), "mmap failed");
 	KTAP_EXPECT(!workers_start(w, 2, &r, W_MADVISE), "workers did not start");
 	KTAP_EXPECT(!workers_wait_shared(w, 2, &r), "the workers did not merge");
 	for (i = 0; i < PAGES; i++) {
-		pfn = pagemap_pfn(w[0].pid, region_page(&r, i));
-		KTAP_EXPECT(kpageflags_ksm(pfn) == 1, "merged page %d: KPF_KSM is %d", i,
-			    kpageflags_ksm(pfn));
+		ksm = kpageflags_ksm(pagemap_pfn(w[0].pid, region_page(&r, i)));
+		KTAP_EXPECT(ksm == 1, "merged page %d: KPF_KSM is %d", i, ksm);
 	}
 	/* A write gives the writer an anonymous page of its own again. */
 	KTAP_EXPECT(worker_cmd(&w[1], WC_WRITE, 0) == 0, "the write failed");
-	pfn = pagemap_pfn(w[1].pid, r.addr);
-	KTAP_EXPECT(kpageflags_ksm(pfn) == 0, "a page copied on write: KPF_KSM is %d",
-		    kpageflags_ksm(pfn));
+	ksm = kpageflags_ksm(pagemap_pfn(w[1].pid, r.addr));
+	KTAP_EXPECT(ksm == 0, "a page copied on write: KPF_KSM is %d", ksm);
 	for (i = 0; i < 2; i++)
 		KTAP_EXPECT(worker_cmd(&w[i], WC_CHECK, 0) == 1, "worker %d reads wrong bytes", i);
 out:

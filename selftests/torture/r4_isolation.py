@@ -59,6 +59,13 @@ def sample(members, domain_of):
     the two are fork relatives and it is not a ksm page. A ksm page is one for
     good once seen: mapped by both sides after that, it was one while both did."""
     owners, count, crossing, forked = {}, {}, [], set()
+    known_ksm = {}      # pfn -> ksm page?, read once per sample
+
+    def is_ksm(pfn):
+        if pfn not in known_ksm:
+            known_ksm[pfn] = ksm_frame(pfn)
+        return known_ksm[pfn]
+
     for m in members:
         if not m.settled():
             continue
@@ -77,12 +84,12 @@ def sample(members, domain_of):
                     continue
                 if of != f:
                     crossing.append((pfn, od, om.w.pid, d, m.w.pid, "unrelated"))
-                elif not ksm_frame(pfn):
+                elif not is_ksm(pfn):
                     forked.add(pfn)
                 elif still_shared(pfn, om.w, m.w):
                     crossing.append((pfn, od, om.w.pid, d, m.w.pid, "ksm page"))
             seen.append((d, f, m))
-    merged = sum(1 for pfn, n in count.items() if n > 1 and ksm_frame(pfn))
+    merged = sum(1 for pfn, n in count.items() if n > 1 and is_ksm(pfn))
     return sum(count.values()), merged, crossing, len(forked)
 
 
