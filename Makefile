@@ -372,12 +372,13 @@ run: kernel selftests ksmctl
 # if one misses a target; the status is the worst. BENCH_ARGS=--smoke makes each
 # check its pipeline only.
 CONVERGE_ARGS ?= $(filter --smoke,$(BENCH_ARGS))
+THROUGHPUT_ARGS ?= $(filter --smoke,$(BENCH_ARGS))
 bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge ksmctl selftests
 	@bash scripts/kernel.sh build baseline >/dev/null
 	@bash scripts/kernel.sh build patched >/dev/null
 	@status=0; python3 scripts/bench.py $(BENCH_ARGS) || status=$$?; \
 	python3 scripts/bench_converge.py $(CONVERGE_ARGS) || status=$$?; \
-	python3 scripts/bench_throughput.py $(CONVERGE_ARGS) || status=$$?; exit $$status
+	python3 scripts/bench_throughput.py $(THROUGHPUT_ARGS) || status=$$?; exit $$status
 
 # Convergence against upstream (issue 13, P2/P3) alone: both kernels, every
 # configuration, build/bench/converge.json and PNG plots; CONVERGE_ARGS=--smoke
