@@ -111,8 +111,8 @@ static int no_ksm(void)
 
 static int do_list(int argc, char **argv)
 {
-	json_object *arr = json_output ? json_object_new_array() : NULL;
 	char *names[128], value[256];
+	json_object *arr = NULL;
 	struct dirent *d;
 	int n = 0, i;
 	DIR *dir;
@@ -122,6 +122,9 @@ static int do_list(int argc, char **argv)
 	dir = opendir(ksm_sysfs_dir);
 	if (!dir)
 		return no_ksm();
+	/* Only now: the returns above would leak it. */
+	if (json_output)
+		arr = json_object_new_array();
 	while ((d = readdir(dir)) && n < 128)
 		if (d->d_name[0] != '.')
 			names[n++] = strdup(d->d_name);
