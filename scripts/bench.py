@@ -44,7 +44,6 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_common  # noqa: E402
-import vm  # noqa: E402
 from bench_common import OUT  # noqa: E402
 
 BENCH = os.path.join(OUT, "ksm-scan-cost")
@@ -73,7 +72,7 @@ def run_guest(variant, args, boot):
     check_rows(rows, args)
     with open(os.path.join(args.results, f"boot-{boot:02d}-{variant}.json"), "w") as f:
         json.dump({"variant": variant, "boot": boot, "seconds": round(time.monotonic() - t0),
-                   "kernel": vm.kernel_info(variant), "measurements": rows}, f, indent=2)
+                   "kernel": bench_common.kernel_info(variant), "measurements": rows}, f, indent=2)
     return rows
 
 

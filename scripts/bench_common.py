@@ -1,8 +1,9 @@
 """What the benchmark drivers (scripts/bench.py, bench_converge.py,
-bench_throughput.py) share: their --smoke option (whose files go to
-build/bench/smoke/), the check that what the guest runs was built, the
-measuring guest, the header of their results (date, unit, the kernels
-measured), per-boot medians and the bootstrap interval of a ratio over boots."""
+bench_throughput.py) share: their --smoke and --jump-label options (the
+smoke run's files go to build/bench/smoke/), the check that what the guest
+runs was built, the measuring guest, the header of their results (date,
+unit, the kernels measured), per-boot medians and the bootstrap interval of
+a ratio over boots."""
 import datetime
 import io
 import os
@@ -16,16 +17,34 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join("build", "bench")
 
 
+# The kernels a driver calls "baseline" and "patched": the test kernels, or
+# with --jump-label the *-jump-label variants (static keys patched into the
+# code, as distributions build them; scripts/kernel.sh).
+KERNELS = {"baseline": "baseline", "patched": "patched"}
+
+
 def parse_args(ap, smoke, what):
-    """@ap's arguments, with --smoke (@what: what it does), which sets @smoke's values."""
+    """@ap's arguments, with --smoke (@what: what it does), which sets @smoke's
+    values, and --jump-label, which sets KERNELS."""
     ap.add_argument("--smoke", action="store_true", help="check the pipeline: " + what)
+    ap.add_argument("--jump-label", action="store_true",
+                    help="measure the kernels built with CONFIG_JUMP_LABEL "
+                         "('make kernel VARIANT=baseline-jump-label' and patched-jump-label)")
     args = ap.parse_args()
     if args.smoke:
         for key, value in smoke.items():
             setattr(args, key, value)
+    if args.jump_label:
+        for label in KERNELS:
+            KERNELS[label] = label + "-jump-label"
     # A pipeline check never replaces a measurement's files.
     args.results = os.path.join(OUT, "smoke") if args.smoke else OUT
     return args
+
+
+def kernel_info(label):
+    """The info file of the kernel a driver calls @label ("baseline" or "patched")."""
+    return vm.kernel_info(KERNELS[label])
 
 
 def enter_tree(files, who, target):
@@ -40,7 +59,7 @@ def enter_tree(files, who, target):
 
 def cpu_unit():
     """What ksmd's "runtime" counts: CPU time under KVM, instructions under TCG's -icount."""
-    return "ns" if vm.kvm_boots(vm.find_kernel("patched", None)) else "instructions"
+    return "ns" if vm.kvm_boots(vm.find_kernel(KERNELS["patched"], None)) else "instructions"
 
 
 def results_header(unit, smoke, minutes):
@@ -50,7 +69,7 @@ def results_header(unit, smoke, minutes):
         "unit": unit,
         "smoke": smoke,
         "minutes": round(minutes, 1),
-        "kernels": {v: vm.kernel_info(v) for v in ("baseline", "patched")},
+        "kernels": {label: kernel_info(label) for label in KERNELS},
     }
 
 
@@ -86,14 +105,14 @@ def fail_on_missed(missed, smoke, how):
 
 
 def run_measured(cmd, variant, raw_path=None, timeout=3600):
-    """Boot @variant and run @cmd in it, on one vCPU under -icount with TCG (the
-    guest clock then counts instructions, ksmd's CPU time its instructions
-    alone; with two vCPUs, an idle one's timers can go unserved for seconds).
-    Its output is kept in @raw_path if given. Returns the exit status and the
-    output."""
+    """Boot the kernel KERNELS[@variant] and run @cmd in it, on one vCPU under
+    -icount with TCG (the guest clock then counts instructions, ksmd's CPU
+    time its instructions alone; with two vCPUs, an idle one's timers can go
+    unserved for seconds). Its output is kept in @raw_path if given. Returns
+    the exit status and the output."""
     out = io.BytesIO()
-    status, _ = vm.run(cmd, variant=variant, cpus=1, memory="2G", stdout=out, icount=True,
-                       timeout=timeout)
+    status, _ = vm.run(cmd, variant=KERNELS[variant], cpus=1, memory="2G", stdout=out,
+                       icount=True, timeout=timeout)
     text = out.getvalue().decode(errors="replace")
     if raw_path:
         with open(raw_path, "w") as f:

@@ -15,8 +15,11 @@
 #   kernel.sh source            which linux-source-6.12 the kernels are built from, and why
 #
 # Variants: patched (default; the series applied), baseline (same config, no series),
-# debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM), and
-# baseline-debug (baseline + debug.config: reproduces upstream bugs the series fixes).
+# debug (patched + kernel/config/debug.config: KASAN, lockdep, DEBUG_VM),
+# baseline-debug (baseline + debug.config: reproduces upstream bugs the series fixes),
+# and patched-jump-label, baseline-jump-label (+ kernel/config/jump-label.config:
+# static keys patched into the code, as distributions build them; for the
+# benchmarks' one-vCPU guests only).
 #
 # Built kernels live in $KSM_CACHE/kernels/VARIANT-KEY, keyed by the source version,
 # the series (or, while a developer has unexported changes in build/linux, the diff
@@ -126,12 +129,15 @@ cmd_tree() {
 fragments() {
 	echo kernel/config/ksm-bpf.config
 	is_baseline "$1" || echo kernel/config/series.config
-	case $1 in *debug) echo kernel/config/debug.config ;; esac
+	case $1 in
+	*debug) echo kernel/config/debug.config ;;
+	*jump-label) echo kernel/config/jump-label.config ;;
+	esac
 }
 
 # The variants built from the pristine source, without the series.
 is_baseline() {
-	case $1 in baseline | baseline-debug) return 0 ;; *) return 1 ;; esac
+	case $1 in baseline | baseline-debug | baseline-jump-label) return 0 ;; *) return 1 ;; esac
 }
 
 toolchain_id() {
@@ -141,8 +147,8 @@ toolchain_id() {
 cmd_key() {
 	local variant=${1:-patched} series
 	case $variant in
-	baseline | baseline-debug) series=none ;;
-	patched | debug)
+	baseline | baseline-debug | baseline-jump-label) series=none ;;
+	patched | debug | patched-jump-label)
 		if [ -d "$TREE/.git" ] && ! tree_at_series; then
 			# Unexported work in build/linux: key by the code itself.
 			series=dev-$({
@@ -153,7 +159,7 @@ cmd_key() {
 			series=$(series_hash)
 		fi
 		;;
-	*) die "unknown kernel variant '$variant' (patched, baseline, debug or baseline-debug)" ;;
+	*) die "unknown kernel variant '$variant' (patched, baseline, debug, baseline-debug, patched-jump-label or baseline-jump-label)" ;;
 	esac
 	{
 		echo "$SRCID $variant $series $(toolchain_id)"

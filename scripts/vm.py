@@ -227,7 +227,8 @@ def run(cmd, variant="patched", kernel=None, cpus=2, memory="2G", timeout=1800,
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", default=os.environ.get("VARIANT", "patched"),
-                    choices=["patched", "baseline", "debug", "baseline-debug"])
+                    choices=["patched", "baseline", "debug", "baseline-debug",
+                             "patched-jump-label", "baseline-jump-label"])
     ap.add_argument("--kernel", help="a bzImage to boot instead of the variant's")
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--memory", default="2G")
