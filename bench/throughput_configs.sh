@@ -1,8 +1,10 @@
 #!/bin/sh
 # In the guest: upstream's own KSM timing tests (ksm_tests of the same 6.12
 # source: -P merge, -H merge of huge pages, -D unmerge, -C copy-on-write)
-# under each KSM configuration, ROUNDS times, the configurations interleaved
-# so that each round meets the same state of the guest.
+# under each KSM configuration, and their variant (ksm-sharing-time: M, a
+# merge timed to the expected sharing; U, an unmerge and W, copy-on-write
+# writes with ksmd stopped), ROUNDS times, the configurations interleaved so
+# that each round meets the same state of the guest.
 #
 #   throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB
 #
@@ -20,6 +22,7 @@ KSM=/sys/kernel/mm/ksm
 [ $# -eq 4 ] || { echo "usage: throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB" >&2; exit 2; }
 build=$1 configs=$2 rounds=$3 size=$4
 ksm_tests=$build/selftests/upstream/ksm_tests
+sharing_time=$build/bench/ksm-sharing-time
 . "$(dirname "$0")/policy_alone.sh"
 
 # Upstream's defaults (mm/ksm.c), as a fresh boot has them.
@@ -40,13 +43,16 @@ while [ "$round" -le "$rounds" ]; do
 		stats) "$build/ksmctl" stats enable >&2 ;;
 		*) load_policy_alone "$build" "$build/bpf/$config.bpf.o" ;;
 		esac
-		for test in P H D C; do
+		for test in P H D C M U W; do
 			case $test in
-			C) set -- -C ;;
-			*) set -- "-$test" -s "$size" ;;
+			C) set -- "$ksm_tests" -C ;;
+			M) set -- "$sharing_time" merge "$size" ;;
+			U) set -- "$sharing_time" unmerge "$size" ;;
+			W) set -- "$sharing_time" cow ;;
+			*) set -- "$ksm_tests" "-$test" -s "$size" ;;
 			esac
 			status=0
-			"$ksm_tests" "$@" || status=$?
+			"$@" || status=$?
 			echo "p4-run $config $round $test $status"
 		done
 		case $config in
