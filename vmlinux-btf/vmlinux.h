@@ -10604,6 +10604,7 @@ enum ksm_page_verdict {
 	KSM_PAGE_DEFAULT = 0,
 	KSM_PAGE_SKIP = 1,
 	KSM_PAGE_STABLE = 2,
+	KSM_PAGE_STABLE_ONLY = 3,
 };
 
 enum ksm_policy_exit_kind {
@@ -48579,6 +48580,7 @@ struct ksm_policy_pass {
 	u64 pages_skipped;
 	u64 mms_scanned;
 	u64 mms_skipped;
+	u64 mms_joined;
 	u32 pages_to_scan;
 	u32 sleep_ms;
 };
@@ -48623,7 +48625,7 @@ struct ksm_scan {
 	long unsigned int address;
 	struct ksm_rmap_item **rmap_list;
 	long unsigned int seqnr;
-	bool stable_verdict;
+	int page_verdict;
 	long unsigned int mm_pages_scanned;
 	long unsigned int mm_pages_skipped;
 	unsigned int skips;

@@ -27,6 +27,10 @@ __u32 exit_kind;
 char exit_msg[128];
 /* The last pass_end() counters seen by pace. */
 __u64 pass_pages_scanned, pass_mms_scanned, pass_seqnr;
+/* first_visit_only: the verdict for a process's first pass (set by the test). */
+__s32 first_pass_verdict;
+/* Processes that joined, summed over pass_end() calls (first_visit_only). */
+__u64 mms_joined;
 
 SEC("struct_ops/scan_mm")
 s32 BPF_PROG(skip_all_mm, struct mm_struct *mm, struct ksm_policy_mm_args *args)
@@ -148,6 +152,47 @@ s32 BPF_PROG(erring_init)
 	return 0;
 }
 
+/*
+ * first_visit_only: a process's pages get first_pass_verdict in the first
+ * pass that scans it and are skipped in every later one, so they can merge
+ * only where that verdict merges a page on its first visit.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, u64);	/* mm */
+	__type(value, u64);	/* the pass that first scanned it */
+} first_pass SEC(".maps");
+
+static bool in_first_pass;
+
+SEC("struct_ops/scan_mm")
+s32 BPF_PROG(first_pass_mm, struct mm_struct *mm, struct ksm_policy_mm_args *args)
+{
+	u64 key = (u64)mm, pass = args->seqnr;
+	u64 *seqnr = bpf_map_lookup_elem(&first_pass, &key);
+
+	if (!seqnr) {
+		bpf_map_update_elem(&first_pass, &key, &pass, BPF_NOEXIST);
+		in_first_pass = true;
+	} else {
+		in_first_pass = *seqnr == pass;
+	}
+	return KSM_MM_SCAN;
+}
+
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(first_pass_page, struct ksm_policy_page_ctx *pctx)
+{
+	return in_first_pass ? first_pass_verdict : KSM_PAGE_SKIP;
+}
+
+SEC("struct_ops/pass_end")
+void BPF_PROG(count_joined, struct ksm_policy_pass *pass)
+{
+	mms_joined += pass->mms_joined;
+}
+
 SEC("struct_ops/exit")
 void BPF_PROG(record_exit, struct ksm_policy_exit_info *info)
 {
@@ -230,6 +275,13 @@ KSM_POLICY(slow) = {
 	.scan_page = (void *)slow_page,
 	.exit = (void *)record_exit,
 	.name = "slow",
+};
+
+KSM_POLICY(first_visit_only) = {
+	.scan_mm = (void *)first_pass_mm,
+	.scan_page = (void *)first_pass_page,
+	.pass_end = (void *)count_joined,
+	.name = "first_visit_only",
 };
 
 /* Attached by a map update, without a link: the kernel refuses it. */

@@ -23,6 +23,11 @@
 #define PAGES 16
 #define IDLE_SCANS 4
 
+/* Values of enum ksm_page_verdict (include/linux/ksm_policy.h). */
+#define KSM_PAGE_DEFAULT	0
+#define KSM_PAGE_STABLE		2
+#define KSM_PAGE_STABLE_ONLY	3
+
 /* Values of enum ksm_policy_exit_kind (include/linux/ksm_policy.h). */
 #define KSM_EXIT_UNREG		1
 #define KSM_EXIT_REPLACED	2
@@ -292,6 +297,100 @@ static enum ktap_result stable_verdict_merges_sooner(void)
 		  plain, trusted);
 	KTAP_EXPECT(plain == 0, "upstream merged in one pass");
 	KTAP_EXPECT(trusted == PAGES, "trust_stable merged %zu of %d", trusted, PAGES);
+out:
+	ksm_test_end(&knobs);
+	return result;
+}
+
+static void set_first_pass_verdict(struct test_policies *t, int verdict)
+{
+	t->bss->first_pass_verdict = verdict;
+}
+
+/*
+ * Under first_visit_only (@verdict in a process's first pass, every page
+ * skipped after), start one process with the content two merged processes
+ * share and two with content KSM has not seen, and count what each kind
+ * merged: it can only have merged on its first visit. Also the processes
+ * pass_end() heard join.
+ */
+static const char *first_visit_merges(int verdict, size_t *known, size_t *unknown,
+				      uint64_t *joined)
+{
+	struct worker w[3] = {0}, u[2] = {0};	/* w: two seeds, then the new one */
+	struct region rk = {0}, ru = {0};
+	struct bpf_link *link = NULL;
+	const char *err = NULL;
+
+	if (region_map(&rk, PAGES, 0xb010) || region_map(&ru, PAGES, 0xb011))
+		err = "mmap failed";
+	else if (workers_start(w, 2, &rk, W_MADVISE) || workers_wait_shared(w, 2, &rk))
+		err = "the seed processes did not merge";
+	else if (open_policies(NULL))
+		err = "cannot load the test policies";
+	if (err)
+		goto out;
+	set_first_pass_verdict(skel, verdict);
+	link = bpf_map__attach_struct_ops(skel->maps.first_visit_only);
+	if (!link || workers_start(w + 2, 1, &rk, W_MADVISE) || workers_start(u, 2, &ru, W_MADVISE))
+		err = "attach or the new processes failed";
+	/* The pass in progress, the one that first sees them, one more. */
+	else if (ksm_wait_full_scans(3, 60000))
+		err = "ksmd stalled";
+	else if (worker_cmd(&w[2], WC_CHECK, 0) != 1 || worker_cmd(&u[0], WC_CHECK, 0) != 1 ||
+		 worker_cmd(&u[1], WC_CHECK, 0) != 1)
+		err = "a process's memory does not read as written";
+	if (err)
+		goto out;
+	*known = pages_shared_by(w, 3, &rk, 0, PAGES);
+	*unknown = pages_shared_by(u, 2, &ru, 0, PAGES);
+	*joined = skel->bss->mms_joined;
+out:
+	bpf_link__destroy(link);
+	close_policies();
+	workers_stop(w, 3);
+	workers_stop(u, 2);
+	region_unmap(&rk);
+	region_unmap(&ru);
+	return err;
+}
+
+/*
+ * KSM_PAGE_STABLE_ONLY merges a page on its first visit with a ksm page of
+ * the same content, and keeps content KSM does not share yet out of the
+ * unstable tree; KSM_PAGE_DEFAULT merges neither on a first visit,
+ * KSM_PAGE_STABLE both. pass_end() hears of each process that joined.
+ */
+static enum ktap_result stable_only_merges_known_content_on_first_visit(void)
+{
+	static const struct {
+		int verdict;
+		const char *name;
+		size_t known, unknown;
+	} cases[] = {
+		{ KSM_PAGE_STABLE_ONLY, "KSM_PAGE_STABLE_ONLY", PAGES, 0 },
+		{ KSM_PAGE_DEFAULT, "KSM_PAGE_DEFAULT", 0, 0 },
+		{ KSM_PAGE_STABLE, "KSM_PAGE_STABLE", PAGES, PAGES },
+	};
+	enum ktap_result result = KTAP_PASS;
+	struct ksm_knobs knobs = {0};
+
+	KTAP_EXPECT(!ksm_test_begin(&knobs), "cannot set up ksm");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t known = 0, unknown = 0;
+		uint64_t joined = 0;
+		const char *err = first_visit_merges(cases[i].verdict, &known, &unknown, &joined);
+
+		KTAP_EXPECT(!err, "%s: %s", cases[i].name, err);
+		ktap_diag("%s on first visits: %zu of %d pages of shared content merged, "
+			  "%zu of %d of new content; %llu processes joined", cases[i].name,
+			  known, PAGES, unknown, PAGES, (unsigned long long)joined);
+		KTAP_EXPECT(known == cases[i].known && unknown == cases[i].unknown,
+			    "%s: expected %zu and %zu merged", cases[i].name,
+			    cases[i].known, cases[i].unknown);
+		KTAP_EXPECT(joined == 3, "%s: pass_end() heard %llu processes join, not 3",
+			    cases[i].name, (unsigned long long)joined);
+	}
 out:
 	ksm_test_end(&knobs);
 	return result;
@@ -760,6 +859,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(merge_hook_denies_a_pair),
 	KTAP_CASE(domains_never_share_a_page),
 	KTAP_CASE(stable_verdict_merges_sooner),
+	KTAP_CASE(stable_only_merges_known_content_on_first_visit),
 	KTAP_CASE(zero_only_policy),
 	KTAP_CASE(error_kfunc_ejects),
 	KTAP_CASE(invalid_verdict_ejects),
