@@ -15,7 +15,16 @@
  *    scanned): at yield_hi_permille or more, the sysfs pace; below
  *    yield_lo_permille, one step slower per pass, the sleep between
  *    batches doubling from slow_sleep_min_ms up to slow_sleep_max_ms.
- *    The sysfs knobs stay the fastest pace it uses.
+ *    The sysfs knobs stay the fastest pace it uses. When processes
+ *    registered with KSM since the last pass ended, the next pass, which
+ *    reaches them, runs at the sysfs pace;
+ *  - with merge_known_first_sight (on by default), lets a page seen for
+ *    the first time merge with a ksm page of the same content at once
+ *    (KSM_PAGE_STABLE_ONLY: the stable tree only; unknown content waits
+ *    for an unchanged checksum, as upstream), so a process that starts
+ *    from the same image as others (a new VM or container) merges in the
+ *    first pass that sees it. This costs a call per page scanned; set it
+ *    off to leave pages to upstream.
  *
  * Merges of zero pages with the kernel's zero page (use_zero_pages=1) go
  * through neither merge() nor the pass counters: they do not count here.
@@ -30,10 +39,11 @@
  * Use it where many processes are registered with KSM (prctl
  * PR_SET_MEMORY_MERGE, systemd's MemoryKSM=) but few of them share much,
  * or where ksmd's CPU use matters more than how soon new duplicates merge.
- * Do not use it where new duplicates must merge at once: a skipped process
- * is looked at again only after its skip, and a slowed ksmd takes longer to
- * notice new work (the first pass whose yield reaches yield_hi_permille
- * restores the full pace).
+ * Do not use it where new duplicates in running processes must merge at
+ * once: a skipped process is looked at again only after its skip, and a
+ * slowed ksmd takes longer to notice new work in a process it already knows
+ * (the first pass whose yield reaches yield_hi_permille restores the full
+ * pace). New processes are met at the full pace.
  *
  * What it decided is in the global counters below and, per process, in the
  * map procs (key: tgid); userspace reads them with bpftool.
@@ -53,6 +63,7 @@ const volatile __u32 yield_lo_permille = 1;	/* < 0.1% merged: one step slower */
 const volatile __u32 slow_sleep_min_ms = 50;	/* the first slow step */
 const volatile __u32 slow_sleep_max_ms = 2000;	/* the slowest */
 const volatile __u32 slow_pages_to_scan = 0;	/* batch when slowed; 0: the sysfs one */
+const volatile bool merge_known_first_sight = true;	/* stable tree on a page's first visit */
 
 #define MAX_LEVEL	16	/* slow_sleep_min_ms << 15 is past any sane cap */
 
@@ -87,6 +98,8 @@ __u64 mms_scanned;		/* scan_mm() verdicts: scan */
 __u64 mms_skipped;		/* scan_mm() verdicts: skip */
 __u64 backoffs;			/* times a process entered a skip */
 __u64 merges_seen;		/* merge() calls */
+__u64 pages_first_sight;	/* KSM_PAGE_STABLE_ONLY for a page seen the first time */
+__u64 joins_seen;		/* processes that registered, as pass_end() heard */
 __u32 last_yield_permille;	/* of the last pass */
 __u32 pace_level;		/* 0: sysfs pace; n: n steps slower */
 __u32 pace_sleep_ms;		/* what pass_end() set; 0: sysfs */
@@ -163,6 +176,22 @@ skip:
 	return KSM_MM_SKIP;
 }
 
+/*
+ * The hot path, for pages of scanned processes only. First sight: no
+ * default visit yet (smart_scan ages a page at each; with smart_scan off
+ * nothing ages it, and an unchanged page is asked about in every pass,
+ * which only adds a stable-tree search where the unstable one follows).
+ */
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(adaptive_scan_page, struct ksm_policy_page_ctx *pctx)
+{
+	if (!merge_known_first_sight || pctx->age ||
+	    (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE)))
+		return KSM_PAGE_DEFAULT;
+	pages_first_sight++;
+	return KSM_PAGE_STABLE_ONLY;
+}
+
 static __always_inline void credit(struct mm_struct *mm)
 {
 	s32 tgid = bpf_ksm_mm_tgid(mm);
@@ -222,11 +251,15 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 
 	passes++;
 	last_yield_permille = permille;
+	joins_seen += pass->mms_joined;
 	/* Pass 0 sees every page for the first time: it cannot merge them yet. */
 	if (!pass->seqnr)
 		return;
-	/* Nothing scanned (all skipped, or nothing registered): nothing pays. */
-	if (permille >= yield_hi_permille && scanned)
+	/*
+	 * Nothing scanned (all skipped, or nothing registered): nothing pays.
+	 * New processes are new work for the next pass, whatever this one gave.
+	 */
+	if ((permille >= yield_hi_permille && scanned) || pass->mms_joined)
 		level = 0;
 	else if (permille < yield_lo_permille && level < MAX_LEVEL)
 		level++;
@@ -248,6 +281,7 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 
 KSM_POLICY(adaptive_policy) = {
 	.scan_mm = (void *)adaptive_scan_mm,
+	.scan_page = (void *)adaptive_scan_page,
 	.merge = (void *)adaptive_merge,
 	.pass_start = (void *)adaptive_pass_start,
 	.pass_end = (void *)adaptive_pass_end,
