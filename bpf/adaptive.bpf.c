@@ -15,9 +15,10 @@
  *    scanned): at yield_hi_permille or more, the sysfs pace; below
  *    yield_lo_permille, one step slower per pass, the sleep between
  *    batches doubling from slow_sleep_min_ms up to slow_sleep_max_ms.
- *    The sysfs knobs stay the fastest pace it uses. When processes
- *    registered with KSM since the last pass ended, the next pass, which
- *    reaches them, runs at the sysfs pace;
+ *    The sysfs knobs stay the fastest pace it uses. A pass that meets
+ *    processes that registered with KSM since the last pass ended runs at
+ *    the sysfs pace (set at its start, or at the end of the pass they
+ *    joined behind ksmd's cursor in);
  *  - with merge_known_first_sight (on by default), lets a page seen for
  *    the first time merge with a ksm page of the same content at once
  *    (KSM_PAGE_STABLE_ONLY: the stable tree only; unknown content waits
@@ -223,12 +224,13 @@ s32 BPF_PROG(adaptive_merge, struct mm_struct *mm, struct mm_struct *other,
 
 /*
  * Pass 0: KSM starts (or started over: run=2 unmerged everything). The pace
- * learned from the pages it has forgotten says nothing: back to sysfs.
+ * learned from the pages it has forgotten says nothing: back to sysfs. So
+ * for a pass that meets processes that registered since the last one ended.
  */
 SEC("struct_ops/pass_start")
 void BPF_PROG(adaptive_pass_start, struct ksm_policy_pass *pass)
 {
-	if (pass->seqnr)
+	if (pass->seqnr && !pass->mms_joined)
 		return;
 	pace_level = 0;
 	pass->sleep_ms = 0;
@@ -251,6 +253,7 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 
 	passes++;
 	last_yield_permille = permille;
+	/* Those that joined before the pass began were seen at its start too. */
 	joins_seen += pass->mms_joined;
 	/* Pass 0 sees every page for the first time: it cannot merge them yet. */
 	if (!pass->seqnr)

@@ -37,8 +37,12 @@ def parse_args(ap, smoke, what):
     if args.jump_label:
         for label in KERNELS:
             KERNELS[label] = label + "-jump-label"
-    # A pipeline check never replaces a measurement's files.
+    # A pipeline check never replaces a measurement's files, nor does a
+    # measurement of the other kernels.
     args.results = os.path.join(OUT, "smoke") if args.smoke else OUT
+    if args.jump_label:
+        args.results = os.path.join(args.results, "jump-label")
+        os.makedirs(args.results, exist_ok=True)
     return args
 
 
