@@ -39,6 +39,7 @@ SUBTESTS = [
     "policy_error_ejects",
     "failing_init_refuses",
     "hooks_called_while_merging",
+    "stable_only_on_first_sight",
     "skip_keeps_pages_apart",
     "domain_change",
     "fork_into_another_domain",
