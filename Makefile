@@ -39,7 +39,7 @@ help:
 	@echo "make setup              install Debian packages and virtme-ng (idempotent)"
 	@echo "make run                the demo: boot the kernel, show KSM merging"
 	@echo "make test               every test; ends with 'N passed, M failed'"
-	@echo "make kernel [VARIANT=patched|baseline|debug|baseline-debug]   build or reuse a kernel"
+	@echo "make kernel [VARIANT=patched|baseline|debug|baseline-debug|patched-jump-label|baseline-jump-label]   build or reuse a kernel"
 	@echo "make kernel-tree        build/linux: the source as a git tree with the series"
 	@echo "make kernel-patches     regenerate kernel/patches from build/linux"
 	@echo "make checkpatch         checkpatch.pl --strict over the series"
@@ -384,13 +384,16 @@ run: kernel selftests ksmctl
 # BENCH_ARGS=--smoke checks the pipeline in a minute, without the targets (docs/benchmarks.md).
 # The three benchmarks (cost, convergence, throughput), one after the other even
 # if one misses a target; the status is the worst. BENCH_ARGS=--smoke makes each
-# check its pipeline only.
-CONVERGE_ARGS ?= $(filter --smoke,$(BENCH_ARGS))
-THROUGHPUT_ARGS ?= $(filter --smoke,$(BENCH_ARGS))
+# check its pipeline only; --jump-label measures the kernels built with
+# CONFIG_JUMP_LABEL (their files in build/bench/jump-label/).
+CONVERGE_ARGS ?= $(filter --smoke --jump-label,$(BENCH_ARGS))
+THROUGHPUT_ARGS ?= $(filter --smoke --jump-label,$(BENCH_ARGS))
+# The kernels a benchmark with arguments $(1) boots.
+bench_kernels = $(if $(filter --jump-label,$(1)),baseline-jump-label patched-jump-label,baseline patched)
 bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge \
 		$(B)/bench/ksm-sharing-time ksmctl selftests
-	@bash scripts/kernel.sh build baseline >/dev/null
-	@bash scripts/kernel.sh build patched >/dev/null
+	@for v in $(call bench_kernels,$(BENCH_ARGS)); do \
+		bash scripts/kernel.sh build $$v >/dev/null || exit 1; done
 	@status=0; python3 scripts/bench.py $(BENCH_ARGS) || status=$$?; \
 	python3 scripts/bench_converge.py $(CONVERGE_ARGS) || status=$$?; \
 	python3 scripts/bench_throughput.py $(THROUGHPUT_ARGS) || status=$$?; exit $$status
@@ -399,16 +402,16 @@ bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge \
 # configuration, build/bench/converge.json and PNG plots; CONVERGE_ARGS=--smoke
 # checks the pipeline.
 bench-converge: $(B)/bench/ksm-converge ksmctl
-	@bash scripts/kernel.sh build baseline >/dev/null
-	@bash scripts/kernel.sh build patched >/dev/null
+	@for v in $(call bench_kernels,$(CONVERGE_ARGS)); do \
+		bash scripts/kernel.sh build $$v >/dev/null || exit 1; done
 	@python3 scripts/bench_converge.py $(CONVERGE_ARGS)
 
 # Throughput against upstream (issue 13, P4) alone: ksm_tests -P, -H, -D, -C on
 # both kernels, each shipped policy; build/bench/throughput.json.
 # THROUGHPUT_ARGS=--smoke checks the pipeline.
 bench-throughput: $(B)/bench/ksm-sharing-time ksmctl selftests
-	@bash scripts/kernel.sh build baseline >/dev/null
-	@bash scripts/kernel.sh build patched >/dev/null
+	@for v in $(call bench_kernels,$(THROUGHPUT_ARGS)); do \
+		bash scripts/kernel.sh build $$v >/dev/null || exit 1; done
 	@python3 scripts/bench_throughput.py $(THROUGHPUT_ARGS)
 
 # R1-R4 for DURATION seconds in all (docs/reliability.md): R1, R3 and R4 on the
