@@ -332,7 +332,13 @@ static const char *first_visit_merges(int verdict, size_t *known, size_t *unknow
 		goto out;
 	set_first_pass_verdict(skel, verdict);
 	link = bpf_map__attach_struct_ops(skel->maps.first_visit_only);
-	if (!link || workers_start(w + 2, 1, &rk, W_MADVISE) || workers_start(u, 2, &ru, W_MADVISE))
+	/*
+	 * ksmd stopped while they join: they join side by side, so one pass
+	 * meets all three for the first time (the two of new content could
+	 * otherwise first be seen in different passes and never pair).
+	 */
+	if (!link || ksm_write("run", 0) || workers_start(w + 2, 1, &rk, W_MADVISE) ||
+	    workers_start(u, 2, &ru, W_MADVISE) || ksm_write("run", 1))
 		err = "attach or the new processes failed";
 	/* The pass in progress, the one that first sees them, one more. */
 	else if (ksm_wait_full_scans(3, 60000))
