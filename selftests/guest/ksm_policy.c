@@ -520,16 +520,18 @@ static unsigned long long skipped_pages(void)
  * Pages a policy skips count against pages_to_scan, as scanned pages do:
  * with batches of 100 pages a second apart, the policy never sees more than
  * a batch's worth at a time, however large the process. (Were skips free,
- * one batch would walk all of it under one mmap_lock hold.)
+ * one batch would walk all of it under one mmap_lock hold.) Sysfs
+ * policy_pages_skipped counts each of them.
  */
 static enum ktap_result skipped_pages_count_against_the_batch(void)
 {
 	enum ktap_result result = KTAP_PASS;
 	unsigned long long last = 0, now, most = 0;
-	unsigned long t0;
+	unsigned long t0, sysfs0 = 0, sysfs1 = 0;
 	struct stage s;
 	const char *err;
 
+	KTAP_EXPECT(!ksm_read("policy_pages_skipped", &sysfs0), "no policy_pages_skipped");
 	KTAP_EXPECT(!(err = stage_begin(&s, 4096, 0xb00d, "skip_pages")), "%s", err);
 	KTAP_EXPECT(!ksm_write("pages_to_scan", 100) && !ksm_write("sleep_millisecs", 1000),
 		    "cannot slow ksmd down");
@@ -546,6 +548,12 @@ static enum ktap_result skipped_pages_count_against_the_batch(void)
 		  last, most);
 	KTAP_EXPECT(last >= 100, "the policy saw only %llu pages", last);
 	KTAP_EXPECT(most <= 200, "%llu pages skipped within 50 ms: skips are free", most);
+	/* With ksmd stopped, sysfs has counted every skip the policy made. */
+	KTAP_EXPECT(!ksm_write("run", 0) && !ksm_read("policy_pages_skipped", &sysfs1),
+		    "cannot stop ksmd or read policy_pages_skipped");
+	KTAP_EXPECT(sysfs1 - sysfs0 == skipped_pages(),
+		    "policy_pages_skipped grew by %lu, the policy skipped %llu",
+		    sysfs1 - sysfs0, skipped_pages());
 	KTAP_EXPECT(worker_cmd(&s.w[0], WC_CHECK, 0) == 1, "the worker reads wrong bytes");
 out:
 	stage_end(&s);
