@@ -92,6 +92,8 @@ static double merge_until(char *area, size_t len, long want)
 
 	if (fd < 0 || ksm_read("full_scans", &scans0)) {
 		perror("ksm-sharing-time: ksm_merging_pages, full_scans");
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	t0 = now_s();
