@@ -171,6 +171,30 @@ static void print_speed(size_t bytes, double secs)
 	printf("# Average speed:  %.3f MiB/s\n", (bytes / 1048576.0) / secs);
 }
 
+/* @len bytes of private anonymous memory, or NULL (said). */
+static char *map_area(size_t len)
+{
+	char *area = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (area == MAP_FAILED) {
+		perror("ksm-sharing-time: mmap");
+		return NULL;
+	}
+	return area;
+}
+
+/* Stop ksmd, keeping what merged, and start the clock of what follows. */
+static int stop_ksmd(double *t0)
+{
+	if (ksm_write("run", 0)) {
+		perror("ksm-sharing-time: run=0");
+		return -1;
+	}
+	*t0 = now_s();
+	return 0;
+}
+
 /*
  * The merge, and for @unmerge then the unmerge with ksmd stopped. A ksm page
  * has at most max_page_sharing mappings: of identical pages, one left over
@@ -180,14 +204,11 @@ static int merge_test(size_t len, bool unmerge)
 {
 	long pages = len / page_size;
 	unsigned long max_sharing;
-	char *area = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *area = map_area(len);
 	double secs, t0;
 
-	if (area == MAP_FAILED) {
-		perror("ksm-sharing-time: mmap");
+	if (!area)
 		return 1;
-	}
 	if (ksm_read("max_page_sharing", &max_sharing)) {
 		perror("ksm-sharing-time: max_page_sharing");
 		return 1;
@@ -200,11 +221,8 @@ static int merge_test(size_t len, bool unmerge)
 		print_speed(len, secs);
 		return 0;
 	}
-	if (ksm_write("run", 0)) {
-		perror("ksm-sharing-time: run=0");
+	if (stop_ksmd(&t0))
 		return 1;
-	}
-	t0 = now_s();
 	if (madvise(area, len, MADV_UNMERGEABLE)) {
 		perror("ksm-sharing-time: MADV_UNMERGEABLE");
 		return 1;
@@ -239,25 +257,17 @@ static bool pair_page_ok(const char *page, size_t p, char first)
 static int cow_test(void)
 {
 	size_t len = 2 * COW_PAIRS * page_size;
-	char *area = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *area = map_area(len);
 	double secs, t0;
 
-	if (area == MAP_FAILED) {
-		perror("ksm-sharing-time: mmap");
+	if (!area)
 		return 1;
-	}
 	for (size_t p = 0; p < COW_PAIRS; p++) {
 		memset(area + 2 * p * page_size, '+', p + 1);
 		memset(area + (2 * p + 1) * page_size, '+', p + 1);
 	}
-	if (merge_until(area, len, 2 * COW_PAIRS) < 0)
+	if (merge_until(area, len, 2 * COW_PAIRS) < 0 || stop_ksmd(&t0))
 		return 1;
-	if (ksm_write("run", 0)) {
-		perror("ksm-sharing-time: run=0");
-		return 1;
-	}
-	t0 = now_s();
 	for (size_t p = 0; p < COW_PAIRS; p++)
 		area[2 * p * page_size] = '-';
 	secs = now_s() - t0;
