@@ -362,10 +362,48 @@ def case_adaptive_skips_idle_processes_and_paces():
     ksmctl("policy", "unload")
 
 
+def case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it():
+    clean_slate()
+    # A batch covers a whole pass (3 x PAGES pages), so between batches ksmd's
+    # cursor is at the head and a process that joins then is met by the very
+    # next pass; the sleep after it leaves time to stop ksmd before another.
+    write(f"{KSM}/pages_to_scan", 10000)
+    write(f"{KSM}/sleep_millisecs", 500)
+    load("adaptive")
+    maps = policy_maps()
+    with Workers([Worker("same", 11), Worker("same", 11)]) as ws:
+        wait_for(lambda: all(w.merging() == PAGES for w in ws), "the two seeds to merge")
+        # Nothing merges any more: ksmd is slowed down.
+        wait_for(lambda: bss(maps)["pace_level"] >= 1, "ksmd to be slowed down")
+        write(f"{KSM}/run", 0)
+        before = bss(maps)
+        new = Worker("same", 11)
+        ws += [new]
+        start = full_scans()
+        write(f"{KSM}/run", 1)
+        wait_for(lambda: full_scans() > start, "the pass that meets the new process",
+                 poll=0.005)
+        write(f"{KSM}/run", 0)
+        after, scans = bss(maps), full_scans() - start
+        diag(f"after the pass that met it: {new.merging()} of {PAGES} merged; "
+             f"{before} then {after}")
+        expect(scans == 1, f"{scans} passes ran, not one, before ksmd stopped")
+        # Upstream, and adaptive without merge_known_first_sight, merge it a pass later.
+        expect(new.merging() == PAGES,
+               f"{new.merging()} of {PAGES} pages merged in the pass that met the new process")
+        expect(after["pages_first_sight"] - before["pages_first_sight"] == PAGES,
+               f"first-sight verdicts: {before} then {after}")
+        expect(after["joins_seen"] - before["joins_seen"] == 1 and after["pace_level"] == 0,
+               f"the join did not restore the sysfs pace: {before} then {after}")
+        write(f"{KSM}/run", 1)
+    ksmctl("policy", "unload")
+
+
 CASES = [
     case_zero_only_merges_zero_pages_only,
     case_trust_stable_merges_static_memory_sooner,
     case_adaptive_skips_idle_processes_and_paces,
+    case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it,
 ]
 
 
