@@ -7,8 +7,15 @@
  *
  * On a kernel with the ksm-bpf series the events name the process and its
  * cgroup. On an upstream kernel (>= 6.7) only the upstream events exist:
- * ksmctl then loads the *_upstream programs instead, which find the process
- * through the mm's owner and count merges only.
+ * ksmctl then loads the *_upstream programs instead, which count merges only.
+ *
+ * The events that fire per page (a merge, a copy-on-write, a mapping joining
+ * or leaving a ksm page) are taken as raw tracepoints: the program gets the
+ * event's arguments and finds the process and its cgroup itself, through the
+ * mm's owner as the kernel does for the event's record. A classic tracepoint
+ * program would first have the record made in a perf buffer, about half of
+ * what a copy-on-write's statistics cost. The events of a pass or a policy
+ * are rare and stay classic.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -18,6 +25,8 @@
 
 /* What bpf_map_update_elem() returns for a full map (no errno.h here). */
 #define E2BIG 7
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -90,42 +99,46 @@ static __always_inline void totals_inc(__u64 offset)
 /*
  * The entry of a process or a cgroup, made on its first event. A full map
  * is counted (another CPU may have made the entry meanwhile: that is no
- * drop).
+ * drop). Out of line: an event that finds its entries, nearly every one,
+ * does not build a new one on its stack.
  */
-static struct ksm_proc_stats *proc_entry(__u32 tgid, __u64 now)
+static __noinline struct ksm_proc_stats *proc_entry_new(__u32 tgid)
 {
-	struct ksm_proc_stats *st, fresh = { .first_seen_ns = now };
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct ksm_proc_stats fresh = { .first_seen_ns = now, .last_seen_ns = now };
+
+	if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_NOEXIST) == -E2BIG)
+		totals_inc(offsetof(struct ksm_stats_totals, procs_dropped));
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+static __noinline struct ksm_cgroup_stats *cgroup_entry_new(__u64 cgroup_id)
+{
+	struct ksm_cgroup_stats fresh = { .last_seen_ns = bpf_ktime_get_boot_ns() };
+
+	if (bpf_map_update_elem(&cgroups, &cgroup_id, &fresh, BPF_NOEXIST) == -E2BIG)
+		totals_inc(offsetof(struct ksm_stats_totals, cgroups_dropped));
+	return bpf_map_lookup_elem(&cgroups, &cgroup_id);
+}
+
+static __always_inline struct ksm_proc_stats *proc_entry(__u32 tgid)
+{
+	struct ksm_proc_stats *st;
 
 	if (!tgid)
 		return NULL;
 	st = bpf_map_lookup_elem(&procs, &tgid);
-	if (!st) {
-		if (bpf_map_update_elem(&procs, &tgid, &fresh, BPF_NOEXIST) == -E2BIG)
-			totals_inc(offsetof(struct ksm_stats_totals, procs_dropped));
-		st = bpf_map_lookup_elem(&procs, &tgid);
-		if (!st)
-			return NULL;
-	}
-	st->last_seen_ns = now;
-	return st;
+	return st ?: proc_entry_new(tgid);
 }
 
-static struct ksm_cgroup_stats *cgroup_entry(__u64 cgroup_id, __u64 now)
+static __always_inline struct ksm_cgroup_stats *cgroup_entry(__u64 cgroup_id)
 {
-	struct ksm_cgroup_stats *st, zero = {};
+	struct ksm_cgroup_stats *st;
 
 	if (!cgroup_id)
 		return NULL;
 	st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
-	if (!st) {
-		if (bpf_map_update_elem(&cgroups, &cgroup_id, &zero, BPF_NOEXIST) == -E2BIG)
-			totals_inc(offsetof(struct ksm_stats_totals, cgroups_dropped));
-		st = bpf_map_lookup_elem(&cgroups, &cgroup_id);
-		if (!st)
-			return NULL;
-	}
-	st->last_seen_ns = now;
-	return st;
+	return st ?: cgroup_entry_new(cgroup_id);
 }
 
 /* What an event counts into: its process's counters and its cgroup's. */
@@ -137,9 +150,8 @@ struct targets {
 /* The event's cgroup gets its counts; the process's cgroup_id is ksm_mm_scanned()'s. */
 static __always_inline struct targets targets_of(__u32 tgid, __u64 cgroup_id)
 {
-	__u64 now = bpf_ktime_get_boot_ns();
-	struct ksm_proc_stats *p = proc_entry(tgid, now);
-	struct ksm_cgroup_stats *c = cgroup_entry(cgroup_id, now);
+	struct ksm_proc_stats *p = proc_entry(tgid);
+	struct ksm_cgroup_stats *c = cgroup_entry(cgroup_id);
 	struct targets t = {};
 
 	if (p)
@@ -175,10 +187,13 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	__u32 tgid = e->tgid;
 	struct targets t;
 
-	st = proc_entry(tgid, now);
-	cg = cgroup_entry(cgroup_id, now);
+	st = proc_entry(tgid);
+	cg = cgroup_entry(cgroup_id);
 	t.proc = st ? &st->counters : NULL;
 	t.cgroup = cg ? &cg->counters : NULL;
+	/* Once a pass: the events of each page do not read the clock. */
+	if (cg)
+		cg->last_seen_ns = now;
 	if (skipped) {
 		COUNT(t, policy_skipped_passes, 1);
 	} else {
@@ -188,6 +203,7 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	}
 	if (!st)	/* its owner is gone: nothing to follow */
 		return 0;
+	st->last_seen_ns = now;
 	st->cgroup_id = cgroup_id;
 	st->domain = domain;
 	st->merging_pages = merging;
@@ -195,53 +211,77 @@ int ksm_mm_scanned(struct trace_event_raw_ksm_mm_scanned *e)
 	return 0;
 }
 
-SEC("tracepoint/ksm/ksm_merge_page")
-int ksm_merge_page(struct trace_event_raw_ksm_merge_page *e)
+/*
+ * The process owning @mm and its cgroup, as the kernel names them in the
+ * events' records (ksm_mm_tgid(), ksm_mm_cgroup_id()): 0 and 0 when the
+ * owner is gone. Raw tracepoints run under RCU, which keeps the owner.
+ */
+struct process {
+	__u32 tgid;
+	__u64 cgroup_id;
+};
+
+static __always_inline struct process process_of(const struct mm_struct *mm)
 {
-	struct targets t = targets_of(e->tgid, e->cgroup_id);
+	struct task_struct *owner = mm->owner;
+	struct process p = {};
+
+	if (!owner)
+		return p;
+	p.tgid = owner->tgid;
+	p.cgroup_id = owner->cgroups->dfl_cgrp->kn->id;
+	return p;
+}
+
+/*
+ * An mm the event gives untyped (a raw tracepoint's arguments of type
+ * const void * cannot be typed, and upstream's events give void *).
+ */
+static __always_inline const struct mm_struct *mm_of(void *mm)
+{
+	return bpf_rdonly_cast(mm, bpf_core_type_id_kernel(struct mm_struct));
+}
+
+SEC("tp_btf/ksm_merge_page")
+int BPF_PROG(ksm_merge_page, struct mm_struct *mm, unsigned long addr, unsigned long kpfn,
+	     u64 domain, bool stable)
+{
+	struct process p = process_of(mm);
+	struct targets t = targets_of(p.tgid, p.cgroup_id);
 
 	COUNT(t, pages_merged, 1);
-	if (e->stable)
+	if (stable)
 		COUNT(t, pages_joined, 1);
 	return 0;
 }
 
-SEC("tracepoint/ksm/ksm_cow_unshare")
-int ksm_cow_unshare(struct trace_event_raw_ksm_cow_unshare *e)
+SEC("tp_btf/ksm_cow_unshare")
+int BPF_PROG(ksm_cow_unshare, struct mm_struct *mm, unsigned long addr, unsigned long kpfn,
+	     bool unshare)
 {
-	struct targets t = targets_of(e->tgid, e->cgroup_id);
+	struct process p = process_of(mm);
+	struct targets t = targets_of(p.tgid, p.cgroup_id);
 
-	if (e->unshare)
+	if (unshare)
 		COUNT(t, unshares, 1);
 	else
 		COUNT(t, cow_writes, 1);
 	return 0;
 }
 
-/* Upstream kernels: the owner of an mm, read the way the kernel would. */
-static __u32 mm_owner_tgid(struct mm_struct *mm, __u64 *cgroup_id)
+SEC("tp_btf/ksm_merge_with_ksm_page")
+int BPF_PROG(ksm_merge_with_ksm_page_upstream, void *ksm_page, unsigned long pfn,
+	     void *rmap_item, void *mm, int err)
 {
-	struct task_struct *owner = BPF_CORE_READ(mm, owner);
-
-	if (!owner)
-		return 0;
-	*cgroup_id = BPF_CORE_READ(owner, cgroups, dfl_cgrp, kn, id);
-	return BPF_CORE_READ(owner, tgid);
-}
-
-SEC("tracepoint/ksm/ksm_merge_with_ksm_page")
-int ksm_merge_with_ksm_page_upstream(struct trace_event_raw_ksm_merge_with_ksm_page *e)
-{
-	__u64 cgroup_id = 0;
+	struct process p;
 	struct targets t;
-	__u32 tgid;
 
-	if (e->err)
+	if (err)
 		return 0;
-	tgid = mm_owner_tgid(e->mm, &cgroup_id);
-	t = targets_of(tgid, cgroup_id);
+	p = process_of(mm_of(mm));
+	t = targets_of(p.tgid, p.cgroup_id);
 	COUNT(t, pages_merged, 1);
-	if (e->ksm_page)
+	if (ksm_page)
 		COUNT(t, pages_joined, 1);
 	return 0;
 }
@@ -303,11 +343,13 @@ static void pair_add(__u64 a, __u64 b, __s64 delta)
 /* A mapping of @cgroup_id joins ksm page @page: false if it cannot count. */
 static bool page_join(__u64 page, __u64 cgroup_id)
 {
-	struct ksm_sharing_page *p, empty = {};
 	__u32 i, free = KSM_SHARING_PAGE_CGROUPS;
+	struct ksm_sharing_page *p;
 
 	p = bpf_map_lookup_elem(&ksm_pages, &page);
 	if (!p) {
+		struct ksm_sharing_page empty = {};
+
 		bpf_map_update_elem(&ksm_pages, &page, &empty, BPF_NOEXIST);
 		p = bpf_map_lookup_elem(&ksm_pages, &page);
 		if (!p) {
@@ -389,17 +431,18 @@ static long move_mapping(struct bpf_map *map, __u64 *rmap_item, struct ksm_shari
 static struct ksm_sharing_owner *owner_of(__u64 mm, __u64 cgroup_id, bool make)
 {
 	struct ksm_sharing_owner *o = bpf_map_lookup_elem(&owners, &mm);
-	struct ksm_sharing_owner fresh = { .cgroup_id = cgroup_id };
-	struct move mv = { .mm = mm, .to = cgroup_id };
 
 	if (!o) {
+		struct ksm_sharing_owner fresh = { .cgroup_id = cgroup_id };
+
 		if (!make)
 			return NULL;
 		bpf_map_update_elem(&owners, &mm, &fresh, BPF_NOEXIST);
 		return bpf_map_lookup_elem(&owners, &mm);
 	}
 	if (cgroup_id && o->cgroup_id != cgroup_id) {
-		mv.from = o->cgroup_id;
+		struct move mv = { .mm = mm, .from = o->cgroup_id, .to = cgroup_id };
+
 		o->cgroup_id = cgroup_id;
 		bpf_for_each_map_elem(&mappings, move_mapping, &mv, 0);
 	}
@@ -421,34 +464,32 @@ static void mapping_leave(__u64 rmap_item)
 	bpf_map_delete_elem(&mappings, &rmap_item);
 }
 
-SEC("tracepoint/ksm/ksm_rmap_join")
-int ksm_rmap_join(struct trace_event_raw_ksm_rmap_template *e)
+SEC("raw_tp/ksm_rmap_join")
+int BPF_PROG(ksm_rmap_join, void *mm, void *rmap_item, void *stable_node, unsigned long kpfn)
 {
-	__u64 rmap_item = (__u64)e->rmap_item, page = (__u64)e->stable_node;
-	__u64 mm = (__u64)e->mm, cgroup_id = e->cgroup_id;
-	struct ksm_sharing_mapping fresh = { .ksm_page = page, .mm = mm }, *m;
+	struct ksm_sharing_mapping fresh = { .ksm_page = (__u64)stable_node, .mm = (__u64)mm };
+	__u64 page = (__u64)stable_node, mapping = (__u64)rmap_item;
+	struct ksm_sharing_mapping *m;
 	struct ksm_sharing_owner *o;
 
-	mapping_leave(rmap_item);	/* never two records of one mapping */
-	o = owner_of(mm, cgroup_id, true);
-	if (!o || bpf_map_update_elem(&mappings, &rmap_item, &fresh, BPF_NOEXIST)) {
+	mapping_leave(mapping);	/* never two records of one mapping */
+	o = owner_of((__u64)mm, process_of(mm_of(mm)).cgroup_id, true);
+	if (!o || bpf_map_update_elem(&mappings, &mapping, &fresh, BPF_NOEXIST)) {
 		totals_inc(offsetof(struct ksm_stats_totals, sharing_dropped));
 		return 0;
 	}
 	o->mappings++;
-	m = bpf_map_lookup_elem(&mappings, &rmap_item);
+	m = bpf_map_lookup_elem(&mappings, &mapping);
 	if (m && o->cgroup_id && page_join(page, o->cgroup_id))
 		m->cgroup_id = o->cgroup_id;
 	return 0;
 }
 
-SEC("tracepoint/ksm/ksm_rmap_leave")
-int ksm_rmap_leave(struct trace_event_raw_ksm_rmap_template *e)
+SEC("raw_tp/ksm_rmap_leave")
+int BPF_PROG(ksm_rmap_leave, void *mm, void *rmap_item, void *stable_node, unsigned long kpfn)
 {
-	__u64 mm = (__u64)e->mm;
-
-	owner_of(mm, e->cgroup_id, false);
-	mapping_leave((__u64)e->rmap_item);
+	owner_of((__u64)mm, process_of(mm_of(mm)).cgroup_id, false);
+	mapping_leave((__u64)rmap_item);
 	return 0;
 }
 

@@ -57,14 +57,14 @@ struct ksm_proc_stats {
 	__u64 cgroup_id;		/* cgroup v2 id when ksmd last scanned it */
 	__u64 domain;			/* merge domain when last scanned */
 	__u64 first_seen_ns;		/* CLOCK_BOOTTIME of its first event */
-	__u64 last_seen_ns;		/* CLOCK_BOOTTIME of the last event */
+	__u64 last_seen_ns;		/* ... of the last pass ksmd scanned it in */
 	__s64 merging_pages;		/* its pages sharing a ksm page, last pass */
 	__s64 profit;			/* bytes saved net of KSM's own cost, last pass */
 	struct ksm_counters counters;
 };
 
 struct ksm_cgroup_stats {
-	__u64 last_seen_ns;
+	__u64 last_seen_ns;		/* ... ksmd scanned a process of it in */
 	struct ksm_counters counters;	/* events of its processes while in it */
 };
 
