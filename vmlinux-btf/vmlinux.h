@@ -3078,6 +3078,12 @@ enum {
 };
 
 enum {
+	KSM_NOT_IN_PLACE = 0,
+	KSM_IN_PLACE = 1,
+	KSM_IN_PLACE_DONE = 2,
+};
+
+enum {
 	KTW_FREEZABLE = 1,
 };
 
@@ -48625,11 +48631,9 @@ struct ksm_scan {
 	long unsigned int address;
 	struct ksm_rmap_item **rmap_list;
 	long unsigned int seqnr;
-	int page_verdict;
-	long unsigned int mm_pages_scanned;
+	long unsigned int mm_scan_start;
 	long unsigned int mm_pages_skipped;
 	unsigned int skips;
-	unsigned int skip_limit;
 	bool drained;
 };
 
