@@ -26,7 +26,7 @@
 /* What bpf_map_update_elem() returns for a full map (no errno.h here). */
 #define E2BIG 7
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+extern void *bpf_rdonly_cast(const void *obj, u32 btf_id) __ksym;
 
 char LICENSE[] SEC("license") = "GPL";
 
