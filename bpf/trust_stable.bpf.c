@@ -148,5 +148,7 @@ s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 KSM_POLICY(trust_stable_policy) = {
 	.scan_mm = (void *)trust_stable_scan_mm,
 	.scan_page = (void *)trust_stable_scan_page,
+	/* Trusted pages go to the trees every pass, however old. */
+	.flags = KSM_POLICY_OVERRIDE_SMART_SCAN,
 	.name = "trust_stable",
 };

@@ -30,6 +30,12 @@
 #define KSM_PAGE_F_VOLATILE	(1U << 1)	/* its checksum changed when last seen */
 #endif
 
+/* ksm_policy_ops.flags (include/linux/ksm_policy.h) */
+#ifndef KSM_POLICY_OVERRIDE_SMART_SCAN
+/* Ask scan_page() also about the pages smart scan skips: STABLE overrides it. */
+#define KSM_POLICY_OVERRIDE_SMART_SCAN	(1ULL << 0)
+#endif
+
 /* VM_* flags of ctx->vma->vm_flags (linux/mm.h: not in BTF either). */
 #ifndef VM_READ
 #define VM_READ		0x00000001ULL

@@ -194,7 +194,7 @@ def print_table(figures, configs, args, minutes):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boots", type=int, default=5, help="fresh boots of each kernel")
-    ap.add_argument("--rounds", type=int, default=3, help="runs of each test per boot")
+    ap.add_argument("--rounds", type=int, default=2, help="runs of each test per boot")
     ap.add_argument("--size", type=int, default=32, help="MiB merged by -P, -H and -D")
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help="on the patched kernel: none (no policy), stats, shipped policies")

@@ -29198,6 +29198,7 @@ struct ksm_policy_ops {
 	void (*pass_end)(struct ksm_policy_pass *);
 	s32 (*init)(void);
 	void (*exit)(struct ksm_policy_exit_info *);
+	u64 flags;
 	char name[64];
 };
 
@@ -29211,7 +29212,6 @@ struct bpf_struct_ops_ksm_policy_ops {
 	long: 64;
 	long: 64;
 	struct ksm_policy_ops data;
-	long: 64;
 };
 
 struct bpf_struct_ops_link {
@@ -48635,6 +48635,7 @@ struct ksm_scan {
 	long unsigned int mm_pages_skipped;
 	unsigned int skips;
 	bool drained;
+	bool policy_overrides_smart_scan;
 };
 
 struct ksm_sharers {

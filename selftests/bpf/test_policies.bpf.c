@@ -102,6 +102,22 @@ s32 BPF_PROG(skip_every_page, struct ksm_policy_page_ctx *pctx)
 	return KSM_PAGE_SKIP;
 }
 
+/* Counts what it is asked, answering the default. */
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(count_page, struct ksm_policy_page_ctx *pctx)
+{
+	__sync_fetch_and_add(&scan_page_calls, 1);
+	return KSM_PAGE_DEFAULT;
+}
+
+/* The same, for the policy that overrides smart scan. */
+SEC("struct_ops/scan_page")
+s32 BPF_PROG(count_page_override, struct ksm_policy_page_ctx *pctx)
+{
+	__sync_fetch_and_add(&scan_page_calls, 1);
+	return KSM_PAGE_DEFAULT;
+}
+
 static long spin(u32 index, void *ctx)
 {
 	return 0;
@@ -218,6 +234,7 @@ KSM_POLICY(domains_by_tgid) = {
 
 KSM_POLICY(trust_stable) = {
 	.scan_page = (void *)trust_stable_page,
+	.flags = KSM_POLICY_OVERRIDE_SMART_SCAN,
 	.name = "trust_stable",
 };
 
@@ -269,6 +286,17 @@ KSM_POLICY(init_error) = {
 KSM_POLICY(skip_pages) = {
 	.scan_page = (void *)skip_every_page,
 	.name = "skip_pages",
+};
+
+KSM_POLICY(count_pages) = {
+	.scan_page = (void *)count_page,
+	.name = "count_pages",
+};
+
+KSM_POLICY(count_pages_override) = {
+	.scan_page = (void *)count_page_override,
+	.flags = KSM_POLICY_OVERRIDE_SMART_SCAN,
+	.name = "count_pages_override",
 };
 
 KSM_POLICY(slow) = {

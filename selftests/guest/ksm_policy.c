@@ -560,6 +560,96 @@ out:
 	return result;
 }
 
+/*
+ * With smart scan on, what the policy @name was asked about while ksmd made
+ * 8 passes over a worker's unique pages, and by how much sysfs pages_scanned
+ * and pages_skipped (smart scan's skips) grew meanwhile. Stopping ksmd
+ * (run=0 waits for its batch) keeps the counters and the calls together.
+ */
+static const char *count_asks(struct bpf_map *policy, unsigned long long *asked,
+			      unsigned long *scanned, unsigned long *skipped)
+{
+	unsigned long scanned0, skipped0;
+	struct bpf_link *link;
+	const char *err = NULL;
+
+	if (ksm_write("run", 0) || ksm_read("pages_scanned", &scanned0) ||
+	    ksm_read("pages_skipped", &skipped0))
+		return "cannot stop ksmd or read its counters";
+	skel->bss->scan_page_calls = 0;
+	link = bpf_map__attach_struct_ops(policy);
+	if (!link)
+		return "attach failed";
+	if (ksm_write("run", 1) || ksm_wait_full_scans(8, 120000))
+		err = "ksmd did not make 8 passes";
+	else if (ksm_write("run", 0) || ksm_read("pages_scanned", scanned) ||
+		 ksm_read("pages_skipped", skipped))
+		err = "cannot stop ksmd or read its counters";
+	*asked = skel->bss->scan_page_calls;
+	bpf_link__destroy(link);
+	*scanned -= scanned0;
+	*skipped -= skipped0;
+	return err;
+}
+
+static void set_unknown_flag(struct test_policies *t)
+{
+	t->struct_ops.count_pages->flags = 1ULL << 1;
+}
+
+/*
+ * A policy is not asked about the pages smart scan skips, unless it has
+ * KSM_POLICY_OVERRIDE_SMART_SCAN: then it is asked about every page. A flag
+ * the kernel does not know refuses the attach.
+ */
+static enum ktap_result smart_scan_skips_before_the_policy_is_asked(void)
+{
+	enum ktap_result result = KTAP_PASS;
+	unsigned long smart_scan = 0, scanned = 0, skipped = 0;
+	unsigned long long asked = 0;
+	struct bpf_link *link;
+	bool restore = false;
+	struct stage s;
+	const char *err;
+	int ret;
+
+	KTAP_EXPECT(!(err = stage_begin(&s, 1024, 0xb00f, "count_pages")), "%s", err);
+	bpf_link__destroy(s.link);
+	s.link = NULL;
+	KTAP_EXPECT(!ksm_read("smart_scan", &smart_scan), "cannot read smart_scan");
+	restore = true;
+	KTAP_EXPECT(!ksm_write("smart_scan", 1), "cannot turn smart_scan on");
+
+	err = count_asks(skel->maps.count_pages, &asked, &scanned, &skipped);
+	ktap_diag("without the flag: asked %llu, scanned %lu, smart scan skipped %lu",
+		  asked, scanned, skipped);
+	KTAP_EXPECT(!err, "%s", err);
+	KTAP_EXPECT(skipped > 0, "smart scan skipped nothing in 8 passes");
+	KTAP_EXPECT(asked == scanned, "asked about %llu pages, %lu scanned", asked, scanned);
+
+	err = count_asks(skel->maps.count_pages_override, &asked, &scanned, &skipped);
+	ktap_diag("with KSM_POLICY_OVERRIDE_SMART_SCAN: asked %llu, scanned %lu, skipped %lu",
+		  asked, scanned, skipped);
+	KTAP_EXPECT(!err, "%s", err);
+	KTAP_EXPECT(skipped > 0, "smart scan skipped nothing in 8 passes");
+	KTAP_EXPECT(asked == scanned + skipped, "asked about %llu pages, %lu scanned, %lu skipped",
+		    asked, scanned, skipped);
+	KTAP_EXPECT(worker_cmd(&s.w[0], WC_CHECK, 0) == 1, "the worker reads wrong bytes");
+
+	close_policies();
+	ret = open_policies(set_unknown_flag);
+	link = ret ? NULL : bpf_map__attach_struct_ops(skel->maps.count_pages);
+	if (!ret && !link)
+		ret = -errno;
+	bpf_link__destroy(link);
+	KTAP_EXPECT(ret == -EINVAL, "a policy with an unknown flag: %d, not -EINVAL", ret);
+out:
+	stage_end(&s);
+	if (restore)
+		ksm_write("smart_scan", smart_scan);
+	return result;
+}
+
 /* One policy at a time: a second attach fails with EBUSY. */
 static enum ktap_result second_attach_fails(void)
 {
@@ -879,6 +969,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(invalid_verdict_ejects),
 	KTAP_CASE(watchdog_ejects_a_slow_policy),
 	KTAP_CASE(skipped_pages_count_against_the_batch),
+	KTAP_CASE(smart_scan_skips_before_the_policy_is_asked),
 	KTAP_CASE(error_in_init_spares_the_live_policy),
 	KTAP_CASE(replace_after_an_ejection),
 	KTAP_CASE(attach_without_a_link_refused),

@@ -40,6 +40,7 @@ SUBTESTS = [
     "failing_init_refuses",
     "hooks_called_while_merging",
     "stable_only_on_first_sight",
+    "smart_scan_first",
     "skip_keeps_pages_apart",
     "domain_change",
     "fork_into_another_domain",
