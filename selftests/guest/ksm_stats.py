@@ -10,8 +10,10 @@ KSM_STATS_CHURN_SECONDS sets how long the churn lasts (default 150).
 Names on the command line (without "case_") run only those cases.
 """
 import collections
+import json
 import os
 import random
+import subprocess
 import sys
 import time
 
@@ -208,6 +210,49 @@ def case_cow_writes_are_counted_exactly():
             w.stop()
 
 
+def pinned_entry(name, key):
+    """The entry of map PIN/NAME (procs or cgroups) for KEY, as bpftool shows it."""
+    dump = json.loads(subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned",
+                                      f"{PIN}/{name}"], capture_output=True,
+                                     text=True, check=True).stdout)
+    return next((e["formatted"]["value"] for e in dump if e["formatted"]["key"] == key), None)
+
+
+def case_last_seen_is_the_last_pass():
+    """last_seen_ns of a process and of its cgroup is the time of the last pass
+    that scanned it: one reading of the clock for both, moving on with each pass,
+    and still while ksmd is stopped."""
+    clean_slate()
+    (cgroup,) = fresh_cgroups(ROOT, "seen")
+    ksmctl("stats", "enable")
+    w = Worker(72, cgroup=cgroup)
+    try:
+        cgid = os.stat(cgroup).st_ino
+        wait_for(lambda: (pinned_entry("procs", w.pid) or {}).get("counters", {})
+                 .get("passes", 0) > 0, "the worker's first pass to be counted")
+        wait_scans(1)
+        first = pinned_entry("procs", w.pid)["last_seen_ns"]
+        wait_scans(2)
+        write(f"{KSM}/run", 0)		# returns once ksmd's batch is over
+        proc, group = pinned_entry("procs", w.pid), pinned_entry("cgroups", cgid)
+        now = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        diag(f"last_seen_ns {first}, then {proc['last_seen_ns']} (process) and "
+             f"{group['last_seen_ns']} (cgroup); now {now}")
+        expect(proc["first_seen_ns"] <= first < proc["last_seen_ns"] <= now,
+               f"first_seen {proc['first_seen_ns']}, last_seen {first} then "
+               f"{proc['last_seen_ns']}, now {now}")
+        expect(group["last_seen_ns"] == proc["last_seen_ns"],
+               f"the cgroup's last pass {group['last_seen_ns']}, its one process's "
+               f"{proc['last_seen_ns']}")
+        time.sleep(0.5)
+        expect(pinned_entry("procs", w.pid)["last_seen_ns"] == proc["last_seen_ns"],
+               "last_seen_ns moved while ksmd was stopped")
+        w.verify()
+    finally:
+        w.stop()
+        write(f"{KSM}/run", 1)
+
+
 def case_export_parses_and_says_what_the_kernel_says():
     clean_slate()
     a, b = fresh_cgroups(ROOT, "a", "b")
@@ -279,6 +324,7 @@ CASES = [
     case_export_parses_and_says_what_the_kernel_says,
     case_bad_export_arguments_are_refused,
     case_cow_writes_are_counted_exactly,
+    case_last_seen_is_the_last_pass,
     case_figures_stay_exact_under_churn,
 ]
 
