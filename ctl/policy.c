@@ -838,6 +838,35 @@ static void show_policy_maps(const struct policy_at *at, json_object *obj)
 		json_object_object_add(obj, "maps", arr);
 }
 
+/* The ops' flags by name (a bit this ksmctl does not know, in hex): into @obj or printed. */
+static void show_policy_flags(__u64 flags, json_object *obj)
+{
+	json_object *arr = obj ? json_object_new_array() : NULL;
+	char bit[32];
+	int i;
+
+	if (!arr)
+		printf("  flags");
+	for (i = 0; i < 64; i++) {
+		const char *name = bit;
+
+		if (!(flags & (1ULL << i)))
+			continue;
+		if (i < POLICY_FLAGS)
+			name = policy_flag_names[i];
+		else
+			snprintf(bit, sizeof(bit), "0x%llx", 1ULL << i);
+		if (arr)
+			json_object_array_add(arr, json_object_new_string(name));
+		else
+			printf(" %s", name);
+	}
+	if (arr)
+		json_object_object_add(obj, "flags", arr);
+	else
+		printf("%s\n", flags ? "" : " none");
+}
+
 /* The policy at @at: a JSON object, or printed (NULL). */
 static json_object *show_one(const struct policy_at *at)
 {
@@ -869,6 +898,7 @@ static json_object *show_one(const struct policy_at *at)
 			json_object_object_add(obj, "attached", json_object_new_string(when));
 			json_object_object_add(obj, "run_stats",
 					       json_object_new_boolean(p.run_stats));
+			show_policy_flags(p.flags, obj);
 			jhooks = json_object_new_object();
 			json_object_object_add(obj, "hooks", jhooks);
 		}
@@ -877,10 +907,11 @@ static json_object *show_one(const struct policy_at *at)
 		printf("%s%s: none\n", at->cgroup ? "cgroup " : "policy", at->cg.path);
 	} else {
 		printf("%s%s: %s\n", at->cgroup ? "cgroup " : "policy", at->cg.path, name);
-		if (p.pinned)
+		if (p.pinned) {
 			printf("  link %u  struct_ops map %u  attached %s  pinned %s\n", p.link_id,
 			       p.map_id, when, p.pin);
-		else
+			show_policy_flags(p.flags, NULL);
+		} else
 			printf("  not loaded by ksmctl (no %s)\n", p.pin);
 	}
 	for (i = 0; p.pinned && i < POLICY_HOOKS; i++) {

@@ -26,8 +26,13 @@ const char *const policy_hooks[POLICY_HOOKS] = {
 	"scan_mm", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",
 };
 
-/* Program ids per hook from the struct_ops map's value (the kernel puts them there). */
-static int hook_prog_ids(__u32 map_id, __u32 ids[], int n)
+const char *const policy_flag_names[POLICY_FLAGS] = { "override_smart_scan" };
+
+/*
+ * Program ids per hook and the ops' flags from the struct_ops map's value
+ * (the kernel puts the ids there); a kernel whose ops have no flags gives 0.
+ */
+static int read_ops_value(__u32 map_id, __u32 ids[], int n, __u64 *flags)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
@@ -54,11 +59,16 @@ static int hook_prog_ids(__u32 map_id, __u32 ids[], int n)
 		if (strcmp(btf__name_by_offset(vmlinux, m->name_off), "data"))
 			continue;
 		data = btf__type_by_id(vmlinux, m->type);
-		for (j = 0, h = btf_members(data); j < btf_vlen(data); j++, h++)
+		for (j = 0, h = btf_members(data); j < btf_vlen(data); j++, h++) {
+			const char *name = btf__name_by_offset(vmlinux, h->name_off);
+			char *at = (char *)value + (m->offset + h->offset) / 8;
+
+			if (!strcmp(name, "flags"))
+				memcpy(flags, at, sizeof(*flags));
 			for (k = 0; k < n; k++)
-				if (!strcmp(btf__name_by_offset(vmlinux, h->name_off), policy_hooks[k]))
-					ids[k] = *(unsigned long *)((char *)value +
-						   (m->offset + h->offset) / 8);
+				if (!strcmp(name, policy_hooks[k]))
+					ids[k] = *(unsigned long *)at;
+		}
 		err = 0;
 	}
 out:
@@ -131,7 +141,7 @@ int policy_progs_read_pin(const char *pin, struct policy_progs *p)
 	if (!bpf_link_get_info_by_fd(fd, &link, &len)) {
 		p->link_id = link.id;
 		p->map_id = link.struct_ops.map_id;
-		hook_prog_ids(link.struct_ops.map_id, ids, POLICY_HOOKS);
+		read_ops_value(link.struct_ops.map_id, ids, POLICY_HOOKS, &p->flags);
 	}
 	close(fd);
 	for (i = 0; i < POLICY_HOOKS; i++) {

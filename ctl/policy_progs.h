@@ -26,6 +26,10 @@ int policy_current(char *name, size_t len);
 #define POLICY_HOOKS 7
 extern const char *const policy_hooks[POLICY_HOOKS];
 
+/* The flags of struct ksm_policy_ops, bit by bit (KSM_POLICY_*). */
+#define POLICY_FLAGS 1
+extern const char *const policy_flag_names[POLICY_FLAGS];
+
 struct policy_prog {
 	__u32 id;			/* 0: the policy has no program for the hook */
 	char name[128];			/* its whole function name */
@@ -38,6 +42,7 @@ struct policy_progs {
 	__u32 link_id, map_id;
 	time_t attached;		/* when the pin was made */
 	bool run_stats;			/* kernel.bpf_stats_enabled is 1 now */
+	__u64 flags;			/* of its ops: bit i is policy_flag_names[i] */
 	struct policy_prog hook[POLICY_HOOKS];
 };
 

@@ -20,8 +20,8 @@ import time
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import (BPF, BPFTOOL, KSM, KSMCTL, PAGES, PIN, Failed,  # noqa: E402
-                       clean_slate as _clean_slate, expect, full_scans, make_cgroup, read,
-                       run_cases, wait_for, wait_scans, write)
+                       clean_slate as _clean_slate, expect, full_scans, ksmctl_json,
+                       make_cgroup, read, run_cases, wait_for, wait_scans, write)
 
 PIN_MAPS = f"{PIN}/policy_maps"
 HALF = PAGES // 2
@@ -222,6 +222,8 @@ def clean_slate():
 def case_zero_only_merges_zero_pages_only():
     clean_slate()
     load("zero_only")
+    flags = ksmctl_json("policy", "show")["flags"]
+    expect(flags == [], f"ksmctl policy show: flags {flags}")
     # Half zero pages, half content equal across the two: only the zeros merge
     # (use_zero_pages=0: zero pages merge into a KSM page like any content).
     with Workers([Worker("halfzero", 5), Worker("halfzero", 5)]) as ws:
@@ -254,6 +256,8 @@ def case_trust_stable_merges_static_memory_sooner():
     write(f"{KSM}/sleep_millisecs", 200)
     base = passes_to_merge("ro")
     load("trust_stable")
+    flags = ksmctl_json("policy", "show")["flags"]
+    expect(flags == ["override_smart_scan"], f"ksmctl policy show: flags {flags}")
     maps = policy_maps()
     read_only = passes_to_merge("ro")
     untrusted = passes_to_merge()
