@@ -10,6 +10,7 @@ behind.
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import time
@@ -18,6 +19,24 @@ import time
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
 from ksm_guest import *  # noqa: E402,F401,F403
+
+
+def watch_screens(argv, want, timeout):
+    """Screens (cleared and redrawn) the command draws until WANT or TIMEOUT s."""
+    clear = b"\033[H\033[2J"
+    w = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    out, deadline = b"", time.monotonic() + timeout
+    try:
+        while out.count(clear) < want and time.monotonic() < deadline:
+            if select.select([w.stdout], [], [], 0.5)[0]:
+                chunk = os.read(w.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        w.terminate()
+        w.communicate()
+    return out.count(clear)
 
 
 # --- cases ---
@@ -201,13 +220,10 @@ def case_stats_match_the_kernel():
         table = ksmctl("stats", "top", "1", "sort", "merged")[1].splitlines()
         expect(table[0].split()[:3] == ["PID", "COMM", "CGROUP"] and len(table) == 2,
                f"table: {table}")
-        # watch redraws until interrupted.
-        w = subprocess.Popen([KSMCTL, "stats", "watch", "1"], stdout=subprocess.PIPE,
-                             text=True)
-        time.sleep(2.5)
-        w.terminate()
-        screens = w.communicate()[0].count("\033[H\033[2J")
-        expect(screens >= 2, f"watch drew {screens} screens in 2.5 s")
+        # watch redraws until interrupted: a second screen within 20 s (a debug
+        # kernel takes seconds for ksmctl's first).
+        screens = watch_screens([KSMCTL, "stats", "watch", "1"], 2, 20)
+        expect(screens >= 2, f"watch drew {screens} screens in 20 s")
         # What a policy skips is counted per process.
         ksmctl("policy", "load", TEST_POLICIES, "map", "skip_all")
         wait_for(lambda: ksmctl_json("stats", "pid", str(b.pid))[0]
