@@ -102,17 +102,9 @@ s32 BPF_PROG(skip_every_page, struct ksm_policy_page_ctx *pctx)
 	return KSM_PAGE_SKIP;
 }
 
-/* Counts what it is asked, answering the default. */
+/* Counts what it is asked, answering the default (count_pages and its _override). */
 SEC("struct_ops/scan_page")
 s32 BPF_PROG(count_page, struct ksm_policy_page_ctx *pctx)
-{
-	__sync_fetch_and_add(&scan_page_calls, 1);
-	return KSM_PAGE_DEFAULT;
-}
-
-/* The same, for the policy that overrides smart scan. */
-SEC("struct_ops/scan_page")
-s32 BPF_PROG(count_page_override, struct ksm_policy_page_ctx *pctx)
 {
 	__sync_fetch_and_add(&scan_page_calls, 1);
 	return KSM_PAGE_DEFAULT;
@@ -294,7 +286,7 @@ KSM_POLICY(count_pages) = {
 };
 
 KSM_POLICY(count_pages_override) = {
-	.scan_page = (void *)count_page_override,
+	.scan_page = (void *)count_page,
 	.flags = KSM_POLICY_OVERRIDE_SMART_SCAN,
 	.name = "count_pages_override",
 };

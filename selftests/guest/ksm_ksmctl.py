@@ -211,10 +211,7 @@ def case_stats_match_the_kernel():
         expect("pages_merged" in dump and "cow_writes" in dump, f"bpftool: {dump[:300]}")
         # An exited process leaves the map (the BPF program sees its exit).
         a.stop()
-        dump = json.loads(subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned",
-                                          f"{PIN}/procs"], capture_output=True, text=True,
-                                         check=True).stdout)
-        keys = {e["formatted"]["key"] for e in dump}
+        keys = {e["formatted"]["key"] for e in pinned_map(f"{PIN}/procs")}
         expect(a.pid not in keys and b.pid in keys, f"keys after exit: {sorted(keys)}")
         # The table is readable and --top limits it.
         table = ksmctl("stats", "top", "1", "sort", "merged")[1].splitlines()

@@ -10,10 +10,8 @@ KSM_STATS_CHURN_SECONDS sets how long the churn lasts (default 150).
 Names on the command line (without "case_") run only those cases.
 """
 import collections
-import json
 import os
 import random
-import subprocess
 import sys
 import time
 
@@ -212,10 +210,8 @@ def case_cow_writes_are_counted_exactly():
 
 def pinned_entry(name, key):
     """The entry of map PIN/NAME (procs or cgroups) for KEY, as bpftool shows it."""
-    dump = json.loads(subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned",
-                                      f"{PIN}/{name}"], capture_output=True,
-                                     text=True, check=True).stdout)
-    return next((e["formatted"]["value"] for e in dump if e["formatted"]["key"] == key), None)
+    return next((e["formatted"]["value"] for e in pinned_map(f"{PIN}/{name}")
+                 if e["formatted"]["key"] == key), None)
 
 
 def case_last_seen_is_the_last_pass():

@@ -133,6 +133,12 @@ def ksmctl_json(*args):
     return json.loads(ksmctl("--json", *args)[1])
 
 
+def pinned_map(path):
+    """The entries of the BPF map pinned at PATH, as `bpftool -j map dump` gives them."""
+    return json.loads(subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned", path],
+                                     capture_output=True, text=True, check=True).stdout)
+
+
 def expect_error(args, status, words, user=None):
     """A bad input: the exit status, one line on stderr naming the problem (with
     --json, {"error": ...} on stdout and nothing on stderr, as bpftool does)."""
