@@ -30,9 +30,10 @@
  * and never for a page that has been seen changing (a volatile history)
  * or is already a KSM page. Everything else is handled as upstream. The
  * kernel flags a page volatile whenever its checksum changed since the
- * last visit, trusted or not, but only a default visit clears the flag: a
- * page trusted in every pass stays as its first visit left it, which is one
- * more reason to list only cgroups whose memory does not churn.
+ * last visit, trusted or not, and a trusted page that merged with a KSM
+ * page, which it does not checksum (merged, the page is seen unmerged again
+ * only after a write); a volatile page gets the default treatment here,
+ * whose visit clears the flag if the page held still.
  *
  * Trusting a page that is in fact written is never wrong, only wasteful:
  * the merge is undone by a copy-on-write fault. Do not list cgroups whose

@@ -27,7 +27,8 @@
 /* ksm_policy_page_ctx.flags (include/linux/ksm_policy.h: macros are not in BTF). */
 #ifndef KSM_PAGE_F_KSM
 #define KSM_PAGE_F_KSM		(1U << 0)	/* already a ksm page */
-#define KSM_PAGE_F_VOLATILE	(1U << 1)	/* its checksum changed when last seen */
+/* Its checksum changed when last seen, or was not taken (KSM_PAGE_STABLE) */
+#define KSM_PAGE_F_VOLATILE	(1U << 1)
 #endif
 
 /* ksm_policy_ops.flags (include/linux/ksm_policy.h) */

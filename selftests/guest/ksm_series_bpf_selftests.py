@@ -41,6 +41,7 @@ SUBTESTS = [
     "hooks_called_while_merging",
     "stable_only_on_first_sight",
     "smart_scan_first",
+    "trusted_merge_skips_checksum",
     "skip_keeps_pages_apart",
     "domain_change",
     "fork_into_another_domain",
