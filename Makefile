@@ -171,7 +171,7 @@ $(SELFTESTS)/bpf/default-bpfeb.bpf.o: bpf/default.bpf.c vmlinux-btf/vmlinux.h $(
 	@mkdir -p $(@D)
 	$(CLANG) $(subst -target bpf,-target bpfeb,$(BPF_CFLAGS)) -c $< -o $@
 
-BAD_BPF_OBJS := $(addprefix $(SELFTESTS)/bpf/,bad_verifier.bpf.o bad_wrong_ops.bpf.o \
+BAD_BPF_OBJS := $(addprefix $(SELFTESTS)/bpf/,bad_verifier.bpf.o bad_wrong_ops.bpf.o bad_flags.bpf.o \
 	default-bpfeb.bpf.o)
 
 $(SELFTESTS)/bpf/%.skel.h: $(SELFTESTS)/bpf/%.bpf.o

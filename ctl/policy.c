@@ -276,6 +276,32 @@ static int set_policy_name(struct bpf_object *obj, struct bpf_map *map, const ch
 }
 
 /*
+ * What the kernel may refuse in @map with EINVAL: bits of the ops' flags
+ * this ksmctl does not know (a kernel may know more). Into @buf, "" if none.
+ */
+static const char *unknown_flags(struct bpf_object *obj, struct bpf_map *map, char *buf,
+				 size_t len)
+{
+	const char *field = policy_field(obj, map, "flags");
+	__u64 flags = 0;
+	int i, at;
+
+	buf[0] = '\0';
+	if (field)
+		memcpy(&flags, field, sizeof(flags));
+	flags &= ~((1ULL << POLICY_FLAGS) - 1);
+	if (!flags)
+		return buf;
+	at = snprintf(buf, len, "; its flags have bits %#llx that neither ksmctl nor, it "
+		      "seems, this kernel knows (ksmctl knows:", (unsigned long long)flags);
+	for (i = 0; i < POLICY_FLAGS && at > 0 && (size_t)at < len; i++)
+		at += snprintf(buf + at, len - at, " %s", policy_flag_names[i]);
+	if (at > 0 && (size_t)at < len)
+		snprintf(buf + at, len - at, ")");
+	return buf;
+}
+
+/*
  * Open @o->file and pick its policy map (only that one will be created).
  * On success *objp and *mapp are set; the object is not loaded yet.
  */
@@ -639,6 +665,7 @@ static struct bpf_link *attach_policy(struct bpf_map *map, const struct policy_a
 static int load_policy(const struct load_opts *o, const struct policy_at *at)
 {
 	char pin[PATH_MAX], name[POLICY_NAME_MAX + 8], exit_msg[512], what[CGROUP_PATH_LEN + 16];
+	char hint[160];
 	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link = NULL;
@@ -671,6 +698,9 @@ static int load_policy(const struct load_opts *o, const struct policy_at *at)
 		else if (err == EBUSY)
 			err = fail(EXIT_FAIL, "policy: another program attached policy '%s'%s (not "
 				   "ksmctl): detach it there first", name, what);
+		else if (err == EINVAL && *unknown_flags(obj, map, hint, sizeof(hint)))
+			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s%s: %s%s",
+				   o->file, what, strerror(err), hint);
 		else if (err == EINVAL && at->cgroup)
 			err = fail(EXIT_FAIL, "policy: the kernel refused to attach %s%s: %s (a "
 				   "cgroup's policy may not have pass_start or pass_end: ksmd's pace "
@@ -724,7 +754,7 @@ static int do_load(int argc, char **argv)
 static int do_replace(int argc, char **argv)
 {
 	char pin[PATH_MAX], old[POLICY_NAME_MAX + 8], name[POLICY_NAME_MAX + 8];
-	char what[CGROUP_PATH_LEN + 16];
+	char what[CGROUP_PATH_LEN + 16], hint[160];
 	struct policy_links pl = { .n = 0 };
 	struct bpf_object *obj = NULL;
 	struct bpf_link *link;
@@ -747,8 +777,10 @@ static int do_replace(int argc, char **argv)
 	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
 	      attach_policy_progs(obj, &pl);
 	if (!err && bpf_link__update_map(link, map)) {
-		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement%s: %s; '%s' stays",
-			   what, strerror(errno), old);
+		err = errno;
+		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement%s: %s%s; '%s' stays",
+			   what, strerror(err),
+			   err == EINVAL ? unknown_flags(obj, map, hint, sizeof(hint)) : "", old);
 		detach_policy_progs(&pl);
 	}
 	/* The old policy's maps and programs go with it. */
