@@ -289,11 +289,13 @@ static const char *unknown_flags(struct bpf_object *obj, struct bpf_map *map, ch
 	buf[0] = '\0';
 	if (field)
 		memcpy(&flags, field, sizeof(flags));
-	flags &= ~((1ULL << POLICY_FLAGS) - 1);
+	for (i = 0; i < POLICY_FLAGS; i++)
+		flags &= ~(1ULL << i);
 	if (!flags)
 		return buf;
-	at = snprintf(buf, len, "; its flags have bits %#llx that neither ksmctl nor, it "
-		      "seems, this kernel knows (ksmctl knows:", (unsigned long long)flags);
+	at = snprintf(buf, len, "; %s.flags has bit(s) %#llx unknown to ksmctl and "
+		      "probably to this kernel (ksmctl knows:", POLICY_TYPE,
+		      (unsigned long long)flags);
 	for (i = 0; i < POLICY_FLAGS && at > 0 && (size_t)at < len; i++)
 		at += snprintf(buf + at, len - at, " %s", policy_flag_names[i]);
 	if (at > 0 && (size_t)at < len)
@@ -777,10 +779,12 @@ static int do_replace(int argc, char **argv)
 	err = policy_open(&o, &obj, &map) ?: policy_load_obj(obj, o.file) ?:
 	      attach_policy_progs(obj, &pl);
 	if (!err && bpf_link__update_map(link, map)) {
-		err = errno;
+		int update_err = errno;
+
 		err = fail(EXIT_FAIL, "policy: the kernel refused the replacement%s: %s%s; '%s' stays",
-			   what, strerror(err),
-			   err == EINVAL ? unknown_flags(obj, map, hint, sizeof(hint)) : "", old);
+			   what, strerror(update_err),
+			   update_err == EINVAL ? unknown_flags(obj, map, hint, sizeof(hint)) : "",
+			   old);
 		detach_policy_progs(&pl);
 	}
 	/* The old policy's maps and programs go with it. */

@@ -208,7 +208,7 @@ def object_files():
         (f"{BAD_BPF}/bad_wrong_ops.bpf.o", 2, ["no ksm_policy_ops struct_ops map"]),
         (f"{BPF}/ksm_stats.bpf.o", 2, ["no ksm_policy_ops struct_ops map"]),
         (f"{BAD_BPF}/bad_verifier.bpf.o", 1, ["the verifier rejected", "read_past_ctx"]),
-        (f"{BAD_BPF}/bad_flags.bpf.o", 1, ["Invalid argument", "flags have bits 0x4000000000000000",
+        (f"{BAD_BPF}/bad_flags.bpf.o", 1, ["Invalid argument", "flags has bit(s) 0x4000000000000000",
                                            "override_smart_scan"]),
     ]
 
