@@ -289,8 +289,7 @@ static const char *unknown_flags(struct bpf_object *obj, struct bpf_map *map, ch
 	buf[0] = '\0';
 	if (field)
 		memcpy(&flags, field, sizeof(flags));
-	for (i = 0; i < POLICY_FLAGS; i++)
-		flags &= ~(1ULL << i);
+	flags &= ~POLICY_FLAGS_KNOWN;
 	if (!flags)
 		return buf;
 	at = snprintf(buf, len, "; %s.flags has bit(s) %#llx unknown to ksmctl and "
@@ -888,7 +887,7 @@ static void show_policy_flags(__u64 flags, json_object *obj)
 
 		if (!(flags & (1ULL << i)))
 			continue;
-		if (i < POLICY_FLAGS)
+		if (POLICY_FLAGS_KNOWN & (1ULL << i))
 			name = policy_flag_names[i];
 		else
 			snprintf(bit, sizeof(bit), "0x%llx", 1ULL << i);

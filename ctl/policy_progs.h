@@ -28,6 +28,8 @@ extern const char *const policy_hooks[POLICY_HOOKS];
 
 /* The flags of struct ksm_policy_ops, bit by bit (KSM_POLICY_*). */
 #define POLICY_FLAGS 1
+#define POLICY_FLAGS_KNOWN ((1ULL << POLICY_FLAGS) - 1)
+_Static_assert(POLICY_FLAGS < 64, "POLICY_FLAGS_KNOWN shifts by POLICY_FLAGS");
 extern const char *const policy_flag_names[POLICY_FLAGS];
 
 struct policy_prog {
