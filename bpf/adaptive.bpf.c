@@ -19,13 +19,16 @@
  *    processes that registered with KSM since the last pass ended runs at
  *    the sysfs pace (set at its start, or at the end of the pass they
  *    joined behind ksmd's cursor in);
- *  - with merge_known_first_sight (on by default), lets a page seen for
- *    the first time merge with a ksm page of the same content at once
+ *  - with merge_known_first_sight (on by default), lets a page of a new
+ *    process merge with a ksm page of the same content on its first visit
  *    (KSM_PAGE_STABLE_ONLY: the stable tree only; unknown content waits
  *    for an unchanged checksum, as upstream), so a process that starts
  *    from the same image as others (a new VM or container) merges in the
- *    first pass that sees it. This costs a call per page scanned; set it
- *    off to leave pages to upstream.
+ *    first pass that sees it. This costs a call per page in the first
+ *    first_sight_passes passes that scan a process (and after KSM
+ *    started over); in every other pass its pages are left to upstream
+ *    (scan_vma() answers KSM_VMA_DEFAULT) and cost no call. Pages a
+ *    process maps later wait for an unchanged checksum, as upstream.
  *
  * Merges of zero pages with the kernel's zero page (use_zero_pages=1) go
  * through neither merge() nor the pass counters: they do not count here.
@@ -65,6 +68,7 @@ const volatile __u32 slow_sleep_min_ms = 50;	/* the first slow step */
 const volatile __u32 slow_sleep_max_ms = 2000;	/* the slowest */
 const volatile __u32 slow_pages_to_scan = 0;	/* batch when slowed; 0: the sysfs one */
 const volatile bool merge_known_first_sight = true;	/* stable tree on a page's first visit */
+const volatile __u32 first_sight_passes = 1;	/* a process's passes whose pages are asked about */
 
 #define MAX_LEVEL	16	/* slow_sleep_min_ms << 15 is past any sane cap */
 
@@ -76,7 +80,7 @@ struct proc_state {
 	__u32 backoff;		/* length of the current skip, in passes */
 	__u32 merges;		/* merges since its last scan_mm() */
 	__u32 probing;		/* scanned in its last pass: judge it at the next */
-	__u32 pad;
+	__u32 first_sight_left;	/* scanned passes still to ask about its pages in */
 	__u64 seqnr;		/* the pass it was last looked at in */
 	__u64 passes_scanned;
 	__u64 passes_skipped;
@@ -106,6 +110,32 @@ __u32 pace_level;		/* 0: sysfs pace; n: n steps slower */
 __u32 pace_sleep_ms;		/* what pass_end() set; 0: sysfs */
 __u32 pace_pages_to_scan;	/* likewise */
 
+/*
+ * The process being scanned, as scan_mm() left it: ksmd scans one process
+ * at a time (see trust_stable.bpf.c), and merge() and scan_vma() come
+ * between its scan_mm() and the next one. Its merges are counted here and
+ * added to its entry when ksmd moves on, which spares merge() a lookup.
+ */
+static u64 cur_mm;
+static s32 cur_tgid;
+static bool cur_first_sight;
+__u64 merges_pending;	/* counted for the process being scanned, not yet in procs */
+
+/* The merges counted for the process scanned last go to its entry. */
+static void flush_merges(void)
+{
+	struct proc_state *st;
+
+	if (!merges_pending)
+		return;
+	st = bpf_map_lookup_elem(&procs, &cur_tgid);
+	if (st && st->mm == cur_mm) {
+		st->merges += merges_pending;
+		st->merges_total += merges_pending;
+	}
+	merges_pending = 0;
+}
+
 static __always_inline __u32 at_least_1(__u32 v)
 {
 	return v ? v : 1;
@@ -118,11 +148,19 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 	struct proc_state *st;
 	__u32 idle_max = at_least_1(idle_passes);
 
+	flush_merges();
+	cur_mm = (u64)mm;
+	cur_tgid = tgid;
+	cur_first_sight = false;
 	if (!tgid)	/* its owner is gone: nothing to learn */
 		return KSM_MM_SCAN;
 	st = bpf_map_lookup_elem(&procs, &tgid);
 	if (!st || st->mm != (u64)mm) {
-		struct proc_state fresh = { .mm = (u64)mm, .seqnr = args->seqnr };
+		struct proc_state fresh = {
+			.mm = (u64)mm,
+			.seqnr = args->seqnr,
+			.first_sight_left = first_sight_passes,
+		};
 
 		bpf_map_update_elem(&procs, &tgid, &fresh, BPF_ANY);
 		st = bpf_map_lookup_elem(&procs, &tgid);
@@ -140,6 +178,7 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 		st->backoff = 0;
 		st->merges = 0;
 		st->probing = 0;
+		st->first_sight_left = first_sight_passes;
 	}
 	st->seqnr = args->seqnr;
 
@@ -170,6 +209,10 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 	st->probing = 1;
 	st->passes_scanned++;
 	mms_scanned++;
+	if (st->first_sight_left) {
+		st->first_sight_left--;
+		cur_first_sight = merge_known_first_sight;
+	}
 	return KSM_MM_SCAN;
 skip:
 	st->passes_skipped++;
@@ -177,8 +220,15 @@ skip:
 	return KSM_MM_SKIP;
 }
 
+/* Pages are asked about only in a new process's first passes. */
+SEC("struct_ops/scan_vma")
+s32 BPF_PROG(adaptive_scan_vma, struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	return cur_first_sight && (u64)mm == cur_mm ? KSM_VMA_ASK : KSM_VMA_DEFAULT;
+}
+
 /*
- * The hot path, for pages of scanned processes only. First sight: no
+ * The hot path, for pages of new processes only. First sight: no
  * default visit yet (smart_scan ages a page at each; with smart_scan off
  * nothing ages it, and an unchanged page is asked about in every pass,
  * which only adds a stable-tree search where the unstable one follows).
@@ -186,8 +236,7 @@ skip:
 SEC("struct_ops/scan_page")
 s32 BPF_PROG(adaptive_scan_page, struct ksm_policy_page_ctx *pctx)
 {
-	if (!merge_known_first_sight || pctx->age ||
-	    (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE)))
+	if (pctx->age || (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE)))
 		return KSM_PAGE_DEFAULT;
 	pages_first_sight++;
 	return KSM_PAGE_STABLE_ONLY;
@@ -195,8 +244,15 @@ s32 BPF_PROG(adaptive_scan_page, struct ksm_policy_page_ctx *pctx)
 
 static __always_inline void credit(struct mm_struct *mm)
 {
-	s32 tgid = bpf_ksm_mm_tgid(mm);
-	struct proc_state *st = bpf_map_lookup_elem(&procs, &tgid);
+	s32 tgid;
+	struct proc_state *st;
+
+	if ((u64)mm == cur_mm) {
+		merges_pending++;
+		return;
+	}
+	tgid = bpf_ksm_mm_tgid(mm);
+	st = bpf_map_lookup_elem(&procs, &tgid);
 
 	if (st && st->mm == (u64)mm) {
 		st->merges++;
@@ -209,7 +265,7 @@ static __always_inline void credit(struct mm_struct *mm)
  * and, for two ordinary pages, for the one whose page waits in the
  * unstable tree (its page becomes a KSM page too). The process mapping a
  * KSM page that is joined gains nothing. Called once per merge, not per
- * page scanned, so the lookups are affordable.
+ * page scanned; the process being scanned is credited without a lookup.
  */
 SEC("struct_ops/merge")
 s32 BPF_PROG(adaptive_merge, struct mm_struct *mm, struct mm_struct *other,
@@ -251,6 +307,7 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 	__u32 level = pace_level;
 	u64 sleep;
 
+	flush_merges();
 	passes++;
 	last_yield_permille = permille;
 	/* Those that joined before the pass began were seen at its start too. */
@@ -284,6 +341,7 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 
 KSM_POLICY(adaptive_policy) = {
 	.scan_mm = (void *)adaptive_scan_mm,
+	.scan_vma = (void *)adaptive_scan_vma,
 	.scan_page = (void *)adaptive_scan_page,
 	.merge = (void *)adaptive_merge,
 	.pass_start = (void *)adaptive_pass_start,

@@ -17,6 +17,17 @@ s32 BPF_PROG(default_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *a
 	return KSM_MM_SCAN;
 }
 
+/*
+ * Be asked about every page of every VMA. KSM_VMA_DEFAULT would leave a
+ * VMA's pages to upstream without a call per page: what a policy that
+ * decides for some memory only should answer for the rest.
+ */
+SEC("struct_ops/scan_vma")
+s32 BPF_PROG(default_scan_vma, struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	return KSM_VMA_ASK;
+}
+
 /* Checksum and tree work as upstream: merge once the content is unchanged for a scan. */
 SEC("struct_ops/scan_page")
 s32 BPF_PROG(default_scan_page, struct ksm_policy_page_ctx *pctx)
@@ -55,6 +66,7 @@ void BPF_PROG(default_exit, struct ksm_policy_exit_info *info)
 
 KSM_POLICY(default_policy) = {
 	.scan_mm = (void *)default_scan_mm,
+	.scan_vma = (void *)default_scan_vma,
 	.scan_page = (void *)default_scan_page,
 	.merge = (void *)default_merge,
 	.pass_start = (void *)default_pass_start,

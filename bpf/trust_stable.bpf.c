@@ -28,12 +28,15 @@
  *    "first sight" is told (age 0, not volatile, not a KSM page),
  *
  * and never for a page that has been seen changing (a volatile history)
- * or is already a KSM page. Everything else is handled as upstream. The
- * kernel flags a page volatile whenever its checksum changed since the
+ * or is already a KSM page. Everything else is handled as upstream, and a
+ * VMA with none of the above (writable, of an untrusted process, without
+ * trust_first_sight) is left to upstream whole: scan_page() is not asked
+ * about its pages, which then cost ksmd what they cost without a policy.
+ * The kernel flags a page volatile whenever its checksum changed since the
  * last visit, trusted or not, and a trusted page that merged with a KSM
- * page, which it does not checksum (merged, the page is seen unmerged again
- * only after a write); a volatile page gets the default treatment here,
- * whose visit clears the flag if the page held still.
+ * page, which it does not checksum (merged, the page is seen unmerged
+ * again only after a write); a volatile page gets the default treatment
+ * here, whose visit clears the flag if the page held still.
  *
  * Trusting a page that is in fact written is never wrong, only wasteful:
  * the merge is undone by a copy-on-write fault. Do not list cgroups whose
@@ -115,6 +118,19 @@ s32 BPF_PROG(trust_stable_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_ar
 	return KSM_MM_SCAN;
 }
 
+/*
+ * Once per VMA (and batch): a VMA with nothing to trust in it is left to
+ * upstream, and its pages cost no call of scan_page().
+ */
+SEC("struct_ops/scan_vma")
+s32 BPF_PROG(trust_stable_scan_vma, struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	if ((cur_trusted && (u64)mm == cur_mm) || trust_first_sight ||
+	    (trust_read_only && !(vma->vm_flags & VM_WRITE)))
+		return KSM_VMA_ASK;
+	return KSM_VMA_DEFAULT;
+}
+
 /* The hot path: a few loads and tests, no map access. */
 SEC("struct_ops/scan_page")
 s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
@@ -148,6 +164,7 @@ s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 
 KSM_POLICY(trust_stable_policy) = {
 	.scan_mm = (void *)trust_stable_scan_mm,
+	.scan_vma = (void *)trust_stable_scan_vma,
 	.scan_page = (void *)trust_stable_scan_page,
 	/* Trusted pages go to the trees every pass, however old. */
 	.flags = KSM_POLICY_OVERRIDE_SMART_SCAN,

@@ -23,7 +23,7 @@ int policy_current(char *name, size_t len)
 }
 
 const char *const policy_hooks[POLICY_HOOKS] = {
-	"scan_mm", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",
+	"scan_mm", "scan_vma", "scan_page", "merge", "pass_start", "pass_end", "init", "exit",
 };
 
 const char *const policy_flag_names[POLICY_FLAGS] = { "override_smart_scan" };

@@ -23,7 +23,7 @@ int policy_current(char *name, size_t len);
 #define POLICY_PIN "policy"
 
 /* The hooks, in the order of struct ksm_policy_ops. */
-#define POLICY_HOOKS 7
+#define POLICY_HOOKS 8
 extern const char *const policy_hooks[POLICY_HOOKS];
 
 /* The flags of struct ksm_policy_ops, bit by bit (KSM_POLICY_*). */

@@ -10630,6 +10630,11 @@ enum ksm_policy_state {
 	KSM_POLICY_EJECTING = 2,
 };
 
+enum ksm_vma_verdict {
+	KSM_VMA_DEFAULT = 0,
+	KSM_VMA_ASK = 1,
+};
+
 enum kvm_apic_logical_mode {
 	KVM_APIC_MODE_SW_DISABLED = 0,
 	KVM_APIC_MODE_XAPIC_CLUSTER = 1,
@@ -29192,6 +29197,7 @@ struct ksm_policy_exit_info;
 
 struct ksm_policy_ops {
 	s32 (*scan_mm)(struct mm_struct *, struct ksm_policy_mm_args *);
+	s32 (*scan_vma)(struct mm_struct *, struct vm_area_struct *);
 	s32 (*scan_page)(struct ksm_policy_page_ctx *);
 	s32 (*merge)(struct mm_struct *, struct mm_struct *, struct ksm_policy_merge_args *);
 	void (*pass_start)(struct ksm_policy_pass *);
@@ -29212,6 +29218,13 @@ struct bpf_struct_ops_ksm_policy_ops {
 	long: 64;
 	long: 64;
 	struct ksm_policy_ops data;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
+	long: 64;
 };
 
 struct bpf_struct_ops_link {
@@ -48636,6 +48649,12 @@ struct ksm_scan {
 	unsigned int skips;
 	bool drained;
 	bool policy_overrides_smart_scan;
+	struct {
+		long unsigned int start;
+		long unsigned int end;
+		vm_flags_t flags;
+	} policy_vma;
+	bool policy_vma_asks;
 };
 
 struct ksm_sharers {

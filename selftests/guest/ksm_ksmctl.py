@@ -114,7 +114,7 @@ def case_load_show_replace_unload():
     expect(os.path.exists(f"{PIN}/procs"), "statistics did not start with the policy")
     show = ksmctl_json("policy", "show")
     expect(show["name"] == "default" and show["pinned"], f"show: {show}")
-    expect(set(show["hooks"]) == {"scan_mm", "scan_page", "merge", "pass_start",
+    expect(set(show["hooks"]) == {"scan_mm", "scan_vma", "scan_page", "merge", "pass_start",
                                   "pass_end", "init", "exit"}, f"hooks: {show['hooks']}")
     expect(all(h["prog_id"] > 0 for h in show["hooks"].values()), f"hooks: {show['hooks']}")
     expect_error(["policy", "load", f"{BPF}/default.bpf.o"], 1, ["already", "replace"])
@@ -156,7 +156,8 @@ def case_policy_outlives_ksmctl_and_merges_as_upstream():
         runs = {h: v["run_cnt"] - before[h] for h, v in shown["hooks"].items()}
         # Each pass, process and page went through the policy while they merged;
         # init ran once, when it was attached, and exit not yet.
-        expect(all(runs[h] > 0 for h in ("scan_mm", "scan_page", "pass_start", "pass_end")),
+        expect(all(runs[h] > 0 for h in ("scan_mm", "scan_vma", "scan_page", "pass_start",
+                                         "pass_end")),
                f"hooks that did not run while pages merged: {runs}")
         # Each of the PAGES merges asked merge() first (a merge that fails is
         # asked again later: more calls are possible, fewer are not).
