@@ -30,8 +30,9 @@
  *    (scan_vma() answers KSM_VMA_DEFAULT) and cost no call. Pages a
  *    process maps later wait for an unchanged checksum, as upstream.
  *
- * Merges of zero pages with the kernel's zero page (use_zero_pages=1) go
- * through neither merge() nor the pass counters: they do not count here.
+ * Merges of zero pages with the kernel's zero page (use_zero_pages=1) are
+ * in neither the kernel's count of a process's merged pages nor the pass
+ * counters: they do not count here.
  *
  * What it learned is about pages KSM has seen. When KSM starts over
  * (echo 2 > run: every page unmerged, every page and checksum forgotten,
@@ -78,7 +79,7 @@ struct proc_state {
 	__u32 idle;		/* scanned passes in a row without a merge */
 	__u32 skip_left;	/* passes still to skip */
 	__u32 backoff;		/* length of the current skip, in passes */
-	__u32 merges;		/* merges since its last scan_mm() */
+	__u32 merges;		/* pages merged in its last scanned pass */
 	__u32 probing;		/* scanned in its last pass: judge it at the next */
 	__u32 first_sight_left;	/* scanned passes still to ask about its pages in */
 	__u64 seqnr;		/* the pass it was last looked at in */
@@ -102,7 +103,7 @@ __u64 passes;			/* pass_end() calls */
 __u64 mms_scanned;		/* scan_mm() verdicts: scan */
 __u64 mms_skipped;		/* scan_mm() verdicts: skip */
 __u64 backoffs;			/* times a process entered a skip */
-__u64 merges_seen;		/* merge() calls */
+__u64 merges_seen;		/* pages merged, as scan_mm() was told */
 __u64 pages_first_sight;	/* KSM_PAGE_STABLE_ONLY for a page seen the first time */
 __u64 joins_seen;		/* processes that registered, as pass_end() heard */
 __u32 last_yield_permille;	/* of the last pass */
@@ -112,29 +113,11 @@ __u32 pace_pages_to_scan;	/* likewise */
 
 /*
  * The process being scanned, as scan_mm() left it: ksmd scans one process
- * at a time (see trust_stable.bpf.c), and merge() and scan_vma() come
- * between its scan_mm() and the next one. Its merges are counted here and
- * added to its entry when ksmd moves on, which spares merge() a lookup.
+ * at a time (see trust_stable.bpf.c), and scan_vma() comes between its
+ * scan_mm() and the next one.
  */
 static u64 cur_mm;
-static s32 cur_tgid;
 static bool cur_first_sight;
-__u64 merges_pending;	/* counted for the process being scanned, not yet in procs */
-
-/* The merges counted for the process scanned last go to its entry. */
-static void flush_merges(void)
-{
-	struct proc_state *st;
-
-	if (!merges_pending)
-		return;
-	st = bpf_map_lookup_elem(&procs, &cur_tgid);
-	if (st && st->mm == cur_mm) {
-		st->merges += merges_pending;
-		st->merges_total += merges_pending;
-	}
-	merges_pending = 0;
-}
 
 static __always_inline __u32 at_least_1(__u32 v)
 {
@@ -148,10 +131,9 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 	struct proc_state *st;
 	__u32 idle_max = at_least_1(idle_passes);
 
-	flush_merges();
 	cur_mm = (u64)mm;
-	cur_tgid = tgid;
 	cur_first_sight = false;
+	merges_seen += args->pages_merged;
 	if (!tgid)	/* its owner is gone: nothing to learn */
 		return KSM_MM_SCAN;
 	st = bpf_map_lookup_elem(&procs, &tgid);
@@ -172,6 +154,13 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 	 * number only goes back when KSM started over (run=2): it forgot this
 	 * process's pages, and the policy forgets what they did.
 	 */
+	/*
+	 * The kernel counts a process's merges in the pass it was last
+	 * scanned in: the scanned side of each, not the page that waited in
+	 * the unstable tree.
+	 */
+	st->merges = args->pages_merged;
+	st->merges_total += args->pages_merged;
 	if (args->seqnr < st->seqnr) {
 		st->idle = 0;
 		st->skip_left = 0;
@@ -205,7 +194,6 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 			goto skip;
 		}
 	}
-	st->merges = 0;
 	st->probing = 1;
 	st->passes_scanned++;
 	mms_scanned++;
@@ -242,42 +230,6 @@ s32 BPF_PROG(adaptive_scan_page, struct ksm_policy_page_ctx *pctx)
 	return KSM_PAGE_STABLE_ONLY;
 }
 
-static __always_inline void credit(struct mm_struct *mm)
-{
-	s32 tgid;
-	struct proc_state *st;
-
-	if ((u64)mm == cur_mm) {
-		merges_pending++;
-		return;
-	}
-	tgid = bpf_ksm_mm_tgid(mm);
-	st = bpf_map_lookup_elem(&procs, &tgid);
-
-	if (st && st->mm == (u64)mm) {
-		st->merges++;
-		st->merges_total++;
-	}
-}
-
-/*
- * A match is about to be merged: it counts for the process being scanned
- * and, for two ordinary pages, for the one whose page waits in the
- * unstable tree (its page becomes a KSM page too). The process mapping a
- * KSM page that is joined gains nothing. Called once per merge, not per
- * page scanned; the process being scanned is credited without a lookup.
- */
-SEC("struct_ops/merge")
-s32 BPF_PROG(adaptive_merge, struct mm_struct *mm, struct mm_struct *other,
-	     struct ksm_policy_merge_args *args)
-{
-	merges_seen++;
-	credit(mm);
-	if (other && !args->stable)
-		credit(other);
-	return KSM_MERGE_ALLOW;
-}
-
 /*
  * Pass 0: KSM starts (or started over: run=2 unmerged everything). The pace
  * learned from the pages it has forgotten says nothing: back to sysfs. So
@@ -307,7 +259,6 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 	__u32 level = pace_level;
 	u64 sleep;
 
-	flush_merges();
 	passes++;
 	last_yield_permille = permille;
 	/* Those that joined before the pass began were seen at its start too. */
@@ -343,7 +294,6 @@ KSM_POLICY(adaptive_policy) = {
 	.scan_mm = (void *)adaptive_scan_mm,
 	.scan_vma = (void *)adaptive_scan_vma,
 	.scan_page = (void *)adaptive_scan_page,
-	.merge = (void *)adaptive_merge,
 	.pass_start = (void *)adaptive_pass_start,
 	.pass_end = (void *)adaptive_pass_end,
 	.name = "adaptive",

@@ -48545,6 +48545,7 @@ struct ksm_rmap_item;
 struct ksm_mm_slot {
 	struct mm_slot slot;
 	struct ksm_rmap_item *rmap_list;
+	long unsigned int pages_merged;
 };
 
 struct ksm_named_domain {
@@ -48580,6 +48581,7 @@ struct ksm_policy_merge_args {
 struct ksm_policy_mm_args {
 	u64 domain;
 	u64 seqnr;
+	u64 pages_merged;
 };
 
 struct ksm_policy_page_ctx {
@@ -48646,6 +48648,7 @@ struct ksm_scan {
 	long unsigned int seqnr;
 	long unsigned int mm_scan_start;
 	long unsigned int mm_pages_skipped;
+	long unsigned int mm_pages_merged;
 	unsigned int skips;
 	bool drained;
 	bool policy_overrides_smart_scan;
@@ -48653,8 +48656,8 @@ struct ksm_scan {
 		long unsigned int start;
 		long unsigned int end;
 		vm_flags_t flags;
+		bool asks;
 	} policy_vma;
-	bool policy_vma_asks;
 };
 
 struct ksm_sharers {
