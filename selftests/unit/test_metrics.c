@@ -85,7 +85,8 @@ static struct stats_row make_row(int pid, const char *cgroup, long long sharing,
 
 static struct policy_progs progs = {
 	.pinned = true, .run_stats = true,
-	.hook = { [1] = { .id = 9, .name = "trust_page", .run_cnt = 1000,
+	/* policy_hooks[2]: scan_page */
+	.hook = { [2] = { .id = 9, .name = "trust_page", .run_cnt = 1000,
 			  .run_time_ns = 2500000 } },
 };
 
