@@ -139,37 +139,33 @@ def case_policy_outlives_ksmctl_and_merges_as_upstream():
     (its own view, /sys/kernel/mm/ksm/policy) and runs its programs (their run
     counts, kernel.bpf_stats_enabled=1) while pages merge as with no policy."""
     clean_slate()
-    bpf_stats = "/proc/sys/kernel/bpf_stats_enabled"
-    saved = read(bpf_stats)
-    write(bpf_stats, 1)
     a = b = None
-    try:
-        ksmctl("policy", "load", f"{BPF}/default.bpf.o")
-        shown = ksmctl_json("policy", "show")
-        expect(shown["name"] == "default" and shown["pinned"] and shown["run_stats"],
-               f"policy show: {shown}")
-        before = {h: v["run_cnt"] for h, v in shown["hooks"].items()}
-        a, b = Worker(7), Worker(7)
-        wait_merged(a, b)
-        expect(policy_name() == "default", f"the kernel's policy is {policy_name()}")
-        shown = ksmctl_json("policy", "show")
-        runs = {h: v["run_cnt"] - before[h] for h, v in shown["hooks"].items()}
-        # Each pass, process and page went through the policy while they merged;
-        # init ran once, when it was attached, and exit not yet.
-        expect(all(runs[h] > 0 for h in ("scan_mm", "scan_vma", "scan_page", "pass_start",
-                                         "pass_end")),
-               f"hooks that did not run while pages merged: {runs}")
-        # Each of the PAGES merges asked merge() first (a merge that fails is
-        # asked again later: more calls are possible, fewer are not).
-        expect(runs["merge"] >= PAGES, f"merge() ran {runs['merge']} times for {PAGES} "
-               f"merges: {runs}")
-        expect(before["init"] == 1 and runs["init"] == 0 and before["exit"] == 0 and
-               runs["exit"] == 0, f"init/exit runs: {before} then {runs}")
-    finally:
-        for w in (a, b):
-            if w:
-                w.stop()
-        write(bpf_stats, saved)
+    with BpfStats():
+        try:
+            ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+            shown = ksmctl_json("policy", "show")
+            expect(shown["name"] == "default" and shown["pinned"] and shown["run_stats"],
+                   f"policy show: {shown}")
+            before = hook_runs()
+            a, b = Worker(7), Worker(7)
+            wait_merged(a, b)
+            expect(policy_name() == "default", f"the kernel's policy is {policy_name()}")
+            runs = runs_since(before)
+            # Each pass, process and page went through the policy while they merged;
+            # init ran once, when it was attached, and exit not yet.
+            expect(all(runs[h] > 0 for h in ("scan_mm", "scan_vma", "scan_page", "pass_start",
+                                             "pass_end")),
+                   f"hooks that did not run while pages merged: {runs}")
+            # Each of the PAGES merges asked merge() first (a merge that fails is
+            # asked again later: more calls are possible, fewer are not).
+            expect(runs["merge"] >= PAGES, f"merge() ran {runs['merge']} times for {PAGES} "
+                   f"merges: {runs}")
+            expect(before["init"] == 1 and runs["init"] == 0 and before["exit"] == 0 and
+                   runs["exit"] == 0, f"init/exit runs: {before} then {runs}")
+        finally:
+            for w in (a, b):
+                if w:
+                    w.stop()
     ksmctl("policy", "unload")
     expect(policy_name() == "none", f"after unload: {policy_name()}")
 

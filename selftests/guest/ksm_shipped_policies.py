@@ -19,12 +19,12 @@ import time
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (BPF, BPFTOOL, KSM, KSMCTL, PAGES, PIN, Failed,  # noqa: E402
-                       clean_slate as _clean_slate, expect, full_scans, ksmctl_json,
-                       make_cgroup, read, run_cases, wait_for, wait_scans, write)
+from ksm_guest import (BPF, BPFTOOL, KSM, KSMCTL, PAGES, PIN, BpfStats, Failed,  # noqa: E402
+                       clean_slate as _clean_slate, expect, full_scans, hook_runs,
+                       ksmctl_json, make_cgroup, read, run_cases, runs_since, wait_for,
+                       wait_scans, write)
 
 PIN_MAPS = f"{PIN}/policy_maps"
-BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
 HALF = PAGES // 2
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -211,28 +211,6 @@ def proc_state(maps, pid):
     if p.returncode != 0:
         return None
     return json.loads(p.stdout)["formatted"]["value"]
-
-
-def hook_runs():
-    """The loaded policy's programs' run counts, per hook (kernel.bpf_stats_enabled=1)."""
-    show = ksmctl_json("policy", "show")
-    expect(show.get("run_stats"), f"policy show has no run counts: {show}")
-    return {h: v["run_cnt"] for h, v in show["hooks"].items()}
-
-
-def runs_since(before):
-    return {h: n - before.get(h, 0) for h, n in hook_runs().items()}
-
-
-class BpfStats:
-    """kernel.bpf_stats_enabled=1 for a case, as it was afterwards."""
-
-    def __enter__(self):
-        self.saved = read(BPF_STATS)
-        write(BPF_STATS, 1)
-
-    def __exit__(self, *exc):
-        write(BPF_STATS, self.saved)
 
 
 def clean_slate():

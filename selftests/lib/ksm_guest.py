@@ -174,6 +174,31 @@ def policy_name():
     return read(f"{KSM}/policy")
 
 
+BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+class BpfStats:
+    """kernel.bpf_stats_enabled=1 for a case, as it was afterwards."""
+
+    def __enter__(self):
+        self.saved = read(BPF_STATS)
+        write(BPF_STATS, 1)
+
+    def __exit__(self, *exc):
+        write(BPF_STATS, self.saved)
+
+
+def hook_runs():
+    """The loaded policy's programs' run counts, per hook (kernel.bpf_stats_enabled=1)."""
+    show = ksmctl_json("policy", "show")
+    expect(show.get("run_stats"), f"policy show has no run counts: {show}")
+    return {h: v["run_cnt"] for h, v in show["hooks"].items()}
+
+
+def runs_since(before):
+    return {h: n - before.get(h, 0) for h, n in hook_runs().items()}
+
+
 def ksm_state():
     return " ".join(f"{k}={read(f'{KSM}/{k}')}" for k in
                     ("run", "full_scans", "pages_shared", "pages_sharing", "pages_unshared",
