@@ -150,17 +150,17 @@ s32 BPF_PROG(adaptive_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_args *
 			return KSM_MM_SCAN;
 	}
 	/*
-	 * Every registered process is looked at in every pass, so its pass
-	 * number only goes back when KSM started over (run=2): it forgot this
-	 * process's pages, and the policy forgets what they did.
-	 */
-	/*
 	 * The kernel counts a process's merges in the pass it was last
 	 * scanned in: the scanned side of each, not the page that waited in
 	 * the unstable tree.
 	 */
 	st->merges = args->pages_merged;
 	st->merges_total += args->pages_merged;
+	/*
+	 * Every registered process is looked at in every pass, so its pass
+	 * number only goes back when KSM started over (run=2): it forgot this
+	 * process's pages, and the policy forgets what they did.
+	 */
 	if (args->seqnr < st->seqnr) {
 		st->idle = 0;
 		st->skip_left = 0;
