@@ -10633,6 +10633,8 @@ enum ksm_policy_state {
 enum ksm_vma_verdict {
 	KSM_VMA_DEFAULT = 0,
 	KSM_VMA_ASK = 1,
+	KSM_VMA_STABLE = 2,
+	KSM_VMA_STABLE_ONLY = 3,
 };
 
 enum kvm_apic_logical_mode {
@@ -48656,7 +48658,7 @@ struct ksm_scan {
 		long unsigned int start;
 		long unsigned int end;
 		vm_flags_t flags;
-		bool asks;
+		int verdict;
 	} policy_vma;
 };
 

@@ -44,6 +44,8 @@ SUBTESTS = [
     "smart_scan_first",
     "trusted_merge_skips_checksum",
     "vma_left_to_upstream",
+    "vma_verdict_stable",
+    "vma_verdict_stable_only",
     "skip_keeps_pages_apart",
     "domain_change",
     "fork_into_another_domain",
