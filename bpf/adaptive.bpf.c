@@ -24,11 +24,13 @@
  *    (KSM_PAGE_STABLE_ONLY: the stable tree only; unknown content waits
  *    for an unchanged checksum, as upstream), so a process that starts
  *    from the same image as others (a new VM or container) merges in the
- *    first pass that sees it. This costs a call per page in the first
- *    first_sight_passes passes that scan a process (and after KSM
- *    started over); in every other pass its pages are left to upstream
- *    (scan_vma() answers KSM_VMA_DEFAULT) and cost no call. Pages a
- *    process maps later wait for an unchanged checksum, as upstream.
+ *    first pass that sees it. scan_vma() gives the verdict to the
+ *    process's VMAs whole (KSM_VMA_STABLE_ONLY; a page that changed since
+ *    its last visit gets the default) in the first first_sight_passes
+ *    passes that scan it (and after KSM started over), and leaves them to
+ *    upstream (KSM_VMA_DEFAULT) in every other: no page costs a call.
+ *    Pages a process maps later wait for an unchanged checksum, as
+ *    upstream.
  *
  * Merges of zero pages with the kernel's zero page (use_zero_pages=1) are
  * in neither the kernel's count of a process's merged pages nor the pass
@@ -104,7 +106,7 @@ __u64 mms_scanned;		/* scan_mm() verdicts: scan */
 __u64 mms_skipped;		/* scan_mm() verdicts: skip */
 __u64 backoffs;			/* times a process entered a skip */
 __u64 merges_seen;		/* pages merged, as scan_mm() was told */
-__u64 pages_first_sight;	/* KSM_PAGE_STABLE_ONLY for a page seen the first time */
+__u64 vmas_first_sight;	/* KSM_VMA_STABLE_ONLY for a VMA of a new process */
 __u64 joins_seen;		/* processes that registered, as pass_end() heard */
 __u32 last_yield_permille;	/* of the last pass */
 __u32 pace_level;		/* 0: sysfs pace; n: n steps slower */
@@ -208,26 +210,20 @@ skip:
 	return KSM_MM_SKIP;
 }
 
-/* Pages are asked about only in a new process's first passes. */
+/*
+ * A new process's pages, on their first visit: the stable tree only. In its
+ * first passes every page is seen for the first time (but where the policy
+ * came after KSM had seen the process: an unchanged page is then handled
+ * as by default, and only one that changed is searched in the stable
+ * tree, in those passes alone).
+ */
 SEC("struct_ops/scan_vma")
 s32 BPF_PROG(adaptive_scan_vma, struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	return cur_first_sight && (u64)mm == cur_mm ? KSM_VMA_ASK : KSM_VMA_DEFAULT;
-}
-
-/*
- * The hot path, for pages of new processes only. First sight: no
- * default visit yet (smart_scan ages a page at each; with smart_scan off
- * nothing ages it, and an unchanged page is asked about in every pass,
- * which only adds a stable-tree search where the unstable one follows).
- */
-SEC("struct_ops/scan_page")
-s32 BPF_PROG(adaptive_scan_page, struct ksm_policy_page_ctx *pctx)
-{
-	if (pctx->age || (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE)))
-		return KSM_PAGE_DEFAULT;
-	pages_first_sight++;
-	return KSM_PAGE_STABLE_ONLY;
+	if (!cur_first_sight || (u64)mm != cur_mm)
+		return KSM_VMA_DEFAULT;
+	vmas_first_sight++;
+	return KSM_VMA_STABLE_ONLY;
 }
 
 /*
@@ -293,7 +289,6 @@ void BPF_PROG(adaptive_pass_end, struct ksm_policy_pass *pass)
 KSM_POLICY(adaptive_policy) = {
 	.scan_mm = (void *)adaptive_scan_mm,
 	.scan_vma = (void *)adaptive_scan_vma,
-	.scan_page = (void *)adaptive_scan_page,
 	.pass_start = (void *)adaptive_pass_start,
 	.pass_end = (void *)adaptive_pass_end,
 	.name = "adaptive",

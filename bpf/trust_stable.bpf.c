@@ -7,8 +7,8 @@
  * passes, and smart scan then looks at pages that did not merge less and
  * less often. That is right for memory of unknown behaviour, and a waste
  * for memory that is static by construction: it delays merging by a whole
- * pass, which on a large host is minutes. This policy answers
- * KSM_PAGE_STABLE, so the page goes to the trees at once, for
+ * pass, which on a large host is minutes. This policy has the page treated
+ * as stable (KSM_PAGE_STABLE), so it goes to the trees at once, for
  *
  *  - pages in VMAs without VM_WRITE: memory filled and then made read-only
  *    (mprotect(PROT_READ): loaded models, RELRO of relocated libraries,
@@ -27,16 +27,19 @@
  *    did not change; and smart_scan has aged it by then, which is how
  *    "first sight" is told (age 0, not volatile, not a KSM page),
  *
- * and never for a page that has been seen changing (a volatile history)
- * or is already a KSM page. Everything else is handled as upstream, and a
- * VMA with none of the above (writable, of an untrusted process, without
- * trust_first_sight) is left to upstream whole: scan_page() is not asked
- * about its pages, which then cost ksmd what they cost without a policy.
- * The kernel flags a page volatile whenever its checksum changed since the
- * last visit, trusted or not, and a trusted page that merged with a KSM
- * page, which it does not checksum (merged, the page is seen unmerged
- * again only after a write); a volatile page gets the default treatment
- * here, whose visit clears the flag if the page held still.
+ * and never for a page that has been seen changing (a volatile history).
+ * Everything else is handled as upstream. The first two rules are VMA-wide:
+ * scan_vma() answers KSM_VMA_STABLE, and the kernel gives each page of the
+ * VMA KSM_PAGE_STABLE, or the default to a volatile one, without a call of
+ * scan_page(). Only trust_first_sight asks about pages one by one, and a
+ * VMA none of the rules covers (writable, of an untrusted process, without
+ * trust_first_sight) is left to upstream whole: its pages cost ksmd what
+ * they cost without a policy. The kernel flags a page volatile whenever
+ * its checksum changed since the last visit, trusted or not, and a trusted
+ * page that merged with a KSM page, which it does not checksum (merged,
+ * the page is seen unmerged again only after a write); a volatile page
+ * gets the default treatment, whose visit clears the flag if the page held
+ * still.
  *
  * Trusting a page that is in fact written is never wrong, only wasteful:
  * the merge is undone by a copy-on-write fault. Do not list cgroups whose
@@ -80,8 +83,8 @@ static bool cur_trusted;
 
 /* What the policy did, for userspace (the object's .bss map). */
 __u64 mms_trusted;	/* scan_mm() calls that trusted the process */
-__u64 pages_read_only;	/* KSM_PAGE_STABLE for a page in a VMA without VM_WRITE */
-__u64 pages_trusted;	/* KSM_PAGE_STABLE for a page of a trusted process */
+__u64 vmas_read_only;	/* KSM_VMA_STABLE for a VMA without VM_WRITE */
+__u64 vmas_trusted;	/* KSM_VMA_STABLE for a VMA of a trusted process */
 __u64 pages_first_sight;	/* KSM_PAGE_STABLE for a page seen the first time */
 
 struct cgroup_walk {
@@ -119,47 +122,40 @@ s32 BPF_PROG(trust_stable_scan_mm, struct mm_struct *mm, struct ksm_policy_mm_ar
 }
 
 /*
- * Once per VMA (and batch): a VMA with nothing to trust in it is left to
- * upstream, and its pages cost no call of scan_page().
+ * Once per VMA (and batch): a VMA of a trusted process or without VM_WRITE
+ * is trusted whole, one with nothing to trust in it is left to upstream;
+ * neither costs a call of scan_page() per page.
  */
 SEC("struct_ops/scan_vma")
 s32 BPF_PROG(trust_stable_scan_vma, struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	if ((cur_trusted && (u64)mm == cur_mm) || trust_first_sight ||
-	    (trust_read_only && !(vma->vm_flags & VM_WRITE)))
-		return KSM_VMA_ASK;
-	return KSM_VMA_DEFAULT;
+	if (cur_trusted && (u64)mm == cur_mm) {
+		vmas_trusted++;
+		return KSM_VMA_STABLE;
+	}
+	if (trust_read_only && !(vma->vm_flags & VM_WRITE)) {
+		vmas_read_only++;
+		return KSM_VMA_STABLE;
+	}
+	return trust_first_sight ? KSM_VMA_ASK : KSM_VMA_DEFAULT;
 }
 
-/* The hot path: a few loads and tests, no map access. */
+/* The hot path with trust_first_sight: a few loads and tests, no map access. */
 SEC("struct_ops/scan_page")
 s32 BPF_PROG(trust_stable_scan_page, struct ksm_policy_page_ctx *pctx)
 {
 	/*
 	 * KSM pages are in the stable tree already; a volatile page changed
 	 * when ksmd last looked, so it must prove itself the upstream way
-	 * first.
+	 * first. Age 0: no default visit yet (smart_scan ages a page at
+	 * each). With smart_scan off nothing ages it, and an unchanged page
+	 * is trusted in every pass: harmless, as nothing would skip it then
+	 * either.
 	 */
-	if (pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE))
+	if ((pctx->flags & (KSM_PAGE_F_KSM | KSM_PAGE_F_VOLATILE)) || pctx->age)
 		return KSM_PAGE_DEFAULT;
-	if (cur_trusted && (u64)pctx->mm == cur_mm) {
-		pages_trusted++;
-		return KSM_PAGE_STABLE;
-	}
-	if (trust_read_only && !(pctx->vma->vm_flags & VM_WRITE)) {
-		pages_read_only++;
-		return KSM_PAGE_STABLE;
-	}
-	/*
-	 * Age 0: no default visit yet (smart_scan ages a page at each). With
-	 * smart_scan off nothing ages it, and an unchanged page is trusted
-	 * in every pass: harmless, as nothing would skip it then either.
-	 */
-	if (trust_first_sight && !pctx->age) {
-		pages_first_sight++;
-		return KSM_PAGE_STABLE;
-	}
-	return KSM_PAGE_DEFAULT;
+	pages_first_sight++;
+	return KSM_PAGE_STABLE;
 }
 
 KSM_POLICY(trust_stable_policy) = {
