@@ -23,8 +23,9 @@
 #include <bpf/bpf_tracing.h>
 #include "ksm_stats.h"
 
-/* What bpf_map_update_elem() returns for a full map (no errno.h here). */
-#define E2BIG 7
+/* What bpf_map_update_elem() returns for a full map, a key it has (no errno.h here). */
+#define E2BIG	7
+#define EEXIST	17
 
 extern void *bpf_rdonly_cast(const void *obj, u32 btf_id) __ksym;
 
@@ -449,47 +450,74 @@ static struct ksm_sharing_owner *owner_of(__u64 mm, __u64 cgroup_id, bool make)
 	return o;
 }
 
-static void mapping_leave(__u64 rmap_item)
+/*
+ * The record of merged mapping @rmap_item goes, and its counts with it; @o is
+ * its process's record when the caller has it.
+ */
+static void mapping_leave(__u64 rmap_item, struct ksm_sharing_owner *o)
 {
 	struct ksm_sharing_mapping *m = bpf_map_lookup_elem(&mappings, &rmap_item);
-	struct ksm_sharing_owner *o;
 
 	if (!m)		/* merged before the programs ran, or dropped */
 		return;
 	if (m->cgroup_id)
 		page_leave(m->ksm_page, m->cgroup_id);
-	o = bpf_map_lookup_elem(&owners, &m->mm);
+	if (!o)
+		o = bpf_map_lookup_elem(&owners, &m->mm);
 	if (o && !--o->mappings)
 		bpf_map_delete_elem(&owners, &m->mm);
 	bpf_map_delete_elem(&mappings, &rmap_item);
 }
 
-SEC("raw_tp/ksm_rmap_join")
-int BPF_PROG(ksm_rmap_join, void *mm, void *rmap_item, void *stable_node, unsigned long kpfn)
+/*
+ * A record of merged mapping @rmap_item of process @mm on ksm page @page,
+ * counted where its process's mappings count: 0, or -EEXIST, with nothing
+ * changed, if it has one already.
+ */
+static long mapping_join(__u64 mm, __u64 rmap_item, __u64 page)
 {
-	struct ksm_sharing_mapping fresh = { .ksm_page = (__u64)stable_node, .mm = (__u64)mm };
-	__u64 page = (__u64)stable_node, mapping = (__u64)rmap_item;
-	struct ksm_sharing_mapping *m;
+	struct ksm_sharing_mapping fresh = { .ksm_page = page, .mm = mm };
 	struct ksm_sharing_owner *o;
+	long err;
 
-	mapping_leave(mapping);	/* never two records of one mapping */
-	o = owner_of((__u64)mm, process_of(mm_of(mm)).cgroup_id, true);
-	if (!o || bpf_map_update_elem(&mappings, &mapping, &fresh, BPF_NOEXIST)) {
+	o = owner_of(mm, process_of(mm_of((void *)mm)).cgroup_id, true);
+	if (!o) {
 		totals_inc(offsetof(struct ksm_stats_totals, sharing_dropped));
 		return 0;
 	}
-	o->mappings++;
-	m = bpf_map_lookup_elem(&mappings, &mapping);
-	if (m && o->cgroup_id && page_join(page, o->cgroup_id))
-		m->cgroup_id = o->cgroup_id;
+	if (o->cgroup_id && page_join(page, o->cgroup_id))
+		fresh.cgroup_id = o->cgroup_id;
+	err = bpf_map_update_elem(&mappings, &rmap_item, &fresh, BPF_NOEXIST);
+	if (!err) {
+		o->mappings++;
+		return 0;
+	}
+	if (fresh.cgroup_id)
+		page_leave(page, fresh.cgroup_id);
+	if (err == -EEXIST)
+		return err;
+	totals_inc(offsetof(struct ksm_stats_totals, sharing_dropped));
+	return 0;
+}
+
+SEC("raw_tp/ksm_rmap_join")
+int BPF_PROG(ksm_rmap_join, void *mm, void *rmap_item, void *stable_node, unsigned long kpfn)
+{
+	/* Never two records of one mapping: one left over goes first. */
+	if (mapping_join((__u64)mm, (__u64)rmap_item, (__u64)stable_node) == -EEXIST) {
+		mapping_leave((__u64)rmap_item, NULL);
+		mapping_join((__u64)mm, (__u64)rmap_item, (__u64)stable_node);
+	}
 	return 0;
 }
 
 SEC("raw_tp/ksm_rmap_leave")
 int BPF_PROG(ksm_rmap_leave, void *mm, void *rmap_item, void *stable_node, unsigned long kpfn)
 {
-	owner_of((__u64)mm, process_of(mm_of(mm)).cgroup_id, false);
-	mapping_leave((__u64)rmap_item);
+	struct ksm_sharing_owner *o;
+
+	o = owner_of((__u64)mm, process_of(mm_of(mm)).cgroup_id, false);
+	mapping_leave((__u64)rmap_item, o);
 	return 0;
 }
 
