@@ -9,7 +9,8 @@
 #   throughput_configs.sh BUILD_DIR CONFIGS ROUNDS SIZE_MIB
 #
 # CONFIGS: comma-separated; "none" (no policy), "stats" (no policy, ksmctl's
-# statistics collected: BPF programs on the ksm tracepoints), or NAME: the
+# statistics collected: BPF programs on the ksm tracepoints), "stats+sharing"
+# (the same with who shares with whom: stats enable sharing on), or NAME: the
 # shipped policy BUILD_DIR/bpf/NAME.bpf.o, loaded with ksmctl before each
 # round's tests and unloaded after, alone (policy load starts the statistics
 # too; they are stopped). Every test starts from upstream's default knobs. Each run
@@ -41,6 +42,7 @@ while [ "$round" -le "$rounds" ]; do
 		case $config in
 		none) ;;
 		stats) "$build/ksmctl" stats enable >&2 ;;
+		stats+sharing) "$build/ksmctl" stats enable sharing on >&2 ;;
 		*) load_policy_alone "$build" "$build/bpf/$config.bpf.o" ;;
 		esac
 		for test in P H D C M U W; do
@@ -57,7 +59,7 @@ while [ "$round" -le "$rounds" ]; do
 		done
 		case $config in
 		none) ;;
-		stats) "$build/ksmctl" stats disable >&2 ;;
+		stats | stats+sharing) "$build/ksmctl" stats disable >&2 ;;
 		*) "$build/ksmctl" policy unload >&2 ;;
 		esac
 	done

@@ -71,17 +71,22 @@ static unsigned int pinned_max_entries(const char *name)
 /* The most entries a map may be given: a process entry is ~120 bytes. */
 #define STATS_MAX_ENTRIES (1UL << 22)
 
+static const char *const off_on[] = { "off", "on", NULL };
+
 static int do_enable(int argc, char **argv)
 {
 	bool series = false, already = stats_enabled();
-	struct stats_sizes sizes = { 0 };
+	struct stats_config config = { 0 };
 	unsigned int have_procs, have_cgroups;
 	unsigned long procs = 0, cgroups = 0, mappings = 0;
+	int sharing = -1;
 	struct arg args[] = {
 		{ .keyword = "max-procs", .parse = args_count, .dest = &procs,
 		  .max = STATS_MAX_ENTRIES },
 		{ .keyword = "max-cgroups", .parse = args_count, .dest = &cgroups,
 		  .max = STATS_MAX_ENTRIES },
+		{ .keyword = "sharing", .parse = args_choice, .dest = &sharing,
+		  .choices = off_on },
 		{ .keyword = "max-mappings", .parse = args_count, .dest = &mappings,
 		  .max = STATS_MAX_ENTRIES },
 	};
@@ -90,30 +95,39 @@ static int do_enable(int argc, char **argv)
 	err = args_parse("stats", "enable", args, ARGS_N(args), argc, argv);
 	if (err)
 		return err;
-	sizes.procs = procs;
-	sizes.cgroups = cgroups;
-	sizes.mappings = mappings;
+	config.procs = procs;
+	config.cgroups = cgroups;
+	config.mappings = mappings;
+	config.sharing = sharing == 1;
+	if (mappings && !config.sharing)
+		return fail(EXIT_USAGE, "stats enable: max-mappings sizes the records of "
+			    "'sharing on'; give both");
 	err = require_admin("stats enable");
 	if (err)
 		return err;
-	if (already && sizes.mappings)
+	if (already && config.mappings)
 		return fail(EXIT_FAIL, "stats: already enabled; 'ksmctl stats disable' first to "
 			    "resize (the counters start again)");
+	if (already && sharing >= 0 && config.sharing != stats_sharing_enabled())
+		return fail(EXIT_FAIL, "stats: already enabled with sharing %s; 'ksmctl stats "
+			    "disable' first (the counters start again)",
+			    off_on[stats_sharing_enabled()]);
 	if (already) {
 		have_procs = pinned_max_entries(PROCS_PIN);
 		have_cgroups = pinned_max_entries(CGROUPS_PIN);
-		if ((sizes.procs && sizes.procs != have_procs) ||
-		    (sizes.cgroups && sizes.cgroups != have_cgroups))
+		if ((config.procs && config.procs != have_procs) ||
+		    (config.cgroups && config.cgroups != have_cgroups))
 			return fail(EXIT_FAIL, "stats: already enabled with max-procs %u "
 				    "max-cgroups %u; 'ksmctl stats disable' first to resize "
 				    "(the counters start again)", have_procs, have_cgroups);
 	} else {
-		err = stats_start(&sizes, &series);
+		err = stats_start(&config, &series);
 		if (err)
 			return err;
 	}
 	have_procs = pinned_max_entries(PROCS_PIN);
 	have_cgroups = pinned_max_entries(CGROUPS_PIN);
+	config.sharing = stats_sharing_enabled();
 	if (json_output) {
 		json_object *o = json_object_new_object();
 
@@ -121,14 +135,16 @@ static int do_enable(int argc, char **argv)
 		json_object_object_add(o, "already", json_object_new_boolean(already));
 		json_object_object_add(o, "max_procs", json_object_new_int64(have_procs));
 		json_object_object_add(o, "max_cgroups", json_object_new_int64(have_cgroups));
+		json_object_object_add(o, "sharing", json_object_new_boolean(config.sharing));
 		json_print(o);
 	} else if (already) {
-		printf("statistics: already enabled (room for %u processes, %u cgroups)\n",
-		       have_procs, have_cgroups);
+		printf("statistics: already enabled (room for %u processes, %u cgroups; "
+		       "sharing %s)\n", have_procs, have_cgroups, off_on[config.sharing]);
 	} else {
-		printf("statistics: enabled (%s events, room for %u processes, %u cgroups), "
-		       "maps pinned at %s/{%s,%s,%s,%s}\n", series ? "ksm-bpf" : "upstream ksm",
-		       have_procs, have_cgroups, ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN,
+		printf("statistics: enabled (%s events, room for %u processes, %u cgroups; "
+		       "sharing %s), maps pinned at %s/{%s,%s,%s,%s}\n",
+		       series ? "ksm-bpf" : "upstream ksm", have_procs, have_cgroups,
+		       off_on[config.sharing], ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN,
 		       SHARING_PIN);
 	}
 	return EXIT_OK;
@@ -662,6 +678,14 @@ static int do_sharing(int argc, char **argv)
 	if (!events.sharing)
 		return fail(EXIT_UNSUPPORTED, "stats sharing: this kernel has no ksm_rmap_join "
 			    "and ksm_rmap_leave events (the ksm-bpf series adds them)");
+	/* Not visible to this user: reading the map says so. */
+	if (stats_visible() && !stats_enabled())
+		return fail(EXIT_FAIL, "stats sharing: not collected: run 'ksmctl stats enable "
+			    "sharing on'");
+	if (stats_visible() && !stats_sharing_enabled())
+		return fail(EXIT_FAIL, "stats sharing: not collected: the statistics run with "
+			    "sharing off; 'ksmctl stats disable', then 'ksmctl stats enable sharing "
+			    "on' (the counters start again)");
 	err = read_sharing(cgroup, &rows, &view.n);
 	if (err)
 		return err;
@@ -751,7 +775,7 @@ static int export_metrics(const struct show_opts *o)
 	e.ncgroups = ncg;
 	e.procs = procs;
 	e.nprocs = o->top < np ? o->top : np;
-	if (e.totals && events.sharing) {
+	if (e.totals && stats_sharing_enabled()) {
 		err = read_sharing(o->cgroup, &pairs, &sharing.n);
 		if (err)
 			goto out;
@@ -842,7 +866,8 @@ static void stats_help(void)
 		"       ksmctl stats cgroup [cgroup PATH] [sort KEY] [top N] [watch SECONDS]\n"
 		"                    [format FORMAT]\n"
 		"       ksmctl stats sharing [cgroup PATH] [top N] [format FORMAT]\n"
-		"       ksmctl stats enable [max-procs N] [max-cgroups N] [max-mappings N]\n"
+		"       ksmctl stats enable [max-procs N] [max-cgroups N]\n"
+		"                           [sharing { off | on } [max-mappings N]]\n"
 		"       ksmctl stats disable\n"
 		"\n"
 		"       KEY := { %s } (default saved)\n"
@@ -852,7 +877,8 @@ static void stats_help(void)
 		"       %s/{%s,%s,%s}; started by 'enable' or by loading a policy.\n"
 		"       'sharing' gives the ksm pages each pair of cgroups maps now, as ksmd\n"
 		"       counts them (%s/%s), kept from the ksm_rmap_join and ksm_rmap_leave\n"
-		"       events.\n",
+		"       events when enabled with 'sharing on' (off by default: it costs ksmd\n"
+		"       about four times what the counters do).\n",
 		stats_sort_keys(), ksm_bpffs_dir, PROCS_PIN, CGROUPS_PIN, TOTALS_PIN,
 		ksm_bpffs_dir, SHARING_PIN);
 }

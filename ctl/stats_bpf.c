@@ -33,6 +33,13 @@ bool stats_enabled(void)
 	return !access(path, F_OK) && !access(link, F_OK);
 }
 
+bool stats_sharing_enabled(void)
+{
+	char link[PATH_MAX];
+
+	return stats_enabled() && !access(bpffs_path(link, sizeof(link), SHARING_LINK_PIN), F_OK);
+}
+
 bool stats_visible(void)
 {
 	return !access(ksm_bpffs_dir, X_OK) || errno != EACCES;
@@ -95,13 +102,17 @@ int kernel_events(struct kernel_events *k)
 	return 0;
 }
 
-static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
+static int choose_programs(struct ksm_stats_bpf *skel, bool sharing, bool *series)
 {
 	struct kernel_events k;
 	int err = kernel_events(&k);
 
 	if (err)
 		return err;
+	if (sharing && !k.sharing)
+		return fail(EXIT_UNSUPPORTED, "stats: this kernel has no ksm_rmap_join and "
+			    "ksm_rmap_leave events, which 'sharing on' needs (the ksm-bpf series "
+			    "adds them)");
 	*series = k.series;
 	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, k.series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_page, k.series);
@@ -109,9 +120,9 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool *series)
 	bpf_program__set_autoload(skel->progs.policy_attach, k.series);
 	bpf_program__set_autoload(skel->progs.policy_eject, k.series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !k.series);
-	bpf_program__set_autoload(skel->progs.ksm_rmap_join, k.sharing);
-	bpf_program__set_autoload(skel->progs.ksm_rmap_leave, k.sharing);
-	bpf_program__set_autoload(skel->progs.ksm_mm_moved, k.sharing);
+	bpf_program__set_autoload(skel->progs.ksm_rmap_join, sharing);
+	bpf_program__set_autoload(skel->progs.ksm_rmap_leave, sharing);
+	bpf_program__set_autoload(skel->progs.ksm_mm_moved, sharing);
 	return 0;
 }
 
@@ -137,7 +148,7 @@ static int sharing_mark_partial(struct ksm_stats_bpf *skel)
 }
 
 /* Load, attach and pin; on failure nothing stays pinned. */
-int stats_start(const struct stats_sizes *sizes, bool *series)
+int stats_start(const struct stats_config *config, bool *series)
 {
 	char path[PATH_MAX];
 	struct ksm_stats_bpf *skel;
@@ -154,15 +165,15 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 	if (!skel)
 		return fail(EXIT_FAIL, "stats: cannot open the statistics programs: %s",
 			    bpf_strerror(errno));
-	err = choose_programs(skel, series);
+	err = choose_programs(skel, config->sharing, series);
 	if (err)
 		goto out;
-	if ((sizes->procs && (bpf_map__set_max_entries(skel->maps.procs, sizes->procs) ||
-			      bpf_map__set_max_entries(skel->maps.owners, sizes->procs))) ||
-	    (sizes->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, sizes->cgroups)) ||
-	    (sizes->mappings && (bpf_map__set_max_entries(skel->maps.mappings, sizes->mappings) ||
+	if ((config->procs && (bpf_map__set_max_entries(skel->maps.procs, config->procs) ||
+			      bpf_map__set_max_entries(skel->maps.owners, config->procs))) ||
+	    (config->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, config->cgroups)) ||
+	    (config->mappings && (bpf_map__set_max_entries(skel->maps.mappings, config->mappings) ||
 				 bpf_map__set_max_entries(skel->maps.ksm_pages,
-							  sizes->mappings)))) {
+							  config->mappings)))) {
 		err = fail(EXIT_FAIL, "stats: cannot size the maps: %s", strerror(errno));
 		goto out;
 	}
@@ -198,7 +209,8 @@ int stats_start(const struct stats_sizes *sizes, bool *series)
 		}
 		bpf_link__destroy(link);	/* the pin keeps it */
 	}
-	err = sharing_mark_partial(skel);
+	if (config->sharing)
+		err = sharing_mark_partial(skel);
 out:
 	if (err)
 		stats_unpin();
@@ -208,7 +220,7 @@ out:
 
 int stats_enable_quiet(bool *started)
 {
-	struct stats_sizes defaults = { 0 };
+	struct stats_config defaults = { 0 };
 	bool series;
 	int err;
 

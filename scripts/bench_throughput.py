@@ -12,9 +12,11 @@ timed to the expected sharing, its poller asleep in between), U (the unmerge)
 and W (the writes of -C) with ksmd stopped, ROUNDS times per boot. The
 baseline runs them without a
 policy; the patched kernel without a policy ("none"), with ksmctl's
-statistics collected ("stats": BPF programs on the ksm tracepoints), and
-with each shipped policy loaded by ksmctl, alone (policy load starts the
-statistics too; the runner stops them).
+statistics collected ("stats": BPF programs on the ksm tracepoints, as
+`ksmctl stats enable` and `policy load` start them; "stats+sharing": with
+who shares with whom too, `stats enable sharing on`), and with each shipped
+policy loaded by ksmctl, alone (policy load starts the statistics too; the
+runner stops them).
 
 Each boot gives a median per configuration and test; a figure is the median
 over boots, its ratio to the baseline's the ratio of those medians, with a
@@ -55,7 +57,7 @@ import bench_common  # noqa: E402
 GUEST_RUNNER = os.path.join("bench", "throughput_configs.sh")
 KSM_TESTS = os.path.join("build", "selftests", "upstream", "ksm_tests")
 POLICIES = ("default", "trust_stable", "zero_only", "adaptive")
-CONFIGS = ("none", "stats") + POLICIES
+CONFIGS = ("none", "stats", "stats+sharing") + POLICIES
 SHARING_TIME = os.path.join("build", "bench", "ksm-sharing-time")
 # test -> (what is read, unit, higher is better): ksm_tests' options, and
 # ksm-sharing-time's M, U, W.
@@ -70,7 +72,7 @@ TARGET_NONE, TARGET_POLICY, TARGET_COW = 0.99, 0.97, 1.01
 # their runs time scans that merge nothing, so no target applies.
 MERGES_NOTHING = {"zero_only": "merges only zero-filled pages; ksm_tests fills its "
                                "pages with '*' or '+', so nothing merged"}
-SMOKE = {"boots": 1, "rounds": 1, "size": 4, "configs": "none,stats,default"}
+SMOKE = {"boots": 1, "rounds": 1, "size": 4, "configs": "none,stats,stats+sharing,default"}
 
 RUN_LINE = re.compile(r"^p4-run (\S+) (\d+) ([%s]) (\d+)$" % "".join(TESTS))
 SPEED = re.compile(r"Average speed:\s+([0-9.]+) MiB/s")
@@ -197,7 +199,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="runs of each test per boot")
     ap.add_argument("--size", type=int, default=32, help="MiB merged by -P, -H and -D")
     ap.add_argument("--configs", default=",".join(CONFIGS),
-                    help="on the patched kernel: none (no policy), stats, shipped policies")
+                    help="on the patched kernel: none (no policy), stats, stats+sharing, "
+                         "shipped policies")
     args = bench_common.parse_args(ap, SMOKE, "one boot each, small sizes, no targets")
     for name in ("boots", "rounds", "size"):
         if getattr(args, name) < 1:

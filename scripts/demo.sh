@@ -22,8 +22,8 @@ echo 4096 >"$ksm/pages_to_scan"
 echo 20 >"$ksm/sleep_millisecs"
 echo 1 >"$ksm/run"
 echo "ksmd: run=$(rd run) pages_to_scan=$(rd pages_to_scan) sleep_millisecs=$(rd sleep_millisecs)"
-echo "\$ ksmctl stats enable"
-"$ksmctl" stats enable
+echo "\$ ksmctl stats enable sharing on"
+"$ksmctl" stats enable sharing on
 
 cgroups=/sys/fs/cgroup
 [ -e $cgroups/cgroup.procs ] || mount -t cgroup2 none $cgroups

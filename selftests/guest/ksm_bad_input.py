@@ -140,6 +140,12 @@ def case_malformed_arguments_change_nothing():
         (["stats", "enable", "max-procs", "0"], 2, ["max-procs", "'0'"]),
         (["stats", "enable", "max-procs", "99999999"], 2, ["max-procs"]),
         (["stats", "enable", "max-procs", "100"], 1, ["already enabled", "disable"]),
+        # The policy started the statistics without who shares with whom.
+        (["stats", "enable", "sharing", "maybe"], 2, ["sharing", "'maybe'", "off", "on"]),
+        (["stats", "enable", "max-mappings", "16"], 2, ["max-mappings", "sharing on"]),
+        (["stats", "enable", "sharing", "on"], 1, ["already enabled with sharing off",
+                                                   "disable"]),
+        (["stats", "sharing"], 1, ["not collected", "sharing off", "stats enable sharing on"]),
         (["stats", "disable", "now"], 2, ["takes no arguments"]),
         # knob
         (["knob", "frob"], 2, ["unknown command 'frob'"]),

@@ -366,7 +366,8 @@ def case_the_tenants_example_does_what_it_says():
 def case_the_example_queries_name_exported_metrics():
     """The Prometheus queries of the docs (not run: no Prometheus here) name
     only metrics that `ksmctl stats format prometheus` exports, with the
-    statistics enabled, a policy loaded and a process in a cgroup merging."""
+    statistics enabled (who shares with whom too), a policy loaded and a
+    process in a cgroup merging."""
     clean_slate()
     queries = [b for p in documents() if not p.endswith(".8")
                for b in markdown_blocks(p) if b.lang == "promql"]
@@ -374,6 +375,7 @@ def case_the_example_queries_name_exported_metrics():
     cgroup = make_cgroup("docs-metrics")
     workers = []
     try:
+        ksmctl("stats", "enable", "sharing", "on")
         ksmctl("policy", "load", f"{BPF}/default.bpf.o")
         workers = [Worker(71, cgroup), Worker(71, cgroup)]
         wait_merged(*workers)

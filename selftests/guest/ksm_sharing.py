@@ -61,7 +61,7 @@ def case_pairs_follow_merges_writes_moves_and_exits():
     clean_slate()
     a, b, c, d = fresh_cgroups(ROOT, "a", "b", "c", "d")
     write(f"{d}/memory.ksm_domain", "isolated")
-    ksmctl("stats", "enable")
+    ksmctl("stats", "enable", "sharing", "on")
     a1, a2, b1 = Worker(X, a), Worker(X, a), Worker(X, b)
     b2, c1 = Worker(Y, b), Worker(Y, c)
     d1, d2 = Worker(X, d), Worker(X, d)
@@ -118,7 +118,7 @@ def case_counts_say_when_they_are_not_exact():
     late = []
     try:
         wait_shared(*early)
-        ksmctl("stats", "enable")       # ksm pages exist already
+        ksmctl("stats", "enable", "sharing", "on")       # ksm pages exist already
         _, out = ksmctl_pairs()
         expect(not out["exact"] and out["partial"] and "existed" in out["inexact_reason"],
                f"older ksm pages: {out}")
@@ -130,7 +130,7 @@ def case_counts_say_when_they_are_not_exact():
             w.stop()
         write(f"{KSM}/run", 2)      # no ksm page left
         write(f"{KSM}/run", 1)
-        ksmctl("stats", "enable", "max-mappings", "16")
+        ksmctl("stats", "enable", "sharing", "on", "max-mappings", "16")
         late = [Worker(Y, a), Worker(Y, b)]
         wait_shared(*late)
         wait_scans(2)
@@ -151,7 +151,7 @@ def case_a_page_of_too_many_cgroups_is_counted_as_crowded():
     clean_slate()
     n = 9       # one more than a ksm page's cgroups followed
     groups = fresh_cgroups(ROOT, *(f"g{i}" for i in range(n)))
-    ksmctl("stats", "enable")
+    ksmctl("stats", "enable", "sharing", "on")
     ws = []
     try:
         ws = [Worker(X, g) for g in groups]
@@ -169,9 +169,29 @@ def case_a_page_of_too_many_cgroups_is_counted_as_crowded():
             w.stop()
 
 
+def case_off_unless_asked_for():
+    """The statistics without `sharing on`, as `policy load` starts them, have
+    no programs on the rmap events, and `stats sharing` says how to get them."""
+    clean_slate()
+    ksmctl("policy", "load", f"{BPF}/default.bpf.o")
+    links = os.listdir(f"{PIN}/stats")
+    expect("process_exit" in links and not {"ksm_rmap_join", "ksm_rmap_leave"} & set(links),
+           f"links of the statistics a policy started: {links}")
+    expect(ksmctl_json("stats", "enable")["sharing"] is False, "sharing on after policy load")
+    expect_error(["stats", "sharing"], 1, ["sharing off", "stats enable sharing on"])
+    ksmctl("policy", "unload")
+    ksmctl("stats", "disable")
+    out = ksmctl_json("stats", "enable", "sharing", "on")
+    links = os.listdir(f"{PIN}/stats")
+    expect(out["sharing"] is True and {"ksm_rmap_join", "ksm_rmap_leave"} <= set(links),
+           f"stats enable sharing on: {out}, links {links}")
+    expect(ksmctl_json("stats", "sharing")["exact"], "sharing with no ksm page is not exact")
+    ksmctl("stats", "disable")
+
+
 def case_bad_arguments_are_refused():
     clean_slate()
-    ksmctl("stats", "enable")
+    ksmctl("stats", "enable", "sharing", "on")
     expect_error(["stats", "sharing", "format", "xml"], 2, ["xml"])
     expect_error(["stats", "sharing", "top"], 2, ["top"])
     expect_error(["stats", "sharing", "cgroup", "/no/such/cgroup"], 2, ["/no/such/cgroup"])
@@ -186,6 +206,7 @@ CASES = [
     case_pairs_follow_merges_writes_moves_and_exits,
     case_counts_say_when_they_are_not_exact,
     case_a_page_of_too_many_cgroups_is_counted_as_crowded,
+    case_off_unless_asked_for,
     case_bad_arguments_are_refused,
 ]
 
