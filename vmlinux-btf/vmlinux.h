@@ -48659,6 +48659,7 @@ struct ksm_scan {
 		long unsigned int end;
 		vm_flags_t flags;
 		int verdict;
+		long int ejections;
 	} policy_vma;
 };
 
