@@ -71,7 +71,7 @@ const volatile __u32 slow_sleep_min_ms = 50;	/* the first slow step */
 const volatile __u32 slow_sleep_max_ms = 2000;	/* the slowest */
 const volatile __u32 slow_pages_to_scan = 0;	/* batch when slowed; 0: the sysfs one */
 const volatile bool merge_known_first_sight = true;	/* stable tree on a page's first visit */
-const volatile __u32 first_sight_passes = 1;	/* a process's passes whose pages are asked about */
+const volatile __u32 first_sight_passes = 1;	/* a process's passes with first-sight treatment */
 
 #define MAX_LEVEL	16	/* slow_sleep_min_ms << 15 is past any sane cap */
 
@@ -83,7 +83,7 @@ struct proc_state {
 	__u32 backoff;		/* length of the current skip, in passes */
 	__u32 merges;		/* pages merged in its last scanned pass */
 	__u32 probing;		/* scanned in its last pass: judge it at the next */
-	__u32 first_sight_left;	/* scanned passes still to ask about its pages in */
+	__u32 first_sight_left;	/* scanned passes of first-sight treatment left */
 	__u64 seqnr;		/* the pass it was last looked at in */
 	__u64 passes_scanned;
 	__u64 passes_skipped;

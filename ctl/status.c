@@ -127,6 +127,9 @@ int do_status(int argc, char **argv)
 		json_object_object_add(obj, "policy", p);
 		json_object_object_add(s, "enabled", stats_visible() ?
 				       json_object_new_boolean(stats_on) : NULL);
+		if (stats_on)
+			json_object_object_add(s, "sharing",
+					       json_object_new_boolean(stats_sharing_enabled()));
 		if (tracked >= 0)
 			json_object_object_add(s, "processes", json_object_new_int64(tracked));
 		if (totals_known) {
@@ -159,8 +162,10 @@ int do_status(int argc, char **argv)
 	else if (!totals_known)
 		printf("%-16s enabled (root sees the figures)\n", "statistics:");
 	else
-		printf("%-16s enabled, %ld processes tracked, %llu policy ejections\n",
-		       "statistics:", tracked, (unsigned long long)totals.policy_ejected);
+		printf("%-16s enabled, %ld processes tracked, %llu policy ejections; "
+		       "sharing %s\n", "statistics:", tracked,
+		       (unsigned long long)totals.policy_ejected,
+		       stats_sharing_enabled() ? "on" : "off ('stats enable sharing on')");
 	if (totals_known && (totals.procs_dropped || totals.cgroups_dropped))
 		printf("%-16s the maps were full for %llu process and %llu cgroup events: "
 		       "counters miss them ('stats enable max-procs N')\n", "incomplete:",
