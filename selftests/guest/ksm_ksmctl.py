@@ -298,8 +298,11 @@ def case_stock_kernel_stats_and_knobs_work():
     ksmctl("knob", "set", "pages_to_scan", "2000")
     expect(ksmctl("knob", "get", "pages_to_scan")[1].strip() == "2000", "knob get")
     write(f"{KSM}/pages_to_scan", 4096)
+    # Who shares with whom needs the series' rmap events: refused, nothing started.
+    expect_error(["stats", "enable", "sharing", "on"], 3, ["ksm_rmap_join", "sharing on"])
+    expect(not os.path.exists(f"{PIN}/procs"), "a refused 'sharing on' started the statistics")
     out = ksmctl("stats", "enable")[1]
-    expect("upstream ksm events" in out, f"stats enable: {out}")
+    expect("upstream ksm events" in out and "sharing off" in out, f"stats enable: {out}")
     cg = make_cgroup("ksmctl-stock")
     a, b = Worker(31, cg), Worker(31, cg)
     try:
