@@ -76,6 +76,7 @@ static const char *const off_on[] = { "off", "on", NULL };
 static int do_enable(int argc, char **argv)
 {
 	bool series = false, already = stats_enabled();
+	bool sharing_now = already && stats_sharing_enabled();
 	struct stats_config config = { 0 };
 	unsigned int have_procs, have_cgroups;
 	unsigned long procs = 0, cgroups = 0, mappings = 0;
@@ -108,11 +109,11 @@ static int do_enable(int argc, char **argv)
 	if (already && config.mappings)
 		return fail(EXIT_FAIL, "stats: already enabled; 'ksmctl stats disable' first to "
 			    "resize (the counters start again)");
-	if (already && sharing >= 0 && config.sharing != stats_sharing_enabled())
+	if (already && sharing >= 0 && config.sharing != sharing_now)
 		return fail(EXIT_FAIL, "stats: already enabled with sharing %s; 'ksmctl stats "
-			    "disable' first (the counters start again)",
-			    off_on[stats_sharing_enabled()]);
+			    "disable' first (the counters start again)", off_on[sharing_now]);
 	if (already) {
+		config.sharing = sharing_now;
 		have_procs = pinned_max_entries(PROCS_PIN);
 		have_cgroups = pinned_max_entries(CGROUPS_PIN);
 		if ((config.procs && config.procs != have_procs) ||
@@ -127,7 +128,6 @@ static int do_enable(int argc, char **argv)
 	}
 	have_procs = pinned_max_entries(PROCS_PIN);
 	have_cgroups = pinned_max_entries(CGROUPS_PIN);
-	config.sharing = stats_sharing_enabled();
 	if (json_output) {
 		json_object *o = json_object_new_object();
 
@@ -679,13 +679,14 @@ static int do_sharing(int argc, char **argv)
 		return fail(EXIT_UNSUPPORTED, "stats sharing: this kernel has no ksm_rmap_join "
 			    "and ksm_rmap_leave events (the ksm-bpf series adds them)");
 	/* Not visible to this user: reading the map says so. */
-	if (stats_visible() && !stats_enabled())
-		return fail(EXIT_FAIL, "stats sharing: not collected: run 'ksmctl stats enable "
-			    "sharing on'");
-	if (stats_visible() && !stats_sharing_enabled())
+	if (stats_visible() && !stats_sharing_enabled()) {
+		if (!stats_enabled())
+			return fail(EXIT_FAIL, "stats sharing: not collected: run 'ksmctl stats "
+				    "enable sharing on'");
 		return fail(EXIT_FAIL, "stats sharing: not collected: the statistics run with "
 			    "sharing off; 'ksmctl stats disable', then 'ksmctl stats enable sharing "
 			    "on' (the counters start again)");
+	}
 	err = read_sharing(cgroup, &rows, &view.n);
 	if (err)
 		return err;

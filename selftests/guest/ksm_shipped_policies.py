@@ -251,6 +251,17 @@ def passes_to_merge(*opts, cgroups=(None, None)):
         return full_scans() - start
 
 
+def passes_without_page_calls(what, *opts, cgroups=(None, None)):
+    """passes_to_merge(), checking that scan_vma answered for the workers' VMAs
+    and scan_page was asked about none of their pages (kernel.bpf_stats_enabled)."""
+    with BpfStats():
+        before = hook_runs()
+        passes = passes_to_merge(*opts, cgroups=cgroups)
+        runs = runs_since(before)
+    expect(runs["scan_page"] == 0 and runs["scan_vma"] > 0, f"{what}: runs {runs}")
+    return passes
+
+
 def case_trust_stable_merges_static_memory_sooner():
     clean_slate()
     # A pass per 200 ms: a poll sees the merge in the pass it happened in.
@@ -263,13 +274,8 @@ def case_trust_stable_merges_static_memory_sooner():
     # scan_vma answers for every VMA: read-only and trusted ones are trusted
     # whole, writable memory of untrusted processes is left to upstream whole.
     # scan_page (trust_first_sight's) is never asked about a page.
-    with BpfStats():
-        before = hook_runs()
-        read_only = passes_to_merge("ro")
-        untrusted = passes_to_merge()
-        runs = runs_since(before)
-    expect(runs["scan_page"] == 0 and runs["scan_vma"] > 0,
-           f"read-only and untrusted writable memory: runs {runs}")
+    read_only = passes_without_page_calls("read-only memory", "ro")
+    untrusted = passes_without_page_calls("untrusted writable memory")
     # Listed: the cgroup of one worker (one lookup) and the parent of the
     # other's (a walk of the map): both must be trusted to merge in one scan.
     cg = make_cgroup("ksm-trusted")
@@ -277,12 +283,7 @@ def case_trust_stable_merges_static_memory_sooner():
     try:
         run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
             "key", *le_hex(os.stat(cg).st_ino, 8), "value", "hex", "01")
-        with BpfStats():
-            before = hook_runs()
-            trusted = passes_to_merge(cgroups=(cg, inner))
-            runs = runs_since(before)
-        expect(runs["scan_page"] == 0 and runs["scan_vma"] > 0,
-               f"memory of trusted cgroups: runs {runs}")
+        trusted = passes_without_page_calls("memory of trusted cgroups", cgroups=(cg, inner))
     finally:
         os.rmdir(inner)
         os.rmdir(cg)
