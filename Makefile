@@ -100,7 +100,7 @@ check-vmlinux-btf: tools
 # --- BPF: shipped policies and the statistics programs ---
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux-btf/vmlinux.h $(wildcard include/*.h) | tools
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c vmlinux-btf/vmlinux.h $(wildcard include/*.h bpf/lib/*.h) | tools
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

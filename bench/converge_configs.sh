@@ -5,7 +5,7 @@
 #   converge_configs.sh BUILD_DIR WORKLOADS CONFIGS [KSM-CONVERGE ARGS...]
 #
 # WORKLOADS: comma-separated w1, w1-ro, w1-cg (w1 in a cgroup that
-# trust_stable is told to trust), w2, w2-dyn. CONFIGS: comma-separated
+# trust_stable and trust_adaptive are told to trust), w2, w2-dyn. CONFIGS: comma-separated
 #   defaults   upstream's defaults (smart_scan=1, no policy, no advisor)
 #   smart-off  smart_scan=0
 #   advisor    smart_scan=1 and advisor_mode=scan-time (it sets pages_to_scan)
@@ -38,7 +38,7 @@ trusted_cgroup() {
 	echo +memory >"$CGROUP_ROOT/cgroup.subtree_control"
 }
 
-# List the trusted cgroup in trust_stable's map (docs/policies.md).
+# List the trusted cgroup in trust_stable's map, trust_adaptive's too (docs/policies.md).
 trust_cgroup() {
 	id=$(stat -c %i "$TRUSTED")
 	# shellcheck disable=SC2046
@@ -61,7 +61,7 @@ configure() {
 		;;
 	*)
 		load_policy_alone "$build" "$build/bpf/$1.bpf.o"
-		[ "$1" != trust_stable ] || trust_cgroup
+		case $1 in trust_stable | trust_adaptive) trust_cgroup ;; esac
 		;;
 	esac
 }

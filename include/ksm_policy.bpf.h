@@ -73,6 +73,90 @@ extern void bpf_ksm_policy_error(const char *msg__str) __ksym;
 	})
 
 /*
+ * ksmd calls the hooks from its one thread, under ksm_thread_mutex, one
+ * process at a time: scan_get_next_rmap_item() in mm/ksm.c calls scan_mm()
+ * at next_mm:, then returns only pages of that mm_slot (resuming it across
+ * batches through the ksm_scan cursor) until its VMAs are done, and only
+ * then moves to the next mm and calls scan_mm() again. What scan_mm()
+ * decided about a process holds for the scan_vma() and scan_page() calls
+ * that follow, in a global variable without a lock, as long as the hook
+ * checks that their mm is the one scan_mm() saw (a policy attached half
+ * way through a process sees the rest of it without a scan_mm() call).
+ *
+ * Stacking: one policy built from several parts, each written as the
+ * policy it would be alone (the shipped ones are in bpf/lib/), whose
+ * answers for the same process, VMA or page are combined here. A skip from
+ * any part wins: a part may only narrow what KSM does, never widen what
+ * another part keeps apart. Otherwise the strongest claim that the memory
+ * holds still wins (KSM_*_STABLE over KSM_*_STABLE_ONLY over the default,
+ * which is a part's "no opinion"): each is only a hint about when to merge,
+ * and ksmd compares contents byte by byte before any merge. A VMA for
+ * which any part asks to be asked about each page (KSM_VMA_ASK) is asked
+ * about; the stacked scan_page() then combines that part's page verdicts
+ * with what the others said of the VMA, given to the page by
+ * ksm_vma_verdict_for_page() as the kernel would. The rest is the stack's:
+ *  - flags are OR-ed: with KSM_POLICY_OVERRIDE_SMART_SCAN only a
+ *    KSM_PAGE_STABLE overrides smart scan, which still skips the pages
+ *    whose verdict is the default or KSM_PAGE_STABLE_ONLY, whichever part
+ *    gave it;
+ *  - merge(): a deny from any part wins, like a skip
+ *    (ksm_merge_verdict_stack());
+ *  - the domain scan_mm() sets (args->domain) and ksmd's pace (pass_start,
+ *    pass_end) have no rule that fits every stack: at most one part may set
+ *    each, or the stack decides how theirs combine.
+ * The verdict helpers turn an answer that is none of the enum's into the
+ * default (or KSM_MM_SCAN): check a part's answers where it may give one.
+ */
+static __always_inline s32 ksm_mm_verdict_stack(s32 a, s32 b)
+{
+	return a == KSM_MM_SKIP || b == KSM_MM_SKIP ? KSM_MM_SKIP : KSM_MM_SCAN;
+}
+
+static __always_inline s32 ksm_merge_verdict_stack(s32 a, s32 b)
+{
+	return a == KSM_MERGE_DENY || b == KSM_MERGE_DENY ? KSM_MERGE_DENY : KSM_MERGE_ALLOW;
+}
+
+static __always_inline s32 ksm_vma_verdict_stack(s32 a, s32 b)
+{
+	if (a == KSM_VMA_ASK || b == KSM_VMA_ASK)
+		return KSM_VMA_ASK;
+	if (a == KSM_VMA_STABLE || b == KSM_VMA_STABLE)
+		return KSM_VMA_STABLE;
+	if (a == KSM_VMA_STABLE_ONLY || b == KSM_VMA_STABLE_ONLY)
+		return KSM_VMA_STABLE_ONLY;
+	return KSM_VMA_DEFAULT;
+}
+
+static __always_inline s32 ksm_page_verdict_stack(s32 a, s32 b)
+{
+	if (a == KSM_PAGE_SKIP || b == KSM_PAGE_SKIP)
+		return KSM_PAGE_SKIP;
+	if (a == KSM_PAGE_STABLE || b == KSM_PAGE_STABLE)
+		return KSM_PAGE_STABLE;
+	if (a == KSM_PAGE_STABLE_ONLY || b == KSM_PAGE_STABLE_ONLY)
+		return KSM_PAGE_STABLE_ONLY;
+	return KSM_PAGE_DEFAULT;
+}
+
+/*
+ * The page verdict the kernel derives from a VMA-wide verdict when no
+ * scan_page() is asked: the default for a page seen changing. A part that
+ * answered KSM_VMA_ASK gives its page verdict itself (the default here).
+ */
+static __always_inline s32 ksm_vma_verdict_for_page(s32 vma_verdict,
+						    const struct ksm_policy_page_ctx *pctx)
+{
+	if (pctx->flags & KSM_PAGE_F_VOLATILE)
+		return KSM_PAGE_DEFAULT;
+	if (vma_verdict == KSM_VMA_STABLE)
+		return KSM_PAGE_STABLE;
+	if (vma_verdict == KSM_VMA_STABLE_ONLY)
+		return KSM_PAGE_STABLE_ONLY;
+	return KSM_PAGE_DEFAULT;
+}
+
+/*
  * Declare the policy: a struct_ops map attached through a BPF link, so that
  * it can be pinned, replaced atomically and detached.
  */

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The shipped policies (bpf/zero_only, trust_stable, adaptive) in the guest.
+"""The shipped policies (bpf/zero_only, trust_stable, adaptive, trust_adaptive) in the guest.
 
-KTAP output, one case per policy. Each policy is loaded with the real
+KTAP output, cases per policy; trust_adaptive, stacked from trust_stable
+and adaptive, is put through each part's cases and the stacking rule's. Each policy is loaded with the real
 ksmctl and judged by what the kernel says (/proc/PID/ksm_merging_pages,
 /sys/kernel/mm/ksm/full_scans) and by the policy's own maps, read with
 bpftool. Workers are processes forked from this one that map anonymous
@@ -213,6 +214,12 @@ def proc_state(maps, pid):
     return json.loads(p.stdout)["formatted"]["value"]
 
 
+def skipped_passes(pid):
+    """The passes the kernel skipped @pid in (ksmctl's statistics, which
+    'ksmctl policy load' started, count the ksm_mm_scanned events)."""
+    return ksmctl_json("stats", "pid", str(pid))[0]["policy_skipped_passes"]
+
+
 def clean_slate():
     """As every guest test, but smart_scan on: trust_stable is compared with it."""
     _clean_slate(smart_scan=1)
@@ -262,12 +269,13 @@ def passes_without_page_calls(what, *opts, cgroups=(None, None)):
     return passes
 
 
-def case_trust_stable_merges_static_memory_sooner():
+def trust_merges_static_memory_sooner(policy):
+    """trust_stable's part, alone or stacked."""
     clean_slate()
     # A pass per 200 ms: a poll sees the merge in the pass it happened in.
     write(f"{KSM}/sleep_millisecs", 200)
     base = passes_to_merge("ro")
-    load("trust_stable")
+    load(policy)
     flags = ksmctl_json("policy", "show")["flags"]
     expect(flags == ["override_smart_scan"], f"ksmctl policy show: flags {flags}")
     maps = policy_maps()
@@ -304,12 +312,13 @@ def case_trust_stable_merges_static_memory_sooner():
     expect(counters["mms_trusted"] >= 2, f"mms_trusted: {counters}")
 
 
-def case_adaptive_skips_idle_processes_and_paces():
+def adaptive_skips_idle_processes_and_paces(policy):
+    """adaptive's part, alone or stacked."""
     clean_slate()
     # Smart scan backs off from pages that keep being copied (a page's age is
     # never reset): m's churned pages would be looked at less and less often.
     write(f"{KSM}/smart_scan", 0)
-    load("adaptive")
+    load(policy)
     maps = policy_maps()
     with Workers() as ws:
         # u never merges; m's pages all merge, and one is copied on write
@@ -325,7 +334,7 @@ def case_adaptive_skips_idle_processes_and_paces():
             before = hook_runs()
             wait_scans(8)
             runs = runs_since(before)
-        expect("scan_page" not in runs and runs["scan_vma"] > 0,
+        expect(runs.get("scan_page", 0) == 0 and runs["scan_vma"] > 0,
                f"adaptive's hooks run: {runs}")
         # ksmd holds still while the policy's maps and the merge counts are
         # read, so they agree. The counts are read first: m's churn goes on
@@ -336,10 +345,13 @@ def case_adaptive_skips_idle_processes_and_paces():
         u_merging, m_merging = u.merging(), m.merging()
         su2, sm2 = proc_state(maps, u.pid), proc_state(maps, m.pid)
         counters = bss(maps)
+        kernel_skips = skipped_passes(u.pid)
         write(f"{KSM}/run", 1)
         diag(f"unique {su2}")
         diag(f"merging {sm2}, {m_merging} pages merged")
         expect(su2["passes_skipped"] > su["passes_skipped"], f"u no longer skipped: {su2}")
+        expect(kernel_skips == su2["passes_skipped"],
+               f"the kernel skipped u {kernel_skips} times, the policy {su2['passes_skipped']}")
         expect(su2["merges_total"] == 0 and u_merging == 0, f"u merged: {su2}")
         expect(sm2["merges_total"] > sm["merges_total"] and m_merging > 0,
                f"m stopped merging: {sm} then {sm2}, {m_merging} pages merged")
@@ -393,14 +405,15 @@ def case_adaptive_skips_idle_processes_and_paces():
     ksmctl("policy", "unload")
 
 
-def case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it():
+def adaptive_merges_a_new_copy_in_the_pass_that_meets_it(policy):
+    """adaptive's part, alone or stacked."""
     clean_slate()
     # A batch covers a whole pass (3 x PAGES pages), so between batches ksmd's
     # cursor is at the head and a process that joins then is met by the very
     # next pass; the sleep after it leaves time to stop ksmd before another.
     write(f"{KSM}/pages_to_scan", 10000)
     write(f"{KSM}/sleep_millisecs", 500)
-    load("adaptive")
+    load(policy)
     maps = policy_maps()
     with Workers([Worker("same", 11), Worker("same", 11)]) as ws:
         wait_for(lambda: all(w.merging() == PAGES for w in ws), "the two seeds to merge")
@@ -431,11 +444,109 @@ def case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it():
     ksmctl("policy", "unload")
 
 
+def case_trust_stable_merges_static_memory_sooner():
+    trust_merges_static_memory_sooner("trust_stable")
+
+
+def case_adaptive_skips_idle_processes_and_paces():
+    adaptive_skips_idle_processes_and_paces("adaptive")
+
+
+def case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it():
+    adaptive_merges_a_new_copy_in_the_pass_that_meets_it("adaptive")
+
+
+# trust_adaptive: each part does in the stack what it does alone.
+def case_trust_adaptive_trusts_as_trust_stable():
+    trust_merges_static_memory_sooner("trust_adaptive")
+
+
+def case_trust_adaptive_skips_and_paces_as_adaptive():
+    adaptive_skips_idle_processes_and_paces("trust_adaptive")
+
+
+def case_trust_adaptive_merges_a_new_copy_as_adaptive():
+    adaptive_merges_a_new_copy_in_the_pass_that_meets_it("trust_adaptive")
+
+
+def case_trust_adaptive_skips_idle_trusted_processes():
+    """The stacking rule: trust wins over first sight; a skip wins over trust."""
+    clean_slate()
+    write(f"{KSM}/smart_scan", 0)
+    # A pass per 200 ms: a poll sees the merge in the pass it happened in.
+    write(f"{KSM}/sleep_millisecs", 200)
+    load("trust_adaptive")
+    maps = policy_maps()
+    cg = make_cgroup("ksm-trusted")
+    try:
+        run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
+            "key", *le_hex(os.stat(cg).st_ino, 8), "value", "hex", "01")
+        # New equal processes: adaptive's first sight (the stable tree only)
+        # merges them a pass after the first; in the trusted cgroup
+        # trust_stable's KSM_VMA_STABLE wins and merges them in the first.
+        untrusted = passes_to_merge()
+        trusted = passes_to_merge(cgroups=(cg, cg))
+        diag(f"full scans to merge: untrusted {untrusted}, trusted {trusted}")
+        expect(trusted < untrusted,
+               f"trusted copies merged after {trusted} full scans, untrusted ones after {untrusted}")
+        # A trusted process whose pages never merge is skipped all the same,
+        # and trust_stable judges it in every pass, skipped or not.
+        write(f"{KSM}/run", 2)
+        before = bss(maps)
+        with Workers([Worker("unique", 0, cgroup=cg)]) as ws:
+            u = ws[0]
+            write(f"{KSM}/run", 1)
+            wait_for(lambda: (proc_state(maps, u.pid) or {}).get("passes_skipped", 0) > 0,
+                     "the idle trusted process to be skipped")
+            write(f"{KSM}/run", 0)
+            st, counters, kernel_skips = proc_state(maps, u.pid), bss(maps), skipped_passes(u.pid)
+            u_merging = u.merging()
+            write(f"{KSM}/run", 1)
+        diag(f"idle trusted process {st}; {counters}")
+        expect(kernel_skips == st["passes_skipped"],
+               f"the kernel skipped u {kernel_skips} times, adaptive {st['passes_skipped']}")
+        judged = counters["mms_trusted"] - before["mms_trusted"]
+        expect(judged == st["passes_scanned"] + st["passes_skipped"],
+               f"u trusted in {judged} passes, scanned in {st['passes_scanned']}, "
+               f"skipped in {st['passes_skipped']}")
+        expect(st["merges_total"] == 0 and u_merging == 0, f"the unique process merged: {st}")
+    finally:
+        os.rmdir(cg)
+    ksmctl("policy", "unload")
+
+
+def case_trust_adaptive_asks_about_pages_for_first_sight():
+    """With trust_first_sight, the page verdicts of trust_stable stacked on
+    adaptive's VMA verdict: a new page trusted (KSM_PAGE_STABLE) over first
+    sight (KSM_PAGE_STABLE_ONLY), so two new writable copies merge in the
+    pass that first sees them, as under trust_stable alone."""
+    clean_slate()
+    write(f"{KSM}/sleep_millisecs", 200)
+    base = passes_to_merge()
+    ksmctl("policy", "load", f"{BPF}/trust_adaptive.bpf.o", "set", "trust_first_sight=true")
+    with BpfStats():
+        before = hook_runs()
+        passes = passes_to_merge()
+        runs = runs_since(before)
+    counters = bss(policy_maps())
+    diag(f"full scans to merge: no policy {base}, trust_first_sight {passes}; runs {runs}; {counters}")
+    expect(passes < base, f"first sight: {passes} scans, {base} without the policy")
+    expect(runs["scan_page"] > 0 and counters["pages_first_sight"] >= PAGES,
+           f"scan_page was not asked about the new pages: {runs}, {counters}")
+    expect(counters["vmas_first_sight"] >= 2, f"adaptive did not see the new VMAs: {counters}")
+    ksmctl("policy", "unload")
+
+
 CASES = [
     case_zero_only_merges_zero_pages_only,
     case_trust_stable_merges_static_memory_sooner,
     case_adaptive_skips_idle_processes_and_paces,
     case_adaptive_merges_a_new_copy_in_the_pass_that_meets_it,
+    case_trust_adaptive_trusts_as_trust_stable,
+    case_trust_adaptive_skips_and_paces_as_adaptive,
+    case_trust_adaptive_merges_a_new_copy_as_adaptive,
+    case_trust_adaptive_skips_idle_trusted_processes,
+    case_trust_adaptive_asks_about_pages_for_first_sight,
 ]
 
 

@@ -26,7 +26,7 @@ from ksm_guest import (BPF, KSM, KTAP_RESULT, TOP, clean_slate, expect,  # noqa:
 UPSTREAM = os.path.join(TOP, "build", "selftests", "upstream")
 TIMEOUT = 300	# seconds per upstream program; ksm_functional_tests waits for scans forever
 
-POLICIES = ["none", "default", "adaptive", "trust_stable", "zero_only"]
+POLICIES = ["none", "default", "adaptive", "trust_stable", "trust_adaptive", "zero_only"]
 
 # ksm_functional_tests: one program, these tests in this order (it has userfaultfd).
 FUNCTIONAL = ["test_unmerge", "test_unmerge_zero_pages", "test_unmerge_discarded",

@@ -22,13 +22,13 @@ KMEMLEAK = "/sys/kernel/debug/kmemleak"
 # Policies that only steer what ksmd does (churned by R2 and R4): the shipped
 # ones, and maps of test_policies.bpf.o. (file, map or None)
 SHIPPED = [(os.path.join(BPF, f"{n}.bpf.o"), None)
-           for n in ("default", "adaptive", "trust_stable", "zero_only")]
+           for n in ("default", "adaptive", "trust_stable", "trust_adaptive", "zero_only")]
 STEERING = SHIPPED + [(TEST_POLICIES, m) for m in
                       ("skip_all", "deny_merge", "domains_by_tgid", "trust_stable",
                        "zero_only", "count_a", "skip_pages")]
 # Those a memory cgroup may have too: not those with pass_start or pass_end
 # (ksmd's pace is global; the kernel refuses them with EINVAL).
-PACING = {"default", "adaptive", "count_a"}
+PACING = {"default", "adaptive", "trust_adaptive", "count_a"}
 
 
 def steering(cgroup):
