@@ -22,6 +22,10 @@ OUT = os.path.join("build", "bench")
 # code, as distributions build them; scripts/kernel.sh).
 KERNELS = {"baseline": "baseline", "patched": "patched"}
 
+# The shipped policies (build/bpf/NAME.bpf.o) the convergence and throughput
+# benchmarks measure, in the order of their tables.
+SHIPPED_POLICIES = ("default", "trust_stable", "zero_only", "adaptive", "trust_adaptive")
+
 
 def parse_args(ap, smoke, what):
     """@ap's arguments, with --smoke (@what: what it does), which sets @smoke's

@@ -55,7 +55,7 @@ from bench_common import OUT  # noqa: E402
 PROGRAM = os.path.join(OUT, "ksm-converge")
 GUEST_RUNNER = os.path.join("bench", "converge_configs.sh")
 WORKLOADS = "w1,w1-ro,w1-cg,w2,w2-dyn"
-POLICIES = ("default", "trust_stable", "zero_only", "adaptive", "trust_adaptive")
+POLICIES = bench_common.SHIPPED_POLICIES
 # Shipped policies with a tunable set (bench/converge_configs.sh): config -> object.
 TUNED = {"trust_stable-first-sight": "trust_stable"}
 POLICY_CONFIGS = POLICIES + tuple(TUNED)

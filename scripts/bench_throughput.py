@@ -56,7 +56,7 @@ import bench_common  # noqa: E402
 
 GUEST_RUNNER = os.path.join("bench", "throughput_configs.sh")
 KSM_TESTS = os.path.join("build", "selftests", "upstream", "ksm_tests")
-POLICIES = ("default", "trust_stable", "zero_only", "adaptive", "trust_adaptive")
+POLICIES = bench_common.SHIPPED_POLICIES
 CONFIGS = ("none", "stats", "stats+sharing") + POLICIES
 SHARING_TIME = os.path.join("build", "bench", "ksm-sharing-time")
 # test -> (what is read, unit, higher is better): ksm_tests' options, and

@@ -2,10 +2,10 @@
 """The shipped policies (bpf/zero_only, trust_stable, adaptive, trust_adaptive) in the guest.
 
 KTAP output, cases per policy; trust_adaptive, stacked from trust_stable
-and adaptive, is put through each part's cases and the stacking rule's. Each policy is loaded with the real
-ksmctl and judged by what the kernel says (/proc/PID/ksm_merging_pages,
-/sys/kernel/mm/ksm/full_scans) and by the policy's own maps, read with
-bpftool. Workers are processes forked from this one that map anonymous
+and adaptive, is put through each part's cases and the stacking rule's.
+Each policy is loaded with the real ksmctl and judged by what the kernel
+says (/proc/PID/ksm_merging_pages, /sys/kernel/mm/ksm/full_scans) and by
+the policy's own maps, read with bpftool. Workers are processes forked from this one that map anonymous
 memory through ctypes (so they can also mprotect it) and offer it to KSM.
 """
 import ctypes
@@ -214,6 +214,12 @@ def proc_state(maps, pid):
     return json.loads(p.stdout)["formatted"]["value"]
 
 
+def trust_cgroup(maps, cgroup):
+    """List @cgroup (and the cgroups below it) in trusted_cgroups."""
+    run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
+        "key", *le_hex(os.stat(cgroup).st_ino, 8), "value", "hex", "01")
+
+
 def skipped_passes(pid):
     """The passes the kernel skipped @pid in (ksmctl's statistics, which
     'ksmctl policy load' started, count the ksm_mm_scanned events)."""
@@ -258,13 +264,18 @@ def passes_to_merge(*opts, cgroups=(None, None)):
         return full_scans() - start
 
 
-def passes_without_page_calls(what, *opts, cgroups=(None, None)):
-    """passes_to_merge(), checking that scan_vma answered for the workers' VMAs
-    and scan_page was asked about none of their pages (kernel.bpf_stats_enabled)."""
+def passes_and_hook_runs(*opts, cgroups=(None, None)):
+    """passes_to_merge(), and the policy's hook runs meanwhile (kernel.bpf_stats_enabled)."""
     with BpfStats():
         before = hook_runs()
         passes = passes_to_merge(*opts, cgroups=cgroups)
-        runs = runs_since(before)
+        return passes, runs_since(before)
+
+
+def passes_without_page_calls(what, *opts, cgroups=(None, None)):
+    """passes_to_merge(), checking that scan_vma answered for the workers' VMAs
+    and scan_page was asked about none of their pages."""
+    passes, runs = passes_and_hook_runs(*opts, cgroups=cgroups)
     expect(runs["scan_page"] == 0 and runs["scan_vma"] > 0, f"{what}: runs {runs}")
     return passes
 
@@ -289,8 +300,7 @@ def trust_merges_static_memory_sooner(policy):
     cg = make_cgroup("ksm-trusted")
     inner = make_cgroup("ksm-trusted/inner")
     try:
-        run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
-            "key", *le_hex(os.stat(cg).st_ino, 8), "value", "hex", "01")
+        trust_cgroup(maps, cg)
         trusted = passes_without_page_calls("memory of trusted cgroups", cgroups=(cg, inner))
     finally:
         os.rmdir(inner)
@@ -479,8 +489,7 @@ def case_trust_adaptive_skips_idle_trusted_processes():
     maps = policy_maps()
     cg = make_cgroup("ksm-trusted")
     try:
-        run(BPFTOOL, "map", "update", *pinned(maps, "trusted_cgroups"),
-            "key", *le_hex(os.stat(cg).st_ino, 8), "value", "hex", "01")
+        trust_cgroup(maps, cg)
         # New equal processes: adaptive's first sight (the stable tree only)
         # merges them a pass after the first; in the trusted cgroup
         # trust_stable's KSM_VMA_STABLE wins and merges them in the first.
@@ -524,10 +533,7 @@ def case_trust_adaptive_asks_about_pages_for_first_sight():
     write(f"{KSM}/sleep_millisecs", 200)
     base = passes_to_merge()
     ksmctl("policy", "load", f"{BPF}/trust_adaptive.bpf.o", "set", "trust_first_sight=true")
-    with BpfStats():
-        before = hook_runs()
-        passes = passes_to_merge()
-        runs = runs_since(before)
+    passes, runs = passes_and_hook_runs()
     counters = bss(policy_maps())
     diag(f"full scans to merge: no policy {base}, trust_first_sight {passes}; runs {runs}; {counters}")
     expect(passes < base, f"first sight: {passes} scans, {base} without the policy")

@@ -20,13 +20,13 @@ import sys
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (BPF, KSM, KTAP_RESULT, TOP, clean_slate, expect,  # noqa: E402
-                       ksmctl, policy_name, read, run_cases, run_kselftest, write)
+from ksm_guest import (BPF, KSM, KTAP_RESULT, SHIPPED_POLICIES, TOP, clean_slate,  # noqa: E402
+                       expect, ksmctl, policy_name, read, run_cases, run_kselftest, write)
 
 UPSTREAM = os.path.join(TOP, "build", "selftests", "upstream")
 TIMEOUT = 300	# seconds per upstream program; ksm_functional_tests waits for scans forever
 
-POLICIES = ["none", "default", "adaptive", "trust_stable", "trust_adaptive", "zero_only"]
+POLICIES = ["none", *SHIPPED_POLICIES]
 
 # ksm_functional_tests: one program, these tests in this order (it has userfaultfd).
 FUNCTIONAL = ["test_unmerge", "test_unmerge_zero_pages", "test_unmerge_discarded",

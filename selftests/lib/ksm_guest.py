@@ -29,6 +29,8 @@ WORKLOAD = os.path.join(TOP, "build", "selftests", "guest", "ksm-workload")
 BPFTOOL = os.path.join(TOP, "build", "tools", "bin", "bpftool")
 BPF = os.path.join(TOP, "build", "bpf")
 TEST_POLICIES = os.path.join(TOP, "build", "selftests", "bpf", "test_policies.bpf.o")
+# The policies bpf/ ships, each BPF/NAME.bpf.o.
+SHIPPED_POLICIES = ("default", "adaptive", "trust_stable", "trust_adaptive", "zero_only")
 KSM = "/sys/kernel/mm/ksm"
 PIN = "/sys/fs/bpf/ksm"
 CGROUP = "/sys/fs/cgroup"

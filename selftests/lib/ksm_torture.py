@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 
-from ksm_guest import (BPF, CGROUP, KSM, TEST_POLICIES, TOP, Failed, expect,
-                       full_scans, ksmctl, ksmctl_json, read, write)
+from ksm_guest import (BPF, CGROUP, KSM, SHIPPED_POLICIES, TEST_POLICIES, TOP, Failed,
+                       expect, full_scans, ksmctl, ksmctl_json, read, write)
 
 TORTURE = os.path.join(TOP, "build", "selftests", "torture")
 COW_TORTURE = os.path.join(TORTURE, "ksm-cow-torture")
@@ -21,8 +21,7 @@ KMEMLEAK = "/sys/kernel/debug/kmemleak"
 
 # Policies that only steer what ksmd does (churned by R2 and R4): the shipped
 # ones, and maps of test_policies.bpf.o. (file, map or None)
-SHIPPED = [(os.path.join(BPF, f"{n}.bpf.o"), None)
-           for n in ("default", "adaptive", "trust_stable", "trust_adaptive", "zero_only")]
+SHIPPED = [(os.path.join(BPF, f"{n}.bpf.o"), None) for n in SHIPPED_POLICIES]
 STEERING = SHIPPED + [(TEST_POLICIES, m) for m in
                       ("skip_all", "deny_merge", "domains_by_tgid", "trust_stable",
                        "zero_only", "count_a", "skip_pages")]
