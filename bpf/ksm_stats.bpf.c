@@ -9,13 +9,16 @@
  * cgroup. On an upstream kernel (>= 6.7) only the upstream events exist:
  * ksmctl then loads the *_upstream programs instead, which count merges only.
  *
- * The events that fire per page (a merge, a copy-on-write, a mapping joining
- * or leaving a ksm page) are taken as raw tracepoints: the program gets the
- * event's arguments and finds the process and its cgroup itself, through the
- * mm's owner as the kernel does for the event's record. A classic tracepoint
- * program would first have the record made in a perf buffer, about half of
- * what a copy-on-write's statistics cost. The events of a pass or a policy
- * are rare and stay classic.
+ * The events ksmd makes per page (a merge, a mapping joining or leaving a
+ * ksm page) are taken as raw tracepoints: the program gets the event's
+ * arguments and finds the process and its cgroup itself, through the mm's
+ * owner as the kernel does for the event's record. A classic tracepoint
+ * program would first have the record made in a perf buffer. The events of
+ * a pass or a policy are rare and stay classic.
+ *
+ * Copy-on-write breaks and unshares happen in the tenants' own faults, where
+ * no program runs: the kernel counts them per mm (/proc/PID/ksm_stat), and
+ * the counts are folded in here (see mm_folds).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -86,6 +89,31 @@ struct {
 	__type(key, __u64);
 	__type(value, struct ksm_sharing_owner);
 } owners SEC(".maps");
+
+/*
+ * Each mm's copy-on-write counts as they were folded into its process's and
+ * cgroup's counters, and where: the kernel's counts (mm->ksm_cow_writes,
+ * mm->ksm_unshares) are folded when ksmd scans the process, when it moves to
+ * another cgroup and when its mm goes away, so that a cgroup has the breaks
+ * made while the process was in it. An entry is made by ksmd's first scan of
+ * the mm and goes with it (ksm_exit, or the exit of its process if the mm
+ * left KSM before); an mm without one (never scanned, or a full map) has
+ * all its counts folded when it goes.
+ */
+struct mm_folded {
+	__u64 cow_writes;
+	__u64 unshares;
+	__u64 cgroup_id;		/* where the counts since go */
+	__u32 tgid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KSM_STATS_MAX_PROCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct mm_folded);
+} mm_folds SEC(".maps");
 
 /* One more in the totals' field at @offset. */
 static __always_inline void totals_inc(__u64 offset)
@@ -256,17 +284,170 @@ int BPF_PROG(ksm_merge_page, struct mm_struct *mm, unsigned long addr, unsigned 
 	return 0;
 }
 
-SEC("tp_btf/ksm_cow_unshare")
-int BPF_PROG(ksm_cow_unshare, struct mm_struct *mm, unsigned long addr, unsigned long kpfn,
-	     bool unshare)
+/*
+ * What @count gained since @folded, which takes it; 0 if another fold (a
+ * move racing ksmd) took it first. Each break is counted once.
+ */
+static __always_inline __u64 fold_counter(__u64 *folded, __u64 count)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *(volatile __u64 *)folded;
+
+		if (count <= old)
+			return 0;
+		if (__sync_val_compare_and_swap(folded, old, count) == old)
+			return count - old;
+	}
+	return 0;
+}
+
+/* @mm's counts since its last fold go to its process (if still there) and cgroup. */
+static __always_inline void fold_mm(const struct mm_struct *mm, struct mm_folded *f, bool gone)
+{
+	__u64 cow_writes = fold_counter(&f->cow_writes, mm->ksm_cow_writes.counter);
+	__u64 unshares = fold_counter(&f->unshares, mm->ksm_unshares.counter);
+	struct targets t = {};
+	struct ksm_proc_stats *p;
+	struct ksm_cgroup_stats *c;
+
+	if (!cow_writes && !unshares)
+		return;
+	/* A process that is gone keeps no entry: only its cgroup gets the counts. */
+	p = gone ? bpf_map_lookup_elem(&procs, &f->tgid) : proc_entry(f->tgid);
+	c = cgroup_entry(f->cgroup_id);
+	if (p)
+		t.proc = &p->counters;
+	if (c)
+		t.cgroup = &c->counters;
+	COUNT(t, cow_writes, cow_writes);
+	COUNT(t, unshares, unshares);
+}
+
+/* The entry of @mm in mm_folds, or NULL. */
+static __always_inline struct mm_folded *folded_of(const void *mm)
+{
+	__u64 key = (__u64)mm;
+
+	return bpf_map_lookup_elem(&mm_folds, &key);
+}
+
+/* @mm goes: what it broke since its last fold is counted, and its entry goes. */
+static __always_inline void fold_and_forget(const struct mm_struct *mm, struct mm_folded *f)
+{
+	__u64 key = (__u64)mm;
+
+	fold_mm(mm, f, true);
+	bpf_map_delete_elem(&mm_folds, &key);
+}
+
+/*
+ * An entry left by an earlier mm at the same address (one whose process
+ * exec'd after it left KSM, so that neither exit removed it): the counts of
+ * the mm it was made for never go below what was folded from them. The
+ * folded count is read first, so that a fold racing this one cannot make a
+ * live entry look stale.
+ */
+static __always_inline bool record_is_stale(const struct mm_struct *mm, struct mm_folded *f)
+{
+	__u64 cow_writes = *(volatile __u64 *)&f->cow_writes;
+	__u64 unshares = *(volatile __u64 *)&f->unshares;
+
+	return (__u64)mm->ksm_cow_writes.counter < cow_writes ||
+	       (__u64)mm->ksm_unshares.counter < unshares;
+}
+
+/* An mm scanned (ksmd holds its mmap_lock, which its exit waits for) is folded. */
+SEC("tp_btf/ksm_mm_scanned")
+int BPF_PROG(fold_cow_at_scan, struct mm_struct *mm, u64 domain, unsigned long pages_scanned,
+	     unsigned long pages_skipped, bool skipped)
 {
 	struct process p = process_of(mm);
-	struct targets t = targets_of(p.tgid, p.cgroup_id);
+	struct mm_folded *f, fresh = { .tgid = p.tgid, .cgroup_id = p.cgroup_id };
+	__u64 key = (__u64)mm;
 
-	if (unshare)
-		COUNT(t, unshares, 1);
-	else
-		COUNT(t, cow_writes, 1);
+	/* A skip is reported without the lock; an mm gone was folded by its exit. */
+	if (skipped || !mm->mm_users.counter || !p.tgid)
+		return 0;
+	f = folded_of(mm);
+	if (!f) {
+		/* A full map: folded when it goes. */
+		bpf_map_update_elem(&mm_folds, &key, &fresh, BPF_NOEXIST);
+		f = folded_of(mm);
+		if (!f)
+			return 0;
+	} else if (record_is_stale(mm, f)) {
+		f->cow_writes = 0;
+		f->unshares = 0;
+	}
+	fold_mm(mm, f, false);
+	f->tgid = p.tgid;
+	f->cgroup_id = p.cgroup_id;
+	return 0;
+}
+
+/* Fired after the move: what the process broke before it counts where it was. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(fold_cow_at_move, struct cgroup *dst_cgrp, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	struct mm_struct *mm = task->mm;
+	struct mm_folded *f;
+	struct process p;
+
+	/* No entry is made here: one would outlive an mm whose exit raced the move. */
+	f = mm ? folded_of(mm) : NULL;
+	if (!f)
+		return 0;
+	fold_mm(mm, f, false);
+	p = process_of(mm);
+	if (p.tgid) {
+		f->tgid = p.tgid;
+		f->cgroup_id = p.cgroup_id;
+		/* Its counters are the new cgroup's word, not its processes' sum. */
+		cgroup_entry(p.cgroup_id);
+	}
+	return 0;
+}
+
+/*
+ * The mm goes (upstream's event, from its last user's exit or exec). One never
+ * folded counts where its owner was, or else where the task dropping it is.
+ */
+SEC("tp_btf/ksm_exit")
+int BPF_PROG(fold_cow_at_exit, void *mm_ptr)
+{
+	const struct mm_struct *mm = mm_of(mm_ptr);
+	struct mm_folded *f = folded_of(mm), last = {};
+	struct process p;
+
+	if (f) {
+		fold_and_forget(mm, f);
+		return 0;
+	}
+	p = process_of(mm);
+	last.tgid = p.tgid ?: bpf_get_current_pid_tgid() >> 32;
+	last.cgroup_id = p.tgid ? p.cgroup_id : bpf_get_current_cgroup_id();
+	fold_mm(mm, &last, true);
+	return 0;
+}
+
+/*
+ * The last thread of a process has exited: if it was its mm's last user and
+ * the mm had left KSM (ksmd drops an mm without mergeable areas), no
+ * ksm_exit removed its entry. do_exit() keeps the mm as active_mm until the
+ * task is switched out.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(fold_cow_at_process_exit, struct task_struct *task)
+{
+	struct mm_struct *mm = task->active_mm;
+	struct mm_folded *f;
+
+	if (!mm || task->signal->live.counter || mm->mm_users.counter)
+		return 0;
+	f = folded_of(mm);
+	if (f)
+		fold_and_forget(mm, f);
 	return 0;
 }
 

@@ -239,17 +239,25 @@ static void mm_dir_of(int pid, char *dir, size_t len, unsigned long long *start_
 		closedir(dp);
 }
 
+/* What else a process's row needs from the kernel. */
+struct proc_live {
+	long long rmap_items;
+	unsigned long long start_ns;
+	/* Its mm's copy-on-write counts (ksm_stat), or -1 on a kernel without them. */
+	long long cow_writes, unshares;
+};
+
 /*
  * The live part of a row, all of it the kernel's word now: comm, cgroup,
- * pages sharing, bytes saved; and its rmap_items and start time. False if
- * the process is gone (or not ours to read).
+ * pages sharing, bytes saved; and @live. False if the process is gone (or
+ * not ours to read).
  */
-static bool fill_live(struct stats_row *r, long long *rmap_items, unsigned long long *start_ns)
+static bool fill_live(struct stats_row *r, struct proc_live *live)
 {
 	char buf[4096], dir[PATH_MAX], mm[PATH_MAX], *p;
 	struct stat sb;
 
-	mm_dir_of(r->pid, mm, sizeof(mm), start_ns);
+	mm_dir_of(r->pid, mm, sizeof(mm), &live->start_ns);
 	if (!read_proc(mm, "comm", buf, sizeof(buf)))
 		return false;
 	buf[strcspn(buf, "\n")] = '\0';
@@ -262,8 +270,13 @@ static bool fill_live(struct stats_row *r, long long *rmap_items, unsigned long 
 		r->cgroup_id = sb.st_ino;
 	if (!read_proc(mm, "ksm_stat", buf, sizeof(buf)))
 		return false;
-	*rmap_items = proc_ksm_stat_field(buf, "ksm_rmap_items");
+	live->rmap_items = proc_ksm_stat_field(buf, "ksm_rmap_items");
 	r->saved = proc_ksm_stat_field(buf, "ksm_process_profit");
+	live->cow_writes = live->unshares = -1;
+	if (strstr(buf, "ksm_cow_writes ")) {
+		live->cow_writes = proc_ksm_stat_field(buf, "ksm_cow_writes");
+		live->unshares = proc_ksm_stat_field(buf, "ksm_unshares");
+	}
 	if (read_proc(mm, "ksm_merging_pages", buf, sizeof(buf)))
 		r->sharing = atoll(buf);
 	return true;
@@ -382,9 +395,8 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 {
 	struct stats_row *rows = NULL, r;
 	const struct ksm_proc_stats *st;
-	unsigned long long start_ns;
 	size_t n = 0, cap = 0;
-	long long rmap_items;
+	struct proc_live live;
 	struct proc_map map;
 	struct dirent *d;
 	int err;
@@ -406,14 +418,22 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 		if (o->pid && r.pid != o->pid)
 			continue;
 		/* Gone, or not ours to read (another user's, another namespace's). */
-		if (!fill_live(&r, &rmap_items, &start_ns))
+		if (!fill_live(&r, &live))
 			continue;
-		st = proc_map_find(&map, r.pid, start_ns);
-		if (!st && !rmap_items && !r.sharing)
+		st = proc_map_find(&map, r.pid, live.start_ns);
+		if (!st && !live.rmap_items && !r.sharing)
 			continue;
 		if (st) {
 			r.tracked = true;
 			r.c = st->counters;
+			/*
+			 * The map has these as of ksmd's last scan of the process;
+			 * the kernel's own count is now's.
+			 */
+			if (live.cow_writes >= 0) {
+				r.c.cow_writes = live.cow_writes;
+				r.c.unshares = live.unshares;
+			}
 		}
 		if (o->cgroup && !stats_cgroup_matches(r.cgroup, o->cgroup))
 			continue;

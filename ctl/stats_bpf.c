@@ -116,7 +116,10 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool sharing, bool *serie
 	*series = k.series;
 	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, k.series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_page, k.series);
-	bpf_program__set_autoload(skel->progs.ksm_cow_unshare, k.series);
+	bpf_program__set_autoload(skel->progs.fold_cow_at_scan, k.series);
+	bpf_program__set_autoload(skel->progs.fold_cow_at_move, k.series);
+	bpf_program__set_autoload(skel->progs.fold_cow_at_exit, k.series);
+	bpf_program__set_autoload(skel->progs.fold_cow_at_process_exit, k.series);
 	bpf_program__set_autoload(skel->progs.policy_attach, k.series);
 	bpf_program__set_autoload(skel->progs.policy_eject, k.series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_with_ksm_page_upstream, !k.series);

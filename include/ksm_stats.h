@@ -12,9 +12,14 @@
  * Counters only grow, and count events: a cgroup's include those of its
  * processes that exited or moved away. What is shared now is not kept
  * here: ksmctl reads it from the kernel (/proc/PID/ksm_stat) when asked,
- * which is exact. A process's entry goes when its last thread exits, a
- * cgroup's when it is removed. An event that finds its map full is counted
- * in totals, never silently lost.
+ * which is exact. Copy-on-write breaks and unshares are counted by the
+ * kernel per process (ksm_stat's ksm_cow_writes and ksm_unshares, no
+ * program in the fault path) and folded into these counters when ksmd
+ * scans the process, when it moves to another cgroup and when it exits:
+ * the maps have them as of then, and ksmctl shows a process's from the
+ * kernel, as they are now. A process's entry goes when its last thread
+ * exits, a cgroup's when it is removed. An event that finds its map full
+ * is counted in totals, never silently lost.
  *
  * Who shares with whom is kept from the kernel's ksm_rmap_join and
  * ksm_rmap_leave events, which fire where ksmd's own pages_shared,
@@ -48,7 +53,7 @@ struct ksm_counters {
 	__u64 pages_merged;		/* pages merged (a new ksm page or joining one) */
 	__u64 pages_joined;		/* ... of which joined an existing ksm page */
 	__u64 cow_writes;		/* writes that broke a ksm page (copy-on-write) */
-	__u64 unshares;			/* ksm pages KSM itself unshared (unmerging) */
+	__u64 unshares;			/* ksm pages unshared (unmerging, read-only pins) */
 	__u64 policy_skipped_pages;	/* pages a policy's scan_page() skipped */
 	__u64 policy_skipped_passes;	/* passes a policy's scan_mm() skipped it in */
 };

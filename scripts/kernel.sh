@@ -357,6 +357,11 @@ KSELFTEST_FILES=(
 KSELFTEST_SERIES_FILES=(
 	tools/testing/selftests/mm/ksm_cgroup_tests.c
 )
+# Upstream's files the series adds tests to: built with them (the guest's
+# ksm_upstream runs them on the patched kernel only).
+KSELFTEST_SERIES_CHANGED=(
+	tools/testing/selftests/mm/ksm_functional_tests.c
+)
 
 # An ERE alternation of the given paths, their dots escaped.
 paths_ere() {
@@ -366,6 +371,11 @@ paths_ere() {
 # The diffs of kernel/patches that touch KSELFTEST_SERIES_FILES, in series order.
 series_kselftest_diffs() {
 	series_diffs "^($(paths_ere "${KSELFTEST_SERIES_FILES[@]}"))\$"
+}
+
+# ... and KSELFTEST_SERIES_CHANGED.
+series_kselftest_changes() {
+	series_diffs "^($(paths_ere "${KSELFTEST_SERIES_CHANGED[@]}"))\$"
 }
 
 # Copy FILEs (paths of the source, directories too) of the pristine source into DIR:
@@ -403,10 +413,14 @@ apply_series_diffs() {
 cmd_kselftests() {
 	local d=$top/build/kselftests/src p stamp
 	stamp="$SRCVER $(cat selftests/upstream/*.patch | sha256sum | cut -c1-16)"
-	stamp+=" series $(series_kselftest_diffs | sha256sum | cut -c1-16)"
+	stamp+=" series $({ series_kselftest_changes; series_kselftest_diffs; } |
+		sha256sum | cut -c1-16)"
 	if [ "$(cat "$d/.stamp" 2>/dev/null)" != "$stamp" ]; then
 		rm -rf "$d.tmp" && mkdir -p "$d.tmp"
 		pristine_files "$d.tmp" "the kernel's KSM selftests" "${KSELFTEST_FILES[@]}"
+		# The series' tests in upstream's files, then upstream's later fixes.
+		apply_series_diffs "$d.tmp" series_kselftest_changes KSELFTEST_SERIES_CHANGED \
+			"${KSELFTEST_SERIES_CHANGED[@]}"
 		for p in selftests/upstream/*.patch; do
 			patch -s -d "$d.tmp" -p1 <"$p" || die "$p does not apply"
 		done

@@ -52144,12 +52144,12 @@ struct mm_struct {
 		long unsigned int ksm_merging_pages;
 		long unsigned int ksm_rmap_items;
 		atomic_long_t ksm_zero_pages;
+		atomic_long_t ksm_cow_writes;
+		atomic_long_t ksm_unshares;
 		u64 ksm_domain;
 		u32 ksm_domain_ns;
 		u64 ksm_cgroup_domain;
 		struct mem_cgroup *ksm_memcg;
-		long: 64;
-		long: 64;
 		long: 64;
 		long: 64;
 	};

@@ -208,6 +208,53 @@ def case_cow_writes_are_counted_exactly():
             w.stop()
 
 
+def case_cow_counts_stay_with_the_cgroup_they_were_made_in():
+    """The kernel counts a process's copy-on-write breaks and unshares; the
+    statistics fold them into its cgroup when ksmd scans it, when it moves
+    and when it exits. With ksmd stopped only the move and the exit do: a
+    process's row has its counts at once, and each cgroup exactly the
+    counts made while the process was in it."""
+    clean_slate()
+    a, b = fresh_cgroups(ROOT, "a", "b")
+    ksmctl("stats", "enable")
+    mover, stayer = Worker(74, a), Worker(74, a)
+
+    def cgroup_counts():
+        rows = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+        return {c: (rows[c]["cow_writes"], rows[c]["unshares"]) if c in rows else None
+                for c in (cg(a), cg(b))}
+
+    try:
+        wait_for(lambda: merged_pair(mover, stayer) and
+                 mover.merging() == stayer.merging() == PAGES, "the pair to merge whole")
+        write(f"{KSM}/run", 0)		# from here on no pass folds anything
+        before = cgroup_counts()
+        expect(before == {cg(a): (0, 0), cg(b): None}, f"before any write: {before}")
+        mover.write()			# page 0: one copy-on-write, made in a
+        got = ksmctl_json("stats", "pid", str(mover.pid))[0]
+        expect((got["cow_writes"], got["unshares"]) == (1, 0), f"the mover's row: {got}")
+        expect(cgroup_counts()[cg(a)] == (0, 0), "a break reached the cgroup without a fold")
+        mover.move(b)			# folds what it made in a into a
+        moved = cgroup_counts()
+        expect(moved == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the move: {moved}")
+        stayer.write()			# the last mapping of page 0's ksm page: a break too
+        stayer.verify()
+        stayer.stop()			# folds at its exit, into a
+        gone = cgroup_counts()
+        expect(gone == {cg(a): (2, 0), cg(b): (0, 0)}, f"after the exit: {gone}")
+        write(f"{KSM}/run", 2)		# unshares the mover's PAGES - 1 merged pages, in b
+        mover.verify()
+        got = ksmctl_json("stats", "pid", str(mover.pid))[0]
+        expect((got["cow_writes"], got["unshares"]) == (1, PAGES - 1), f"the mover: {got}")
+        mover.stop()
+        final = cgroup_counts()
+        expect(final == {cg(a): (2, 0), cg(b): (0, PAGES - 1)}, f"after the unmerge: {final}")
+    finally:
+        write(f"{KSM}/run", 1)
+        mover.stop()
+        stayer.stop()
+
+
 def pinned_entry(name, key):
     """The entry of map PIN/NAME (procs or cgroups) for KEY, as bpftool shows it."""
     return next((e["formatted"]["value"] for e in pinned_map(f"{PIN}/{name}")
@@ -320,6 +367,7 @@ CASES = [
     case_export_parses_and_says_what_the_kernel_says,
     case_bad_export_arguments_are_refused,
     case_cow_writes_are_counted_exactly,
+    case_cow_counts_stay_with_the_cgroup_they_were_made_in,
     case_last_seen_is_the_last_pass,
     case_figures_stay_exact_under_churn,
 ]

@@ -2,8 +2,9 @@
 """The kernel's own KSM selftests under every shipped policy, in the guest.
 
 tools/testing/selftests/mm/ksm_functional_tests and ksm_tests of the same 6.12
-source (built by 'make selftests' into build/selftests/upstream, with the fixes
-of selftests/upstream/) run on the patched kernel with no policy, then with each
+source (built by 'make selftests' into build/selftests/upstream, with the test
+the series adds to ksm_functional_tests and the fixes of selftests/upstream/)
+run on the patched kernel with no policy, then with each
 policy of bpf/ loaded by ksmctl: one KTAP case per policy and program run. A
 policy is loaded once for all the programs, as it would stay loaded on a host:
 what it learned in one program (idle processes, a slower pace) meets the next.
@@ -29,7 +30,9 @@ TIMEOUT = 300	# seconds per upstream program; ksm_functional_tests waits for sca
 POLICIES = ["none", *SHIPPED_POLICIES]
 
 # ksm_functional_tests: one program, these tests in this order (it has userfaultfd).
-FUNCTIONAL = ["test_unmerge", "test_unmerge_zero_pages", "test_unmerge_discarded",
+# test_cow_counts is the series' (kernel/patches), in upstream's file.
+FUNCTIONAL = ["test_unmerge", "test_unmerge_zero_pages", "test_cow_counts",
+              "test_unmerge_discarded",
               "test_unmerge_uffd_wp", "test_prot_none", "test_prctl", "test_prctl_fork",
               "test_prctl_fork_exec", "test_prctl_unmerge"]
 
@@ -53,6 +56,7 @@ NO_MERGE = "No pages got merged"
 # (policy, upstream test) -> (what the failing test prints, why the policy refuses it).
 REFUSED = {
     ("zero_only", "test_unmerge"): (NO_MERGE, ZERO_ONLY),
+    ("zero_only", "test_cow_counts"): (NO_MERGE, ZERO_ONLY),
     ("zero_only", "test_unmerge_discarded"): (NO_MERGE, ZERO_ONLY),
     ("zero_only", "test_unmerge_uffd_wp"): (NO_MERGE, ZERO_ONLY),
     ("zero_only", "test_prot_none"): (NO_MERGE, ZERO_ONLY),
