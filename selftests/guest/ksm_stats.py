@@ -255,6 +255,32 @@ def case_cow_counts_stay_with_the_cgroup_they_were_made_in():
         stayer.stop()
 
 
+def case_cow_counts_fold_when_a_process_execs():
+    """An exec drops the process's mm (ksm_exit) while the process lives on:
+    the breaks of the old program count in its cgroup then, with ksmd
+    stopped, and the process's row starts again from the new mm's."""
+    clean_slate()
+    (a,) = fresh_cgroups(ROOT, "exec")
+    ksmctl("stats", "enable")
+    execer, other = Worker(75, a), Worker(75, a)
+    try:
+        wait_for(lambda: merged_pair(execer, other), "the pair to merge")
+        write(f"{KSM}/run", 0)
+        execer.write()
+        counts = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
+        expect((counts["cow_writes"], counts["unshares"]) == (0, 0), f"before: {counts}")
+        execer.exec_sleep()
+        counts = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
+        expect((counts["cow_writes"], counts["unshares"]) == (1, 0), f"after the exec: {counts}")
+        stat = read(f"/proc/{execer.pid}/ksm_stat")
+        expect("ksm_cow_writes 0\n" in stat, f"the new mm's counts: {stat}")
+        other.verify()
+    finally:
+        write(f"{KSM}/run", 1)
+        execer.stop()
+        other.stop()
+
+
 def pinned_entry(name, key):
     """The entry of map PIN/NAME (procs or cgroups) for KEY, as bpftool shows it."""
     return next((e["formatted"]["value"] for e in pinned_map(f"{PIN}/{name}")
@@ -368,6 +394,7 @@ CASES = [
     case_bad_export_arguments_are_refused,
     case_cow_writes_are_counted_exactly,
     case_cow_counts_stay_with_the_cgroup_they_were_made_in,
+    case_cow_counts_fold_when_a_process_execs,
     case_last_seen_is_the_last_pass,
     case_figures_stay_exact_under_churn,
 ]

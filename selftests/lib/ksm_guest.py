@@ -46,7 +46,7 @@ NOBODY = 65534
 # checks it on SIGUSR1, answering on the same stdout; "s" pins page 0's frame
 # in a pipe (vmsplice) and pages it out (MADV_PAGEOUT): reclaim cannot free a
 # frame with a reference, so it stays in the swap cache while the process maps
-# a swap entry; "q" exits.
+# a swap entry; "e" execs sleep (the mm goes, the process stays); "q" exits.
 WORKER = r"""
 import ctypes, mmap, os, signal, sys
 pages, seed = int(sys.argv[1]), int(sys.argv[2])
@@ -93,6 +93,8 @@ for line in sys.stdin:
         spliced = libc.vmsplice(wfd, ctypes.byref(iov), 1, 0)
         m.madvise(21, 0, ps)                     # MADV_PAGEOUT
         print("swapped", spliced, flush=True)
+    elif line.startswith("e"):
+        os.execv("/bin/sleep", ["sleep", "3600"])
     elif line.startswith("q"):
         break
 """
@@ -326,6 +328,7 @@ class Worker(Proc):
         expect(line[:1] == ["ready"], "worker did not start")
         super().__init__(self.p.pid, int(line[1]))
         self.children = []
+        self.execd = False
 
     def _command(self, cmd):
         self.p.stdin.write(cmd + "\n")
@@ -353,6 +356,13 @@ class Worker(Proc):
         expect(line == ["swapped", str(PAGE)], f"worker could not pin page 0: {line}")
         expect(self.swapped(0), f"page 0 of {self.pid} was not swapped out")
 
+    def exec_sleep(self):
+        """The worker execs sleep: its mm goes, the process stays (stop() kills it)."""
+        before = os.readlink(f"/proc/{self.pid}/exe")
+        self._command("e")
+        wait_for(lambda: os.readlink(f"/proc/{self.pid}/exe") != before, "the exec")
+        self.execd = True
+
     def fork(self):
         """A child of the worker, sharing its pages as fork leaves them."""
         self._command("f")
@@ -365,6 +375,8 @@ class Worker(Proc):
     def stop(self):
         for c in self.children:
             c.stop()
+        if self.execd:
+            self.p.kill()		# it obeys no more
         if self.p.poll() is None:
             try:
                 self.p.stdin.write("q\n")
