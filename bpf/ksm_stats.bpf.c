@@ -306,19 +306,16 @@ static __always_inline void fold_mm(const struct mm_struct *mm, struct mm_folded
 {
 	__u64 cow_writes = fold_counter(&f->cow_writes, mm->ksm_cow_writes.counter);
 	__u64 unshares = fold_counter(&f->unshares, mm->ksm_unshares.counter);
-	struct targets t = {};
 	struct ksm_proc_stats *p;
-	struct ksm_cgroup_stats *c;
+	struct targets t;
 
 	if (!cow_writes && !unshares)
 		return;
-	/* A process that is gone keeps no entry: only its cgroup gets the counts. */
-	p = gone ? bpf_map_lookup_elem(&procs, &f->tgid) : proc_entry(f->tgid);
-	c = cgroup_entry(f->cgroup_id);
+	/* A process that is gone gets no new entry: only an entry it still has. */
+	t = targets_of(gone ? 0 : f->tgid, f->cgroup_id);
+	p = gone ? bpf_map_lookup_elem(&procs, &f->tgid) : NULL;
 	if (p)
 		t.proc = &p->counters;
-	if (c)
-		t.cgroup = &c->counters;
 	COUNT(t, cow_writes, cow_writes);
 	COUNT(t, unshares, unshares);
 }

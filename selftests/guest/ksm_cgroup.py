@@ -572,7 +572,7 @@ def case_cgroup_stats_are_kept_incrementally():
     ws = [Worker(8, a, plain=True), Worker(8, a, plain=True)]
 
     def row():
-        return {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}.get(cg(a), {})
+        return cgroup_rows().get(cg(a), {})
 
     try:
         wait_shared(*ws)

@@ -200,9 +200,9 @@ def case_stats_match_the_kernel():
         wait_for(lambda: ksmctl_json("stats", "pid", str(a.pid))[0]["cow_writes"] == 1,
                  "the COW to be counted", timeout=30)
         # The cgroup has it once ksmd has scanned the process again.
-        wait_for(lambda: {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
-                 ["/ksmctl-test"]["cow_writes"] == 1, "the COW to reach the cgroup", timeout=30)
-        cgs = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+        wait_for(lambda: cgroup_rows()["/ksmctl-test"]["cow_writes"] == 1,
+                 "the COW to reach the cgroup", timeout=30)
+        cgs = cgroup_rows()
         expect(cgs["/ksmctl-test"]["procs"] == 2, f"cgroup row {cgs.get('/ksmctl-test')}")
         # bpftool shows the pinned map with its field names (BTF).
         dump = subprocess.run([BPFTOOL, "map", "dump", "pinned", f"{PIN}/procs"],
@@ -319,7 +319,7 @@ def case_stock_kernel_stats_and_knobs_work():
             expect(r["cgroup"] == "/ksmctl-stock", f"row of {w.pid}: {r}")
             expect(r["cow_writes"] is None and r["policy_skipped_pages"] is None,
                    f"an upstream kernel has no such counters: {r}")
-        cgs = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+        cgs = cgroup_rows()
         expect(cgs["/ksmctl-stock"]["pages_merged"] == 2 * PAGES,
                f"cgroup row: {cgs.get('/ksmctl-stock')}")
         table = ksmctl("stats")[1]

@@ -65,7 +65,7 @@ def expect_exact(what):
     for cgroup, sharing, saved in kernel.values():
         want[cgroup][0] += sharing
         want[cgroup][1] += saved
-    got = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+    got = cgroup_rows()
     for cgroup, (sharing, saved) in want.items():
         r = got.get(cgroup)
         expect(r and (r["pages_sharing"], r["bytes_saved"]) == (sharing, saved),
@@ -208,6 +208,13 @@ def case_cow_writes_are_counted_exactly():
             w.stop()
 
 
+def cow_counts(*paths):
+    """(cow_writes, unshares) of each cgroup directory's row, None without one."""
+    rows = cgroup_rows()
+    return {cg(p): (rows[cg(p)]["cow_writes"], rows[cg(p)]["unshares"])
+            if cg(p) in rows else None for p in paths}
+
+
 def case_cow_counts_stay_with_the_cgroup_they_were_made_in():
     """The kernel counts a process's copy-on-write breaks and unshares; the
     statistics fold them into its cgroup when ksmd scans it, when it moves
@@ -218,36 +225,30 @@ def case_cow_counts_stay_with_the_cgroup_they_were_made_in():
     a, b = fresh_cgroups(ROOT, "a", "b")
     ksmctl("stats", "enable")
     mover, stayer = Worker(74, a), Worker(74, a)
-
-    def cgroup_counts():
-        rows = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
-        return {c: (rows[c]["cow_writes"], rows[c]["unshares"]) if c in rows else None
-                for c in (cg(a), cg(b))}
-
     try:
         wait_for(lambda: merged_pair(mover, stayer) and
                  mover.merging() == stayer.merging() == PAGES, "the pair to merge whole")
         write(f"{KSM}/run", 0)		# from here on no pass folds anything
-        before = cgroup_counts()
+        before = cow_counts(a, b)
         expect(before == {cg(a): (0, 0), cg(b): None}, f"before any write: {before}")
         mover.write()			# page 0: one copy-on-write, made in a
         got = ksmctl_json("stats", "pid", str(mover.pid))[0]
         expect((got["cow_writes"], got["unshares"]) == (1, 0), f"the mover's row: {got}")
-        expect(cgroup_counts()[cg(a)] == (0, 0), "a break reached the cgroup without a fold")
+        expect(cow_counts(a, b)[cg(a)] == (0, 0), "a break reached the cgroup without a fold")
         mover.move(b)			# folds what it made in a into a
-        moved = cgroup_counts()
+        moved = cow_counts(a, b)
         expect(moved == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the move: {moved}")
         stayer.write()			# the last mapping of page 0's ksm page: a break too
         stayer.verify()
         stayer.stop()			# folds at its exit, into a
-        gone = cgroup_counts()
+        gone = cow_counts(a, b)
         expect(gone == {cg(a): (2, 0), cg(b): (0, 0)}, f"after the exit: {gone}")
         write(f"{KSM}/run", 2)		# unshares the mover's PAGES - 1 merged pages, in b
         mover.verify()
         got = ksmctl_json("stats", "pid", str(mover.pid))[0]
         expect((got["cow_writes"], got["unshares"]) == (1, PAGES - 1), f"the mover: {got}")
         mover.stop()
-        final = cgroup_counts()
+        final = cow_counts(a, b)
         expect(final == {cg(a): (2, 0), cg(b): (0, PAGES - 1)}, f"after the unmerge: {final}")
     finally:
         write(f"{KSM}/run", 1)
@@ -267,11 +268,11 @@ def case_cow_counts_fold_when_a_process_execs():
         wait_for(lambda: merged_pair(execer, other), "the pair to merge")
         write(f"{KSM}/run", 0)
         execer.write()
-        counts = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
-        expect((counts["cow_writes"], counts["unshares"]) == (0, 0), f"before: {counts}")
+        counts = cow_counts(a)
+        expect(counts == {cg(a): (0, 0)}, f"before: {counts}")
         execer.exec_sleep()
-        counts = {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}[cg(a)]
-        expect((counts["cow_writes"], counts["unshares"]) == (1, 0), f"after the exec: {counts}")
+        counts = cow_counts(a)
+        expect(counts == {cg(a): (1, 0)}, f"after the exec: {counts}")
         stat = read(f"/proc/{execer.pid}/ksm_stat")
         expect("ksm_cow_writes 0\n" in stat, f"the new mm's counts: {stat}")
         other.verify()

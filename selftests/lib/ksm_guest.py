@@ -137,6 +137,11 @@ def ksmctl_json(*args):
     return json.loads(ksmctl("--json", *args)[1])
 
 
+def cgroup_rows():
+    """`ksmctl stats cgroup`'s rows by cgroup path (/a/b)."""
+    return {r["cgroup"]: r for r in ksmctl_json("stats", "cgroup")}
+
+
 def pinned_map(path):
     """The entries of the BPF map pinned at PATH, as `bpftool -j map dump` gives them."""
     return json.loads(subprocess.run([BPFTOOL, "-j", "map", "dump", "pinned", path],
