@@ -96,9 +96,10 @@ struct {
  * mm->ksm_unshares) are folded when ksmd scans the process, when it moves to
  * another cgroup and when its mm goes away, so that a cgroup has the breaks
  * made while the process was in it. An entry is made by ksmd's first scan of
- * the mm and goes with it (ksm_exit, or the exit of its process if the mm
- * left KSM before); an mm without one (never scanned, or a full map) has
- * all its counts folded when it goes.
+ * the mm, or at fork for a child that inherits ksm pages, and goes with the
+ * mm (ksm_exit, or the exit of its process if the mm left KSM before); an mm
+ * without one (a full map: counted in totals) has all its counts folded when
+ * it goes.
  */
 struct mm_folded {
 	__u64 cow_writes;
@@ -328,6 +329,20 @@ static __always_inline struct mm_folded *folded_of(const void *mm)
 	return bpf_map_lookup_elem(&mm_folds, &key);
 }
 
+/*
+ * A new entry for @mm, or NULL when the map is full: the mm's counts then
+ * reach its cgroup only when it goes, which totals say.
+ */
+static __noinline struct mm_folded *folded_new(const void *mm, struct mm_folded *fresh,
+					       __u64 flags)
+{
+	__u64 key = (__u64)mm;
+
+	if (bpf_map_update_elem(&mm_folds, &key, fresh, flags) == -E2BIG)
+		totals_inc(offsetof(struct ksm_stats_totals, cow_folds_deferred));
+	return bpf_map_lookup_elem(&mm_folds, &key);
+}
+
 /* @mm goes: what it broke since its last fold is counted, and its entry goes. */
 static __always_inline void fold_and_forget(const struct mm_struct *mm, struct mm_folded *f)
 {
@@ -360,16 +375,13 @@ int BPF_PROG(fold_cow_at_scan, struct mm_struct *mm, u64 domain, unsigned long p
 {
 	struct process p = process_of(mm);
 	struct mm_folded *f, fresh = { .tgid = p.tgid, .cgroup_id = p.cgroup_id };
-	__u64 key = (__u64)mm;
 
 	/* A skip is reported without the lock; an mm gone was folded by its exit. */
 	if (skipped || !mm->mm_users.counter || !p.tgid)
 		return 0;
 	f = folded_of(mm);
 	if (!f) {
-		/* A full map: folded when it goes. */
-		bpf_map_update_elem(&mm_folds, &key, &fresh, BPF_NOEXIST);
-		f = folded_of(mm);
+		f = folded_new(mm, &fresh, BPF_NOEXIST);
 		if (!f)
 			return 0;
 	} else if (record_is_stale(mm, f)) {
@@ -379,6 +391,27 @@ int BPF_PROG(fold_cow_at_scan, struct mm_struct *mm, u64 domain, unsigned long p
 	fold_mm(mm, f, false);
 	f->tgid = p.tgid;
 	f->cgroup_id = p.cgroup_id;
+	return 0;
+}
+
+/*
+ * A child inherits its parent's ksm pages and may break them before ksmd ever
+ * scans it: its entry is made now, before it runs (so before its mm can go),
+ * so that a move folds them where it was, and an exit whose mm another task
+ * drops last (a /proc reader) does not count them in that task's cgroup. Any
+ * entry at the new mm's address is an earlier mm's, and is replaced.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fold_cow_from_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct mm_struct *mm = child->mm, *inherited = parent->mm;
+	struct mm_folded fresh = {};
+
+	if (!mm || !inherited || mm == inherited || !inherited->ksm_merging_pages)
+		return 0;
+	fresh.tgid = child->tgid;
+	fresh.cgroup_id = child->cgroups->dfl_cgrp->kn->id;
+	folded_new(mm, &fresh, BPF_ANY);
 	return 0;
 }
 

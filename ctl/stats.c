@@ -421,19 +421,22 @@ static int read_procs(const struct show_opts *o, struct stats_row **rowsp, size_
 		if (!fill_live(&r, &live))
 			continue;
 		st = proc_map_find(&map, r.pid, live.start_ns);
-		if (!st && !live.rmap_items && !r.sharing)
+		/* A child that broke pages it inherited is shown before any scan. */
+		if (!st && !live.rmap_items && !r.sharing && live.cow_writes <= 0 &&
+		    live.unshares <= 0)
 			continue;
 		if (st) {
 			r.tracked = true;
 			r.c = st->counters;
-			/*
-			 * The map has these as of ksmd's last scan of the process;
-			 * the kernel's own count is now's.
-			 */
-			if (live.cow_writes >= 0) {
-				r.c.cow_writes = live.cow_writes;
-				r.c.unshares = live.unshares;
-			}
+		}
+		/*
+		 * The map has these as of ksmd's last scan of the process; the
+		 * kernel's own count is now's.
+		 */
+		if (live.cow_writes >= 0) {
+			r.c.cow_writes = live.cow_writes;
+			r.c.unshares = live.unshares;
+			r.cow_live = true;
 		}
 		if (o->cgroup && !stats_cgroup_matches(r.cgroup, o->cgroup))
 			continue;
@@ -523,12 +526,18 @@ static void warn_drops(void)
 {
 	struct ksm_stats_totals t;
 
-	if (stats_read_totals(&t) || (!t.procs_dropped && !t.cgroups_dropped))
+	if (stats_read_totals(&t))
 		return;
-	fprintf(stderr, "ksmctl: warning: the statistics maps were full for %llu process and "
-		"%llu cgroup events since 'stats enable': counters miss them ('stats enable "
-		"max-procs N max-cgroups N' makes room)\n",
-		(unsigned long long)t.procs_dropped, (unsigned long long)t.cgroups_dropped);
+	if (t.procs_dropped || t.cgroups_dropped)
+		fprintf(stderr, "ksmctl: warning: the statistics maps were full for %llu process "
+			"and %llu cgroup events since 'stats enable': counters miss them ('stats "
+			"enable max-procs N max-cgroups N' makes room)\n",
+			(unsigned long long)t.procs_dropped, (unsigned long long)t.cgroups_dropped);
+	if (t.cow_folds_deferred)
+		fprintf(stderr, "ksmctl: warning: %llu times no room was left to follow a "
+			"process's copy-on-write counts: its cgroup gets them only when it exits "
+			"('stats enable max-procs N' makes room)\n",
+			(unsigned long long)t.cow_folds_deferred);
 }
 
 static int parse_sort(const struct arg *a, const char *text, char *err, size_t errlen)

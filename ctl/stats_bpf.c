@@ -117,6 +117,7 @@ static int choose_programs(struct ksm_stats_bpf *skel, bool sharing, bool *serie
 	bpf_program__set_autoload(skel->progs.ksm_mm_scanned, k.series);
 	bpf_program__set_autoload(skel->progs.ksm_merge_page, k.series);
 	bpf_program__set_autoload(skel->progs.fold_cow_at_scan, k.series);
+	bpf_program__set_autoload(skel->progs.fold_cow_from_fork, k.series);
 	bpf_program__set_autoload(skel->progs.fold_cow_at_move, k.series);
 	bpf_program__set_autoload(skel->progs.fold_cow_at_exit, k.series);
 	bpf_program__set_autoload(skel->progs.fold_cow_at_process_exit, k.series);
@@ -171,8 +172,10 @@ int stats_start(const struct stats_config *config, bool *series)
 	err = choose_programs(skel, config->sharing, series);
 	if (err)
 		goto out;
+	/* mm_folds has an entry per mm: a process's room. */
 	if ((config->procs && (bpf_map__set_max_entries(skel->maps.procs, config->procs) ||
-			      bpf_map__set_max_entries(skel->maps.owners, config->procs))) ||
+			      bpf_map__set_max_entries(skel->maps.owners, config->procs) ||
+			      bpf_map__set_max_entries(skel->maps.mm_folds, config->procs))) ||
 	    (config->cgroups && bpf_map__set_max_entries(skel->maps.cgroups, config->cgroups)) ||
 	    (config->mappings && (bpf_map__set_max_entries(skel->maps.mappings, config->mappings) ||
 				 bpf_map__set_max_entries(skel->maps.ksm_pages,

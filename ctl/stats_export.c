@@ -147,11 +147,14 @@ static void write_collector(struct om_writer *w, const struct stats_export *e)
 	if (!e->totals)
 		return;
 	om_family(w, "ksm_stats_dropped_events", OM_COUNTER, NULL,
-		  "Events the statistics lost to a full map: counters miss them.");
+		  "Events the statistics lost to a full map: counters miss them (mm_folds: "
+		  "a process's copy-on-write counts reach its cgroup only when it exits).");
 	l = (struct om_label){ "map", "procs" };
 	om_sample(w, &l, 1, e->totals->procs_dropped);
 	l = (struct om_label){ "map", "cgroups" };
 	om_sample(w, &l, 1, e->totals->cgroups_dropped);
+	l = (struct om_label){ "map", "mm_folds" };
+	om_sample(w, &l, 1, e->totals->cow_folds_deferred);
 }
 
 /* The value of a row for one family; false when the row has none. */
@@ -185,19 +188,19 @@ static bool v_saved(const struct stats_row *r, long long *v)
 static bool v_scanned(const struct stats_row *r, long long *v)
 {
 	*v = r->c.pages_scanned;
-	return !r->pid || r->tracked;
+	return stats_row_counted(r);
 }
 
 static bool v_merged(const struct stats_row *r, long long *v)
 {
 	*v = r->c.pages_merged;
-	return !r->pid || r->tracked;
+	return stats_row_counted(r);
 }
 
 static bool v_cow(const struct stats_row *r, long long *v)
 {
 	*v = r->c.cow_writes;
-	return !r->pid || r->tracked;
+	return stats_row_cow_counted(r);
 }
 
 struct row_metric {

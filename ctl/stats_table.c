@@ -203,7 +203,7 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n,
 	fprintf(f, " %8s\n", "SAVED");
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
-		bool known = cgroups || r->tracked;
+		bool known = stats_row_counted(r);
 		char saved[16];
 
 		stats_format_bytes(saved, sizeof(saved), r->saved);
@@ -216,7 +216,7 @@ void stats_print_table(FILE *f, const struct stats_row *rows, size_t n,
 		print_counter(f, 10, known, r->c.pages_merged);
 		fprintf(f, " %10lld", r->sharing);
 		if (!v->upstream) {
-			print_counter(f, 8, known, r->c.cow_writes);
+			print_counter(f, 8, stats_row_cow_counted(r), r->c.cow_writes);
 			print_counter(f, 10, known, r->c.policy_skipped_pages);
 		}
 		fprintf(f, " %8s\n", saved);
@@ -251,7 +251,7 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct 
 	for (i = 0; i < n; i++) {
 		const struct stats_row *r = &rows[i];
 		json_object *o = json_object_new_object();
-		bool known = cgroups || r->tracked;
+		bool known = stats_row_counted(r);
 
 		if (cgroups) {
 			json_object_object_add(o, "cgroup", json_object_new_string(r->cgroup));
@@ -270,8 +270,10 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct 
 		json_add_counter(o, "pages_merged", known, r->c.pages_merged);
 		json_add_counter(o, "pages_joined", known, r->c.pages_joined);
 		json_object_object_add(o, "pages_sharing", json_object_new_int64(r->sharing));
-		json_add_counter(o, "cow_writes", known && !v->upstream, r->c.cow_writes);
-		json_add_counter(o, "unshares", known && !v->upstream, r->c.unshares);
+		json_add_counter(o, "cow_writes", stats_row_cow_counted(r) && !v->upstream,
+				 r->c.cow_writes);
+		json_add_counter(o, "unshares", stats_row_cow_counted(r) && !v->upstream,
+				 r->c.unshares);
 		json_add_counter(o, "policy_skipped_pages", known && !v->upstream,
 				 r->c.policy_skipped_pages);
 		json_add_counter(o, "policy_skipped_passes", known && !v->upstream,

@@ -27,11 +27,25 @@ struct stats_row {
 	 * for this very process). Cgroup rows: processes of it without.
 	 */
 	bool tracked;
+	/* Process rows: cow_writes and unshares in c are the kernel's, tracked or not. */
+	bool cow_live;
 	unsigned int untracked;
 	struct ksm_counters c;		/* from the BPF maps */
 	long long sharing;		/* pages sharing a ksm page now (the kernel's) */
 	long long saved;		/* bytes: the kernel's ksm_process_profit */
 };
+
+/* A row's counters: a cgroup's always, a process's from its statistics entry. */
+static inline bool stats_row_counted(const struct stats_row *r)
+{
+	return !r->pid || r->tracked;
+}
+
+/* Its copy-on-write counts: also a process's without an entry, on a series kernel. */
+static inline bool stats_row_cow_counted(const struct stats_row *r)
+{
+	return stats_row_counted(r) || r->cow_live;
+}
 
 enum stats_sort {
 	SORT_PID, SORT_COMM, SORT_CGROUP, SORT_SCANNED, SORT_MERGED,

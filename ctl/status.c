@@ -137,6 +137,8 @@ int do_status(int argc, char **argv)
 					       json_object_new_uint64(totals.procs_dropped));
 			json_object_object_add(s, "dropped_cgroup_events",
 					       json_object_new_uint64(totals.cgroups_dropped));
+			json_object_object_add(s, "deferred_cow_folds",
+					       json_object_new_uint64(totals.cow_folds_deferred));
 			json_object_object_add(s, "policy_ejections",
 					       json_object_new_uint64(totals.policy_ejected));
 		}
@@ -171,5 +173,9 @@ int do_status(int argc, char **argv)
 		       "counters miss them ('stats enable max-procs N')\n", "incomplete:",
 		       (unsigned long long)totals.procs_dropped,
 		       (unsigned long long)totals.cgroups_dropped);
+	if (totals_known && totals.cow_folds_deferred)
+		printf("%-16s %llu times no room was left to follow copy-on-write counts: "
+		       "cgroups get them at exit ('stats enable max-procs N')\n", "incomplete:",
+		       (unsigned long long)totals.cow_folds_deferred);
 	return EXIT_OK;
 }

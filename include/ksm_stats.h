@@ -17,7 +17,8 @@
  * program in the fault path) and folded into these counters when ksmd
  * scans the process, when it moves to another cgroup and when it exits:
  * the maps have them as of then, and ksmctl shows a process's from the
- * kernel, as they are now. A process's entry goes when its last thread
+ * kernel, as they are now (a fold that finds no room waits for the exit,
+ * and is counted in totals). A process's entry goes when its last thread
  * exits, a cgroup's when it is removed. An event that finds its map full
  * is counted in totals, never silently lost.
  *
@@ -84,6 +85,9 @@ struct ksm_stats_totals {
 	__u64 sharing_crowded;		/* ... on ksm pages of too many cgroups */
 	__u64 sharing_pairs_dropped;	/* pairs not counted: the sharing map was full */
 	__u64 sharing_partial;		/* 1: ksm pages existed before the programs ran */
+	/* Times a process's copy-on-write counts found no room to be followed
+	 * (at a scan or a fork): its cgroup gets them only when it exits. */
+	__u64 cow_folds_deferred;
 };
 
 /*

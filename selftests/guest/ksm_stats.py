@@ -81,6 +81,22 @@ def merged_pair(a, b):
     return a.pfn(0) == b.pfn(0)
 
 
+def counted_merged_pair(seed, cgroup, whole=True):
+    """Two workers of SEED in CGROUP, merged (WHOLE: every page) while the
+    statistics count; stopped again if they do not merge."""
+    ksmctl("stats", "enable")
+    first, second = Worker(seed, cgroup), Worker(seed, cgroup)
+    try:
+        wait_for(lambda: merged_pair(first, second) and
+                 (not whole or first.merging() == second.merging() == PAGES),
+                 "the pair to merge whole" if whole else "the pair to merge")
+    except BaseException:
+        first.stop()
+        second.stop()
+        raise
+    return first, second
+
+
 def diag(text):
     print(f"# {text}", flush=True)
 
@@ -99,8 +115,8 @@ def case_figures_stay_exact_under_churn():
             w.move(b)
         wait_shared(*canary)
         wait_for(lambda: merged_pair(orphan, partner), "the orphan to merge")
-        expect(read(f"/proc/{orphan.pid}/task/{orphan.pid}/stat").split(")")[1].split()[0]
-               == "Z", "the orphan's leader thread did not exit")
+        expect(state_of(f"/proc/{orphan.pid}/task/{orphan.pid}") == "Z",
+               "the orphan's leader thread did not exit")
         # More processes than the map holds, from the start.
         while len(pool) < MAX_PROCS + 4:
             pool.append(Worker(rng.choice((50, 51)), rng.choice((a, b, c))))
@@ -161,13 +177,17 @@ def case_figures_stay_exact_under_churn():
         st = ksmctl_json("status")["stats"]
         expect(st["dropped_process_events"] > 0, f"more processes than the map holds, and "
                f"nothing dropped: {st}")
+        # mm_folds has the procs map's size: copy-on-write counts wait for exits.
+        expect(st["deferred_cow_folds"] > 0, f"copy-on-write folds found room for more "
+               f"processes than the map holds: {st}")
         untracked = [p for p, r in rows.items() if not r["tracked"]]
         expect(untracked and all(rows[p]["pages_merged"] is None for p in untracked),
                f"processes without counters are not shown as such: {untracked}")
         expect(sum(r["untracked_procs"] for r in cgroups.values()) == len(untracked),
                "the cgroups' untracked processes do not add up")
         err = ksmctl("stats")[2]
-        expect("maps were full" in err, f"'ksmctl stats' did not say the map was full: {err!r}")
+        expect("maps were full" in err and "copy-on-write counts" in err,
+               f"'ksmctl stats' did not say the maps were full: {err!r}")
         expect(not any(p.startswith("(removed") for p in cgroups),
                f"a removed cgroup is still shown: {list(cgroups)}")
         for w in canary + pool:
@@ -223,11 +243,8 @@ def case_cow_counts_stay_with_the_cgroup_they_were_made_in():
     counts made while the process was in it."""
     clean_slate()
     a, b = fresh_cgroups(ROOT, "a", "b")
-    ksmctl("stats", "enable")
-    mover, stayer = Worker(74, a), Worker(74, a)
+    mover, stayer = counted_merged_pair(74, a)
     try:
-        wait_for(lambda: merged_pair(mover, stayer) and
-                 mover.merging() == stayer.merging() == PAGES, "the pair to merge whole")
         write(f"{KSM}/run", 0)		# from here on no pass folds anything
         before = cow_counts(a, b)
         expect(before == {cg(a): (0, 0), cg(b): None}, f"before any write: {before}")
@@ -262,10 +279,8 @@ def case_cow_counts_fold_when_a_process_execs():
     stopped, and the process's row starts again from the new mm's."""
     clean_slate()
     (a,) = fresh_cgroups(ROOT, "exec")
-    ksmctl("stats", "enable")
-    execer, other = Worker(75, a), Worker(75, a)
+    execer, other = counted_merged_pair(75, a, whole=False)
     try:
-        wait_for(lambda: merged_pair(execer, other), "the pair to merge")
         write(f"{KSM}/run", 0)
         execer.write()
         counts = cow_counts(a)
@@ -280,6 +295,36 @@ def case_cow_counts_fold_when_a_process_execs():
         write(f"{KSM}/run", 1)
         execer.stop()
         other.stop()
+
+
+def case_cow_counts_of_a_forked_child_stay_where_it_broke_them():
+    """A child inherits its parent's KSM pages and breaks one before ksmd
+    ever scans it (ksmd stopped): followed from its fork, its break counts in
+    the cgroup it was made in when the child moves, and nowhere else when it
+    exits."""
+    clean_slate()
+    a, b = fresh_cgroups(ROOT, "parent", "moved")
+    parent, partner = counted_merged_pair(76, a)
+    try:
+        write(f"{KSM}/run", 0)		# the child is never scanned
+        child = parent.fork()
+        child.write()			# page 0: one copy-on-write in the child's mm
+        got = ksmctl_json("stats", "pid", str(child.pid))[0]
+        expect((got["cow_writes"], got["unshares"]) == (1, 0), f"the child's row: {got}")
+        child.move(b)
+        moved = cow_counts(a, b)
+        expect(moved == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the child's move: {moved}")
+        child.verify()
+        child.stop()
+        wait_for(lambda: has_exited(child.pid), "the child's exit")
+        gone = cow_counts(a, b)
+        expect(gone == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the child's exit: {gone}")
+        parent.verify()
+        partner.verify()
+    finally:
+        write(f"{KSM}/run", 1)
+        parent.stop()
+        partner.stop()
 
 
 def pinned_entry(name, key):
@@ -396,6 +441,7 @@ CASES = [
     case_cow_writes_are_counted_exactly,
     case_cow_counts_stay_with_the_cgroup_they_were_made_in,
     case_cow_counts_fold_when_a_process_execs,
+    case_cow_counts_of_a_forked_child_stay_where_it_broke_them,
     case_last_seen_is_the_last_pass,
     case_figures_stay_exact_under_churn,
 ]

@@ -42,11 +42,12 @@ NOBODY = 65534
 # KSM with madvise(MADV_MERGEABLE) (MODE "madvise", the default), with
 # prctl(PR_SET_MEMORY_MERGE) ("prctl"), or not at all ("plain"). Commands:
 # "w" writes one byte of page 0 (a COW of a merged page); "v" checks every
-# page holds what it wrote; "f" forks a child that keeps the mapping and
-# checks it on SIGUSR1, answering on the same stdout; "s" pins page 0's frame
-# in a pipe (vmsplice) and pages it out (MADV_PAGEOUT): reclaim cannot free a
-# frame with a reference, so it stays in the swap cache while the process maps
-# a swap entry; "e" execs sleep (the mm goes, the process stays); "q" exits.
+# page holds what it wrote; "f" forks a child that keeps the mapping, checks
+# it on SIGUSR1 and writes page 0 on SIGUSR2, answering on the same stdout;
+# "s" pins page 0's frame in a pipe (vmsplice) and pages it out (MADV_PAGEOUT):
+# reclaim cannot free a frame with a reference, so it stays in the swap cache
+# while the process maps a swap entry; "e" execs sleep (the mm goes, the
+# process stays); "q" exits.
 WORKER = r"""
 import ctypes, mmap, os, signal, sys
 pages, seed = int(sys.argv[1]), int(sys.argv[2])
@@ -68,22 +69,31 @@ def verify():
     bad = [i for i in range(pages) if m[i * ps:(i + 1) * ps] != want[i]]
     return "ok" if not bad else f"{len(bad)} pages differ, the first {bad[0]}"
 
+def write():
+    m[0] = (m[0] + 1) % 256
+    want[0] = bytes([m[0]]) + want[0][1:]
+
 print("ready", ctypes.addressof(ctypes.c_char.from_buffer(m)), flush=True)
 for line in sys.stdin:
     if line.startswith("w"):
-        m[0] = (m[0] + 1) % 256
-        want[0] = bytes([m[0]]) + want[0][1:]
+        write()
         print("done", flush=True)
     elif line.startswith("v"):
         print("verified", os.getpid(), verify(), flush=True)
     elif line.startswith("f"):
         pid = os.fork()
         if pid == 0:
-            signal.signal(signal.SIGUSR1,
-                          lambda *a: print("verified", os.getpid(), verify(), flush=True))
+            # Blocked and waited for: a signal sent right after "forked" is
+            # not lost, as it can be to a handler just before pause().
+            asks = {signal.SIGUSR1, signal.SIGUSR2}
+            signal.pthread_sigmask(signal.SIG_BLOCK, asks)
             print("forked", os.getpid(), flush=True)
             while True:
-                signal.pause()
+                if signal.sigwait(asks) == signal.SIGUSR1:
+                    print("verified", os.getpid(), verify(), flush=True)
+                else:
+                    write()
+                    print("wrote", os.getpid(), flush=True)
     elif line.startswith("s"):
         class iovec(ctypes.Structure):
             _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
@@ -249,15 +259,28 @@ def wait_merged(*workers):
              lambda: "merging: " + ", ".join(f"{w.pid} merges {w.merging()}" for w in workers))
 
 
+def state_of(proc_dir):
+    """The state letter of /proc/PID or /proc/PID/task/TID (R, S, Z...)."""
+    return read(f"{proc_dir}/stat").rsplit(")", 1)[1].split()[0]
+
+
+def has_exited(pid):
+    """@pid is a zombie or gone: its mm has gone with its exit."""
+    try:
+        return state_of(f"/proc/{pid}") in ("Z", "X")
+    except OSError:
+        return True
+
+
 def mm_dir(pid):
     """/proc/PID, or /proc/PID/task/TID of a live thread when the leader has
     exited (a zombie leader has no mm: its pagemap and ksm files say nothing)."""
     d = f"/proc/{pid}"
-    if read(f"{d}/stat").rsplit(")", 1)[1].split()[0] != "Z":
+    if state_of(d) != "Z":
         return d
     for tid in os.listdir(f"{d}/task"):
         t = f"{d}/task/{tid}"
-        if read(f"{t}/stat").rsplit(")", 1)[1].split()[0] != "Z":
+        if state_of(t) != "Z":
             return t
     return d
 
@@ -402,6 +425,12 @@ class Child(Proc):
         os.kill(self.pid, signal.SIGUSR1)
         res = self.parent._answer(self.pid)
         expect(res == "ok", f"child {self.pid}: {res}")
+
+    def write(self):
+        """The child writes its page 0, as Worker.write() does."""
+        os.kill(self.pid, signal.SIGUSR2)
+        line = self.parent.p.stdout.readline().split()
+        expect(line == ["wrote", str(self.pid)], f"child {self.pid} answered {line}")
 
     def stop(self):
         try:

@@ -559,6 +559,35 @@ Test(stats, json_untracked_counters_are_null)
 	json_object_put(arr);
 }
 
+/*
+ * A process without an entry (a child that broke pages it inherited before
+ * ksmd scanned it) has the kernel's copy-on-write counts, and no others.
+ */
+Test(stats, untracked_row_has_the_kernels_cow_counts)
+{
+	struct stats_row r[] = { row(42, "a", "/t", 7, 1000, 250, 0, 0) };
+	json_object *arr, *o, *v;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	r[0].tracked = false;
+	r[0].cow_live = true;
+	r[0].c.cow_writes = 3;
+	r[0].c.unshares = 2;
+	arr = stats_to_json(r, 1, &(struct stats_view){ 0 });
+	o = json_object_array_get_idx(arr, 0);
+	cr_expect(json_object_object_get_ex(o, "cow_writes", &v) && json_object_get_int64(v) == 3);
+	cr_expect(json_object_object_get_ex(o, "unshares", &v) && json_object_get_int64(v) == 2);
+	cr_expect(json_object_object_get_ex(o, "pages_scanned", &v) && v == NULL);
+	cr_expect(json_object_object_get_ex(o, "policy_skipped_pages", &v) && v == NULL);
+	json_object_put(arr);
+	stats_print_table(f, r, 1, &(struct stats_view){ 0 });
+	fclose(f);
+	cr_expect(strstr(text, "        3          -"), "%s", text);
+	free(text);
+}
+
 /* --- cgroup settings --- */
 
 static int parse(struct cgroup_setting *s, unsigned int *mask, int argc, ...)

@@ -110,7 +110,8 @@ static void export(const struct ksm_stats_totals *totals)
 
 Test(export, families_and_samples)
 {
-	struct ksm_stats_totals t = { .procs_dropped = 3, .policy_ejected = 2 };
+	struct ksm_stats_totals t = { .procs_dropped = 3, .policy_ejected = 2,
+				      .cow_folds_deferred = 4 };
 
 	export(&t);
 	cr_expect(strstr(text, "# TYPE ksm_sharing_pages gauge\n# UNIT ksm_sharing_pages pages\n"
@@ -123,6 +124,8 @@ Test(export, families_and_samples)
 		  "%s", text);
 	cr_expect(strstr(text, "ksm_policy_ejections_total 2\n"), "%s", text);
 	cr_expect(strstr(text, "ksm_stats_dropped_events_total{map=\"procs\"} 3\n"), "%s", text);
+	cr_expect(strstr(text, "ksm_stats_dropped_events_total{map=\"mm_folds\"} 4\n"), "%s",
+		  text);
 	cr_expect(strstr(text, "ksm_cgroup_sharing_pages{cgroup=\"/t1\",domain=\"isolated(/t1)\"} "
 			 "30\n"), "%s", text);
 	cr_expect(strstr(text, "ksm_cgroup_untracked_processes{cgroup=\"/t1\",domain="
