@@ -21,11 +21,13 @@ import sys
 
 # The shared helpers: selftests/lib, or build/selftests/lib for installed copies.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "lib"))
-from ksm_guest import (BPF, KSM, KTAP_RESULT, SHIPPED_POLICIES, TOP, clean_slate,  # noqa: E402
-                       expect, ksmctl, policy_name, read, run_cases, run_kselftest, write)
+from ksm_guest import (BPF, KSM, KTAP_RESULT, SHIPPED_POLICIES, SLOWDOWN, TOP,  # noqa: E402
+                       clean_slate, expect, ksmctl, policy_name, read, run_cases,
+                       run_kselftest, write)
 
 UPSTREAM = os.path.join(TOP, "build", "selftests", "upstream")
-TIMEOUT = 300	# seconds per upstream program; ksm_functional_tests waits for scans forever
+# Seconds per upstream program; ksm_functional_tests waits for scans forever.
+TIMEOUT = 300 * SLOWDOWN
 
 POLICIES = ["none", *SHIPPED_POLICIES]
 

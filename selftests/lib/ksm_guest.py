@@ -37,6 +37,9 @@ CGROUP = "/sys/fs/cgroup"
 PAGE = os.sysconf("SC_PAGESIZE")
 PAGES = 64
 NOBODY = 65534
+# Time limits are this many times longer on the debug kernel, which KASAN,
+# lockdep and kmemleak slow down about that much (as guest-tests.sh allows).
+SLOWDOWN = 3 if os.environ.get("KSM_KERNEL_VARIANT", "").endswith("debug") else 1
 
 # A process with PAGES pages of content SEED that obeys stdin. It offers them to
 # KSM with madvise(MADV_MERGEABLE) (MODE "madvise", the default), with
