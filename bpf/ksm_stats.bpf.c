@@ -405,13 +405,12 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fold_cow_from_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct mm_struct *mm = child->mm, *inherited = parent->mm;
-	struct mm_folded fresh = {};
+	struct process p;
 
 	if (!mm || !inherited || mm == inherited || !inherited->ksm_merging_pages)
 		return 0;
-	fresh.tgid = child->tgid;
-	fresh.cgroup_id = child->cgroups->dfl_cgrp->kn->id;
-	folded_new(mm, &fresh, BPF_ANY);
+	p = process_of(mm);		/* dup_mm() made the child its owner */
+	folded_new(mm, &(struct mm_folded){ .tgid = p.tgid, .cgroup_id = p.cgroup_id }, BPF_ANY);
 	return 0;
 }
 
