@@ -344,8 +344,11 @@ def case_a_move_leaves_what_fork_shared_and_merges_none_of_it():
         move_to_be_scanned_last(child, b)
         wait_scans(2)
         left = frames(parent) & frames(child)
+        apart = [(i, ksm_frame(parent.pfn(i)), ksm_frame(child.pfn(i)))
+                 for i in range(PAGES) if parent.pfn(i) != child.pfn(i)]
         expect(len(left) == PAGES, f"the moved child shares {len(left)} of {PAGES} frames "
-               "with its parent, not all that fork left it")
+               "with its parent, not all that fork left it (page, a ksm page in the "
+               f"parent, in the child: {apart})")
         merged = [pfn for pfn in left if ksm_frame(pfn)]
         expect(not merged, f"frames fork left shared are ksm pages: {sorted(merged)[:5]}")
         kept = child.pfn(0)
