@@ -106,6 +106,12 @@ struct mm_folded {
 	__u64 unshares;
 	__u64 cgroup_id;		/* where the counts since go */
 	__u32 tgid;
+	/*
+	 * Made at fork and not scanned since: the mm may map ksm pages that its
+	 * ksm_merging_pages does not count yet (ksm_fork() starts it at 0), so
+	 * its own children are followed too.
+	 */
+	__u32 from_fork;
 };
 
 struct {
@@ -391,6 +397,7 @@ int BPF_PROG(fold_cow_at_scan, struct mm_struct *mm, u64 domain, unsigned long p
 	fold_mm(mm, f, false);
 	f->tgid = p.tgid;
 	f->cgroup_id = p.cgroup_id;
+	f->from_fork = 0;		/* a whole scan counted what it maps */
 	return 0;
 }
 
@@ -405,12 +412,20 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(fold_cow_from_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct mm_struct *mm = child->mm, *inherited = parent->mm;
+	struct mm_folded *pf;
 	struct process p;
 
-	if (!mm || !inherited || mm == inherited || !inherited->ksm_merging_pages)
+	if (!mm || !inherited || mm == inherited)
 		return 0;
+	if (!inherited->ksm_merging_pages) {
+		/* The parent may itself be a child ksmd has not scanned yet. */
+		pf = folded_of(inherited);
+		if (!pf || !pf->from_fork)
+			return 0;
+	}
 	p = process_of(mm);		/* dup_mm() made the child its owner */
-	folded_new(mm, &(struct mm_folded){ .tgid = p.tgid, .cgroup_id = p.cgroup_id }, BPF_ANY);
+	folded_new(mm, &(struct mm_folded){ .tgid = p.tgid, .cgroup_id = p.cgroup_id,
+					    .from_fork = 1 }, BPF_ANY);
 	return 0;
 }
 

@@ -298,27 +298,32 @@ def case_cow_counts_fold_when_a_process_execs():
 
 
 def case_cow_counts_of_a_forked_child_stay_where_it_broke_them():
-    """A child inherits its parent's KSM pages and breaks one before ksmd
-    ever scans it (ksmd stopped): followed from its fork, its break counts in
-    the cgroup it was made in when the child moves, and nowhere else when it
-    exits."""
+    """A child inherits its parent's KSM pages, forks a grandchild, and each
+    breaks one before ksmd ever scans them (ksmd stopped): followed from their
+    forks (the child's ksm_merging_pages still reads 0 when the grandchild is
+    made), their breaks count in the cgroup they were made in when they move,
+    and nowhere else when they exit."""
     clean_slate()
     a, b = fresh_cgroups(ROOT, "parent", "moved")
     parent, partner = counted_merged_pair(76, a)
     try:
-        write(f"{KSM}/run", 0)		# the child is never scanned
+        write(f"{KSM}/run", 0)		# the children are never scanned
         child = parent.fork()
-        child.write()			# page 0: one copy-on-write in the child's mm
-        got = ksmctl_json("stats", "pid", str(child.pid))[0]
-        expect((got["cow_writes"], got["unshares"]) == (1, 0), f"the child's row: {got}")
+        grandchild = child.fork()
+        for c in (child, grandchild):
+            c.write()			# page 0: one copy-on-write in each mm
+            got = ksmctl_json("stats", "pid", str(c.pid))[0]
+            expect((got["cow_writes"], got["unshares"]) == (1, 0), f"{c.pid}'s row: {got}")
         child.move(b)
+        grandchild.move(b)
         moved = cow_counts(a, b)
-        expect(moved == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the child's move: {moved}")
-        child.verify()
-        child.stop()
-        wait_for(lambda: has_exited(child.pid), "the child's exit")
+        expect(moved == {cg(a): (2, 0), cg(b): (0, 0)}, f"after the children's move: {moved}")
+        for c in (child, grandchild):
+            c.verify()
+            c.stop()
+            wait_for(lambda: has_exited(c.pid), f"{c.pid}'s exit")
         gone = cow_counts(a, b)
-        expect(gone == {cg(a): (1, 0), cg(b): (0, 0)}, f"after the child's exit: {gone}")
+        expect(gone == {cg(a): (2, 0), cg(b): (0, 0)}, f"after the children's exit: {gone}")
         parent.verify()
         partner.verify()
     finally:

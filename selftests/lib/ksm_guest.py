@@ -46,7 +46,8 @@ SLOWDOWN = 3 if os.environ.get("KSM_KERNEL_VARIANT", "").endswith("debug") else 
 # prctl(PR_SET_MEMORY_MERGE) ("prctl"), or not at all ("plain"). Commands:
 # "w" writes one byte of page 0 (a COW of a merged page); "v" checks every
 # page holds what it wrote; "f" forks a child that keeps the mapping, checks
-# it on SIGUSR1 and writes page 0 on SIGUSR2, answering on the same stdout;
+# it on SIGUSR1, writes page 0 on SIGUSR2 and forks a child of its own, which
+# does the same, on SIGHUP, answering on the same stdout;
 # "s" pins page 0's frame in a pipe (vmsplice) and pages it out (MADV_PAGEOUT):
 # reclaim cannot free a frame with a reference, so it stays in the swap cache
 # while the process maps a swap entry; "e" execs sleep (the mm goes, the
@@ -95,19 +96,24 @@ for line in sys.stdin:
     elif line.startswith("v"):
         print("verified", os.getpid(), verify(), flush=True)
     elif line.startswith("f"):
+        # Blocked and waited for: a signal sent right after "forked" is not
+        # lost, as it can be to a handler just before pause().
+        asks = {signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP}
+        signal.pthread_sigmask(signal.SIG_BLOCK, asks)
         pid = os.fork()
-        if pid == 0:
-            # Blocked and waited for: a signal sent right after "forked" is
-            # not lost, as it can be to a handler just before pause().
-            asks = {signal.SIGUSR1, signal.SIGUSR2}
-            signal.pthread_sigmask(signal.SIG_BLOCK, asks)
+        while pid == 0:		# in a child, and again in each child it forks
             print("forked", os.getpid(), flush=True)
-            while True:
-                if signal.sigwait(asks) == signal.SIGUSR1:
+            pid = None
+            while pid is None:
+                ask = signal.sigwait(asks)
+                if ask == signal.SIGUSR1:
                     print("verified", os.getpid(), verify(), flush=True)
-                else:
+                elif ask == signal.SIGUSR2:
                     write()
                     print("wrote", os.getpid(), flush=True)
+                elif os.fork() == 0:
+                    pid = 0
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, asks)
     elif line.startswith("s"):
         class iovec(ctypes.Structure):
             _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
@@ -445,6 +451,15 @@ class Child(Proc):
         os.kill(self.pid, signal.SIGUSR2)
         line = self.parent.p.stdout.readline().split()
         expect(line == ["wrote", str(self.pid)], f"child {self.pid} answered {line}")
+
+    def fork(self):
+        """A child of this child, sharing its pages as fork leaves them."""
+        os.kill(self.pid, signal.SIGHUP)
+        line = self.parent.p.stdout.readline().split()
+        expect(line[:1] == ["forked"], f"child {self.pid} did not fork: {line}")
+        child = Child(int(line[1]), self.parent)
+        self.parent.children.append(child)
+        return child
 
     def stop(self):
         try:
