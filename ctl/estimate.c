@@ -236,7 +236,7 @@ static int not_seen(long pid, void *arg)
 	/* Gone, or no memory: nothing to wait for. */
 	if (file_read_text(path, text, sizeof(text)))
 		return 0;
-	return proc_ksm_stat_field(text, "ksm_rmap_items") == 0;
+	return proc_ksm_stat_field(text, "ksm_rmap_items", 0) == 0;
 }
 
 static bool all_seen(const struct estimate_opts *o)

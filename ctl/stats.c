@@ -270,13 +270,11 @@ static bool fill_live(struct stats_row *r, struct proc_live *live)
 		r->cgroup_id = sb.st_ino;
 	if (!read_proc(mm, "ksm_stat", buf, sizeof(buf)))
 		return false;
-	live->rmap_items = proc_ksm_stat_field(buf, "ksm_rmap_items");
-	r->saved = proc_ksm_stat_field(buf, "ksm_process_profit");
-	live->cow_writes = live->unshares = -1;
-	if (strstr(buf, "ksm_cow_writes ")) {
-		live->cow_writes = proc_ksm_stat_field(buf, "ksm_cow_writes");
-		live->unshares = proc_ksm_stat_field(buf, "ksm_unshares");
-	}
+	live->rmap_items = proc_ksm_stat_field(buf, "ksm_rmap_items", 0);
+	r->saved = proc_ksm_stat_field(buf, "ksm_process_profit", 0);
+	/* -1: a stock kernel does not count them. */
+	live->cow_writes = proc_ksm_stat_field(buf, "ksm_cow_writes", -1);
+	live->unshares = proc_ksm_stat_field(buf, "ksm_unshares", -1);
 	if (read_proc(mm, "ksm_merging_pages", buf, sizeof(buf)))
 		r->sharing = atoll(buf);
 	return true;

@@ -300,7 +300,7 @@ char proc_stat_parse(const char *text, unsigned long long *start_ticks)
 	return p[2];
 }
 
-long long proc_ksm_stat_field(const char *text, const char *key)
+long long proc_ksm_stat_field(const char *text, const char *key, long long missing)
 {
 	size_t n = strlen(key);
 	const char *p;
@@ -308,5 +308,5 @@ long long proc_ksm_stat_field(const char *text, const char *key)
 	for (p = text; n && (p = strstr(p, key)); p += n)
 		if ((p == text || p[-1] == '\n') && p[n] == ' ')
 			return strtoll(p + n + 1, NULL, 10);
-	return 0;
+	return missing;
 }

@@ -102,8 +102,11 @@ json_object *stats_to_json(const struct stats_row *rows, size_t n, const struct 
  * unknown).
  */
 char proc_stat_parse(const char *text, unsigned long long *start_ticks);
-/* The value of the line "@key VALUE" of /proc/PID/ksm_stat (@text), or 0. */
-long long proc_ksm_stat_field(const char *text, const char *key);
+/*
+ * The value of the line "@key VALUE" of /proc/PID/ksm_stat (@text), or
+ * @missing if the kernel has no such line.
+ */
+long long proc_ksm_stat_field(const char *text, const char *key, long long missing);
 
 /* "12.3M" style sizes for the table. */
 void stats_format_bytes(char *buf, size_t len, long long bytes);

@@ -311,8 +311,8 @@ static void fuzz_stat(int argc, char **argv)
 	state = proc_stat_parse(text, &ticks);
 	if (state && !strrchr(text, ')'))
 		abort();
-	proc_ksm_stat_field(text, argc ? argv[0] : "");
-	proc_ksm_stat_field(text, "ksm_rmap_items");
+	proc_ksm_stat_field(text, argc ? argv[0] : "", -1);
+	proc_ksm_stat_field(text, "ksm_rmap_items", 0);
 }
 
 /* Does @line hold @what though no word of the command does? */

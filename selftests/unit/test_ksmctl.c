@@ -466,6 +466,25 @@ Test(stats, format_bytes)
 	cr_expect_str_eq(b, "-2.0K");
 }
 
+/* A line of its own, the whole key, or what the caller says a missing line is. */
+Test(stats, proc_ksm_stat_field)
+{
+	const char *series = "ksm_rmap_items 12\nksm_zero_pages 0\nksm_merging_pages 7\n"
+			     "ksm_process_profit 2048\nksm_cow_writes 3\nksm_unshares 0\n";
+	const char *stock = "ksm_rmap_items 12\nksm_merging_pages 7\nksm_process_profit 2048\n";
+
+	cr_expect_eq(proc_ksm_stat_field(series, "ksm_rmap_items", -1), 12);
+	cr_expect_eq(proc_ksm_stat_field(series, "ksm_cow_writes", -1), 3);
+	cr_expect_eq(proc_ksm_stat_field(series, "ksm_unshares", -1), 0);
+	cr_expect_eq(proc_ksm_stat_field(series, "ksm_process_profit", 0), 2048);
+	cr_expect_eq(proc_ksm_stat_field(stock, "ksm_cow_writes", -1), -1);
+	cr_expect_eq(proc_ksm_stat_field(stock, "ksm_unshares", 0), 0);
+	/* Neither a key's tail nor its head is the key. */
+	cr_expect_eq(proc_ksm_stat_field(series, "merging_pages", -1), -1);
+	cr_expect_eq(proc_ksm_stat_field(series, "ksm_rmap", -1), -1);
+	cr_expect_eq(proc_ksm_stat_field(series, "", -1), -1);
+}
+
 Test(stats, table_output)
 {
 	struct stats_row r[] = {
