@@ -51,6 +51,7 @@
 #include "bench_process.h"
 #include "ksm_pass_reader.h"
 #include "ksm_util.h"
+#include "w2_layout.h"
 
 #define MAX_PROCESSES 64
 #define ORACLE_STEADY_PASSES 2
@@ -62,8 +63,6 @@
 
 enum workload { W1, W1_RO, W2, W2_DYN };
 static const char *const workload_names[] = { "w1", "w1-ro", "w2", "w2-dyn" };
-
-enum w2_kind { W2_DUPLICATE, W2_ZERO, W2_REWRITTEN, W2_UNIQUE };
 
 struct options {
 	enum workload workload;
@@ -89,11 +88,6 @@ static void usage(void)
 static bool mixed_layout(enum workload wl)
 {
 	return wl == W2 || wl == W2_DYN;
-}
-
-static enum w2_kind w2_kind_of(unsigned long i)
-{
-	return i % 4;
 }
 
 /* The sharing of @processes processes of the layout. */
