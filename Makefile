@@ -344,8 +344,11 @@ $(B)/bench/ksm-converge: bench/ksm_converge.c bench/w2_layout.h $(BENCH_LIB_DEPS
 	$(CC) $(CFLAGS) -Ibench -I$(B)/bench -I$(B)/tools/include -o $@ $< $(BENCH_LIB) \
 		$(BPF_LDLIBS) -lpthread
 
-# A bound for the convergence benchmark, not a shipped policy: told w2's layout.
-$(B)/bench/w2_bound.bpf.o: bench/w2_bound.bpf.c bench/w2_layout.h vmlinux-btf/vmlinux.h \
+# The convergence benchmark's own policies, not shipped: a bound told w2's
+# layout, and an experiment that learns it.
+BENCH_POLICY_OBJS := $(B)/bench/w2_bound.bpf.o $(B)/bench/learn_offsets.bpf.o
+
+$(BENCH_POLICY_OBJS): $(B)/bench/%.bpf.o: bench/%.bpf.c bench/w2_layout.h vmlinux-btf/vmlinux.h \
 		include/ksm_policy.bpf.h | tools
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
@@ -367,7 +370,7 @@ $(B)/bench/ksm-sharing-time: bench/ksm_sharing_time.c $(B)/bench/ksm_merge_clock
 # --- Tests ---
 # The whole suite: checks that need no VM, unit tests, then guest tests in one boot.
 test: kernel tools selftests check-vmlinux-btf checkpatch $(B)/bench/ksm-scan-cost \
-		$(B)/bpf/default.bpf.o $(B)/bench/ksm-converge $(B)/bench/w2_bound.bpf.o \
+		$(B)/bpf/default.bpf.o $(B)/bench/ksm-converge $(BENCH_POLICY_OBJS) \
 		$(B)/bench/ksm-sharing-time ksmctl
 	@test "$(VARIANT)" != patched || bash scripts/kernel.sh build baseline >/dev/null
 	@python3 selftests/harness/run_tests.py --variant $(VARIANT) --fuzz-seconds $(FUZZ_CI_SECONDS)
@@ -398,7 +401,7 @@ THROUGHPUT_ARGS ?= $(filter --smoke --jump-label,$(BENCH_ARGS))
 # The kernels a benchmark with arguments $(1) boots.
 bench_kernels = $(if $(filter --jump-label,$(1)),baseline-jump-label patched-jump-label,baseline patched)
 bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge \
-		$(B)/bench/w2_bound.bpf.o $(B)/bench/ksm-sharing-time ksmctl selftests
+		$(BENCH_POLICY_OBJS) $(B)/bench/ksm-sharing-time ksmctl selftests
 	@for v in $(call bench_kernels,$(BENCH_ARGS)); do \
 		bash scripts/kernel.sh build $$v >/dev/null || exit 1; done
 	@status=0; python3 scripts/bench.py $(BENCH_ARGS) || status=$$?; \
@@ -408,7 +411,7 @@ bench: $(B)/bench/ksm-scan-cost $(B)/bpf/default.bpf.o $(B)/bench/ksm-converge \
 # Convergence against upstream (issue 13, P2/P3) alone: both kernels, every
 # configuration, build/bench/converge.json and PNG plots; CONVERGE_ARGS=--smoke
 # checks the pipeline.
-bench-converge: $(B)/bench/ksm-converge $(B)/bench/w2_bound.bpf.o ksmctl
+bench-converge: $(B)/bench/ksm-converge $(BENCH_POLICY_OBJS) ksmctl
 	@for v in $(call bench_kernels,$(CONVERGE_ARGS)); do \
 		bash scripts/kernel.sh build $$v >/dev/null || exit 1; done
 	@python3 scripts/bench_converge.py $(CONVERGE_ARGS)

@@ -13,8 +13,10 @@
 #              loaded with ksmctl (its statistics stopped) and unloaded after
 #   trust_stable-first-sight  trust_stable with trust_first_sight=true
 #   w2-bound   smart_scan=1 and BUILD_DIR/bench/w2_bound.bpf.o, a policy told
-#              w2's layout: the least a policy spends there (w2 and w2-dyn
-#              only; with the other workloads the configuration is passed over)
+#              w2's layout: the least a policy spends there
+#   learn-offsets  smart_scan=1 and BUILD_DIR/bench/learn_offsets.bpf.o, which
+#              learns from the first processes which offsets never merge
+# (the last two: w2 and w2-dyn only; the other workloads are passed over)
 # Every configuration starts from the same pace (PAGES_TO_SCAN, SLEEP_MS).
 # One JSON line per run on stdout (scripts/bench_converge.py reads them);
 # ksmctl and bpftool talk on stderr.
@@ -63,6 +65,7 @@ configure() {
 		trust_cgroup
 		;;
 	w2-bound) load_policy_alone "$build" "$build/bench/w2_bound.bpf.o" ;;
+	learn-offsets) load_policy_alone "$build" "$build/bench/learn_offsets.bpf.o" ;;
 	*)
 		load_policy_alone "$build" "$build/bpf/$1.bpf.o"
 		case $1 in trust_stable | trust_adaptive) trust_cgroup ;; esac
@@ -94,7 +97,7 @@ trusted_cgroup
 status=0
 for config in $(echo "$configs" | tr , ' '); do
 	for workload in $(echo "$workloads" | tr , ' '); do
-		case $config,$workload in w2-bound,w1*) continue ;; esac
+		case $config,$workload in w2-bound,w1* | learn-offsets,w1*) continue ;; esac
 		configure "$config"
 		case $workload in
 		w1-cg) set -- --workload w1 --cgroup "$TRUSTED" "$@" ;;

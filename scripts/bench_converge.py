@@ -13,10 +13,13 @@ pace (pages_to_scan, sleep_millisecs; the advisor sets its own pages_to_scan).
                rewriting threads race with ksmd, so there they may differ);
                smart_scan=0; the advisor (scan-time); each shipped policy;
                trust_stable with trust_first_sight=true (ksmctl's 'set');
-               w2-bound (w2 and w2-dyn only), bench/w2_bound.bpf.c: a policy
-               told w2's layout, which skips each page that never merges and
-               merges each other on its first visit, the least any policy
-               spends there; reported beside the targets, not one of them
+               and the benchmark's own policies (w2 and w2-dyn only), reported
+               beside the targets, not candidates for them: w2-bound
+               (bench/w2_bound.bpf.c), told w2's layout, skips each page that
+               never merges and merges each other on its first visit, the
+               least any policy spends there; learn-offsets
+               (bench/learn_offsets.bpf.c) learns per offset which pages never
+               merge from the first processes and skips them in the others
 
 For each run: the pages ksmd visited (scanned + smart_scan-skipped +
 policy-skipped), its CPU time and the guest clock when pages_sharing first
@@ -63,9 +66,10 @@ POLICIES = bench_common.SHIPPED_POLICIES
 # Shipped policies with a tunable set (bench/converge_configs.sh): config -> object.
 TUNED = {"trust_stable-first-sight": "trust_stable"}
 POLICY_CONFIGS = POLICIES + tuple(TUNED)
-# Policies that are told the layout: bounds, not candidates for the targets.
-BOUNDS = {"w2-bound": "build/bench/w2_bound.bpf.o"}
-CONFIGS = ("defaults", "smart-off", "advisor") + POLICY_CONFIGS + tuple(BOUNDS)
+# The benchmark's own policies (w2 and w2-dyn only): not candidates for the targets.
+BENCH_POLICIES = {"w2-bound": "build/bench/w2_bound.bpf.o",
+                  "learn-offsets": "build/bench/learn_offsets.bpf.o"}
+CONFIGS = ("defaults", "smart-off", "advisor") + POLICY_CONFIGS + tuple(BENCH_POLICIES)
 NO_POLICY = ("defaults", "smart-off", "advisor")
 LEVELS = (0.95, 1.0)
 W1_TARGET = 1.3       # visited pages per candidate to 95%, best policy, w1-ro and w1-cg
@@ -211,14 +215,14 @@ def check_targets(table):
     return results
 
 
-def bound_ratios(table):
-    """What the bounds (BOUNDS) took to 95% of w2 and w2-dyn, of upstream's: the least any
-    policy spends there, beside the target."""
+def bench_policy_ratios(table):
+    """What the benchmark's own policies took to 95% of w2 and w2-dyn, of upstream's,
+    beside the target."""
     out = []
     for name in ("w2", "w2-dyn"):
         row = table.get(name, {})
         upstream = row.get("baseline", {}).get("to_95")
-        for cfg in BOUNDS:
+        for cfg in BENCH_POLICIES:
             hit = row.get(cfg, {}).get("to_95")
             if upstream and hit:
                 out.append({"workload": name, "config": cfg,
@@ -307,7 +311,7 @@ def main():
     bench_common.enter_tree(
         [PROGRAM, "build/ksmctl", "build/tools/bin/bpftool"] +
         [f"build/bpf/{TUNED.get(c, c)}.bpf.o" for c in POLICY_CONFIGS if c in configs] +
-        [BOUNDS[c] for c in BOUNDS if c in configs],
+        [BENCH_POLICIES[c] for c in BENCH_POLICIES if c in configs],
         "bench-converge", "bench-converge")
 
     t0 = time.monotonic()
@@ -327,7 +331,7 @@ def main():
     for row in table.values():
         for cfg in list(row):
             short = cfg.replace("patched ", "")
-            if short in POLICY_CONFIGS or short in BOUNDS:
+            if short in POLICY_CONFIGS or short in BENCH_POLICIES:
                 row[short] = row.pop(cfg)
     equal = same_as_baseline(
         {r["name"]: r for r in runs if r["variant"] == "baseline"},
@@ -337,7 +341,7 @@ def main():
         if diff and not name.startswith("w2"):
             problems.append(f"{name}: patched without a policy differs from the baseline: {diff}")
     targets = [] if args.smoke else check_targets(table)
-    bounds = bound_ratios(table)
+    bench_policies = bench_policy_ratios(table)
     unit = bench_common.cpu_unit()
     results = {
         **bench_common.results_header(unit, args.smoke, minutes),
@@ -348,7 +352,7 @@ def main():
         "same_as_baseline": equal,
         "targets": [{"what": w, "value": v, "limit": lim, "met": met}
                     for w, v, lim, met in targets],
-        "bounds": bounds,
+        "bench_policies": bench_policies,
         "problems": problems,
         "runs": runs,
     }
@@ -361,9 +365,9 @@ def main():
               f"{'equals the baseline' if not diff else 'differs: ' + diff}")
     for what, value, limit, met in targets:
         print(f"target: {what}: {value:.3f} (<= {limit}) {'met' if met else 'MISSED'}")
-    for b in bounds:
-        print(f"bound: {b['workload']}: a policy told the layout ({b['config']}) to 95%, of "
-              f"upstream's: visited pages {b['visited']:.3f}, ksmd CPU {b['runtime_ns']:.3f}")
+    for b in bench_policies:
+        print(f"bench policy: {b['workload']}: {b['config']} to 95%, of upstream's: "
+              f"visited pages {b['visited']:.3f}, ksmd CPU {b['runtime_ns']:.3f}")
     plot(path)
     for p in problems:
         print("bench-converge: " + p, file=sys.stderr)
