@@ -348,10 +348,12 @@ $(B)/bench/ksm-converge: bench/ksm_converge.c bench/w2_layout.h $(BENCH_LIB_DEPS
 # layout, and an experiment that learns it.
 BENCH_POLICY_OBJS := $(B)/bench/w2_bound.bpf.o $(B)/bench/learn_offsets.bpf.o
 
-$(BENCH_POLICY_OBJS): $(B)/bench/%.bpf.o: bench/%.bpf.c bench/w2_layout.h vmlinux-btf/vmlinux.h \
+$(BENCH_POLICY_OBJS): $(B)/bench/%.bpf.o: bench/%.bpf.c vmlinux-btf/vmlinux.h \
 		include/ksm_policy.bpf.h | tools
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(B)/bench/w2_bound.bpf.o: bench/w2_layout.h
 
 # P4's variant of ksm_tests: timed to the expected sharing, ksmd out of the
 # windows; bench/ksm_merge_clock.bpf.c stamps the last merge.

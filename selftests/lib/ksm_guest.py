@@ -414,8 +414,12 @@ class Worker(Proc):
     def fork(self):
         """A child of the worker, sharing its pages as fork leaves them."""
         self._command("f")
+        return self._forked("worker")
+
+    def _forked(self, who):
+        """The child that @who (this worker or one of its children) just forked."""
         line = self.p.stdout.readline().split()
-        expect(line[:1] == ["forked"], f"worker did not fork: {line}")
+        expect(line[:1] == ["forked"], f"{who} did not fork: {line}")
         child = Child(int(line[1]), self)
         self.children.append(child)
         return child
@@ -455,11 +459,7 @@ class Child(Proc):
     def fork(self):
         """A child of this child, sharing its pages as fork leaves them."""
         os.kill(self.pid, signal.SIGHUP)
-        line = self.parent.p.stdout.readline().split()
-        expect(line[:1] == ["forked"], f"child {self.pid} did not fork: {line}")
-        child = Child(int(line[1]), self.parent)
-        self.parent.children.append(child)
-        return child
+        return self.parent._forked(f"child {self.pid}")
 
     def stop(self):
         try:
